@@ -7,10 +7,10 @@ import (
 
 	"github.com/redis/rueidis"
 
-	"go.uber.org/goleak"
+	"github.com/wireredis/wireredis/internal/leakcheck"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 
 func TestStartKillRestart(t *testing.T) {
 	ctx := context.Background()

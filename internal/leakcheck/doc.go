@@ -1,0 +1,2 @@
+// Package leakcheck is the goleak policy shared by the test suites.
+package leakcheck

@@ -1,0 +1,15 @@
+// Package registry shares Redis connections between the parts of a service
+// and counts their references.
+//
+// Parts whose provider.Options have the same Fingerprint get the same
+// rueidis.Client; the last release closes it:
+//
+//	reg, closeAll := registry.New(logger)
+//	defer closeAll()
+//	client, release, err := reg.Acquire(ctx, opts) // dials and PINGs once
+//	defer release()
+//
+// Acquire fails fast: it dials and PINGs within opts.PingTimeout and
+// returns an error naming the address (never the password). Concurrent
+// Acquires of one identity dial once; a failed dial is not remembered.
+package registry
