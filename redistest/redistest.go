@@ -32,8 +32,7 @@ type Server struct {
 	t       testing.TB
 	args    []string
 	dir     string
-	cmd     *exec.Cmd
-	exited  chan struct{}
+	proc    *Process
 	managed bool // false for REDIS_TEST_ADDR
 	docker  *dockertest.Resource
 }
@@ -150,43 +149,90 @@ func (s *Server) mustManage(op string) {
 
 func (s *Server) startProcess(port int) {
 	s.t.Helper()
-	args := append([]string{
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", s.dir,
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
-		"--logfile", "redis.log",
-	}, s.args...)
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		if attempt > 0 && s.Addr == "" {
-			port = freePort(s.t)
-		}
-		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		args[1] = strconv.Itoa(port)
-		cmd := exec.Command("redis-server", args...)
-		cmd.Dir = s.dir
-		if err := cmd.Start(); err != nil {
-			s.t.Fatalf("redistest: start redis-server: %v", err)
-		}
-		s.cmd, s.exited = cmd, make(chan struct{})
-		go func(exited chan struct{}) { _ = cmd.Wait(); close(exited) }(s.exited)
-		if lastErr = s.waitReady(); lastErr == nil {
-			return
-		}
-		s.killProcess()
+	p, err := launch(s.dir, port, s.args)
+	if err != nil {
+		s.t.Fatalf("redistest: %v", err)
 	}
-	log, _ := os.ReadFile(s.dir + "/redis.log")
-	s.t.Fatalf("redistest: redis-server on %s did not start: %v\n%s", s.Addr, lastErr, log)
+	s.proc, s.Addr = p, p.Addr
 }
 
-func (s *Server) waitReady() error {
+// Process is a redis-server run outside a test, by a code generator say.
+type Process struct {
+	Addr   string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// StartProcess runs redis-server from PATH on a free loopback port, in a
+// temporary directory removed by Stop. args are extra server arguments.
+func StartProcess(args ...string) (*Process, error) {
+	dir, err := os.MkdirTemp("", "redistest")
+	if err != nil {
+		return nil, err
+	}
+	port, err := pickPort()
+	if err != nil {
+		return nil, err
+	}
+	p, err := launch(dir, port, args)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	go func() { <-p.exited; _ = os.RemoveAll(dir) }()
+	return p, nil
+}
+
+// Stop kills the server (SIGKILL) and waits for it to exit.
+func (p *Process) Stop() {
+	if p == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+}
+
+// launch starts redis-server on port (another free one when port is taken,
+// up to three tries) and waits until it answers.
+func launch(dir string, port int, extra []string) (*Process, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			var err error
+			if port, err = pickPort(); err != nil {
+				return nil, err
+			}
+		}
+		args := append([]string{
+			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+			"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
+			"--logfile", "redis.log",
+		}, extra...)
+		cmd := exec.Command("redis-server", args...)
+		cmd.Dir = dir
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("start redis-server: %w", err)
+		}
+		p := &Process{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, exited: make(chan struct{})}
+		go func() { _ = cmd.Wait(); close(p.exited) }()
+		if lastErr = p.waitReady(); lastErr == nil {
+			return p, nil
+		}
+		p.Stop()
+	}
+	log, _ := os.ReadFile(dir + "/redis.log")
+	return nil, fmt.Errorf("redis-server did not start: %v\n%s", lastErr, log)
+}
+
+func (p *Process) waitReady() error {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
-		case <-s.exited:
+		case <-p.exited:
 			return errors.New("redis-server exited")
 		default:
 		}
-		if _, err := probe(s.Addr); err == nil {
+		if _, err := probe(p.Addr); err == nil {
 			return nil
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -220,12 +266,8 @@ func probe(addr string) (string, error) {
 }
 
 func (s *Server) killProcess() {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGKILL)
-	<-s.exited
-	s.cmd = nil
+	s.proc.Stop()
+	s.proc = nil
 }
 
 func (s *Server) stop() {
@@ -237,12 +279,20 @@ func (s *Server) stop() {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := pickPort()
 	if err != nil {
 		t.Fatalf("redistest: find a free port: %v", err)
 	}
+	return port
+}
+
+func pickPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func havePath(bin string) bool {

@@ -1,0 +1,20 @@
+// Package feature gives each part of a service its own namespaced Redis
+// client over a shared connection.
+//
+// A *Client implements rueidis.Client; every key it sends is prefixed with
+// its namespace, whatever the command:
+//
+//	session := feature.New(shared, "session")
+//	session.Do(ctx, session.B().Set().Key("user:1").Value("x").Build()) // SET session:user:1 x
+//
+// Commands are rebuilt, not edited in place, so the cluster slot is that of
+// the prefixed key and the caller's command is left as it was. Where the
+// keys are comes from a table generated from the server's own key specs
+// (internal/keyspec). Commands that would cross the namespace (FLUSHDB,
+// RANDOMKEY, SELECT, ...) and commands missing from the table are refused
+// with a *CommandError; nothing is ever sent unprefixed. Replies are not
+// rewritten: use StripKey on key names a reply carries (KEYS, SCAN, BLPOP).
+//
+// With wire, ask for a part by type: feature.SessionRedis, feature.CacheRedis
+// (provided by feature.Set), or a type of your own built the same way.
+package feature

@@ -1,0 +1,39 @@
+package feature
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/wireredis/wireredis/internal/keyspec"
+)
+
+var (
+	// ErrRefused is matched by errors for commands that would cross the
+	// namespace (FLUSHDB, RANDOMKEY, SELECT, ...).
+	ErrRefused = errors.New("refused: it would cross the namespace")
+	// ErrUnknownCommand is matched by errors for commands the key table does
+	// not know: their keys cannot be placed, so they are not sent.
+	ErrUnknownCommand = keyspec.ErrUnknownCommand
+	// ErrBadArguments is matched by errors for commands whose keys cannot be
+	// located in the arguments given (say, EVAL with a non-numeric numkeys).
+	ErrBadArguments = keyspec.ErrBadArguments
+	// ErrNotSent is matched by the results of the other commands of a batch
+	// in which one command was not sent: a batch is sent whole or not at all.
+	ErrNotSent = errors.New("not sent")
+)
+
+// CommandError reports a command that a namespaced client did not send.
+type CommandError struct {
+	Namespace string
+	// Command is the command's name, as the caller spelled it.
+	Command string
+	// Reason says why, and what to do instead.
+	Reason string
+	Err    error
+}
+
+func (e *CommandError) Error() string {
+	return fmt.Sprintf("wireredis: %s: %s not sent: %s", e.Namespace, e.Command, e.Reason)
+}
+
+func (e *CommandError) Unwrap() error { return e.Err }

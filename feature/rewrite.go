@@ -1,0 +1,247 @@
+package feature
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/redis/rueidis"
+
+	"github.com/wireredis/wireredis/internal/keyspec"
+)
+
+// rewrite returns cmd as it must be sent in the namespace: the command
+// itself for keyless commands, a rebuilt one otherwise (so the cluster slot
+// is computed from the prefixed keys), or an error when it must not be sent.
+func (c *Client) rewrite(cmd rueidis.Completed) (rueidis.Completed, error) {
+	args := cmd.Commands()
+	spec, _, err := keyspec.Lookup(args)
+	if err != nil {
+		return cmd, c.lookupError(args, err)
+	}
+	switch spec.Class {
+	case keyspec.Keyless:
+		return cmd, nil
+	case keyspec.Keys:
+		var p keyspec.Positions
+		if err := spec.Find(args, &p); err != nil {
+			return cmd, c.fail(spec.Name, err.Error(), err)
+		}
+		return c.rebuild(cmd, args, spec, &p)
+	case keyspec.Scoped:
+		return c.scope(cmd, args, spec)
+	case keyspec.Refused:
+		return cmd, c.fail(spec.Name, "refused: "+spec.Reason, ErrRefused)
+	case keyspec.Channels:
+		return cmd, c.fail(spec.Name, "refused: Pub/Sub channels are not namespaced yet; use a client without a namespace", ErrRefused)
+	}
+	return cmd, c.fail(spec.Name, "the key table has no class for it", ErrUnknownCommand)
+}
+
+func (c *Client) lookupError(args []string, err error) error {
+	name := "(empty command)"
+	if len(args) > 0 {
+		name = args[0]
+		if len(args) > 1 && keyspec.IsContainer(args[0]) {
+			name += " " + args[1]
+		}
+	}
+	reason := err.Error()
+	if keyspec.IsUnknown(err) {
+		reason = "its keys cannot be placed: it is not in the key table (of redis " + keyspec.ServerVersion() + " commands), and nothing is sent unprefixed"
+	}
+	return c.fail(name, reason, err)
+}
+
+func (c *Client) fail(name, reason string, err error) error {
+	return &CommandError{Namespace: c.ns, Command: name, Reason: reason, Err: err}
+}
+
+// rebuild copies args into a new command with the keys and patterns that p
+// marks prefixed, keeping cmd's flags.
+func (c *Client) rebuild(cmd rueidis.Completed, args []string, spec *keyspec.Command, p *keyspec.Positions) (out rueidis.Completed, err error) {
+	defer func() {
+		// A cluster builder panics when the keys of one command hash to
+		// different slots.
+		if r := recover(); r != nil {
+			err = c.fail(spec.Name, fmt.Sprintf("its keys do not all hash to one cluster slot (%v); use a hash tag such as {user1}", r), ErrBadArguments)
+		}
+	}()
+	a := c.shared.B().Arbitrary()
+	for i, arg := range args {
+		switch p.At(i) {
+		case keyspec.Key:
+			a = a.Keys(c.prefix + arg)
+		case keyspec.Pattern:
+			a = a.Args(c.prefix + arg)
+		default:
+			a = a.Args(arg)
+		}
+	}
+	return finish(cmd, a, spec.Name), nil
+}
+
+// arbitrary is what finish needs of rueidis's Arbitrary builder, whose
+// type rueidis does not export.
+type arbitrary interface {
+	Build() rueidis.Completed
+	Blocking() rueidis.Completed
+	ReadOnly() rueidis.Completed
+	MultiGet() rueidis.Completed
+}
+
+// finish builds a with the flags of the original cmd.
+func finish[A arbitrary](cmd rueidis.Completed, a A, name string) rueidis.Completed {
+	var out rueidis.Completed
+	switch {
+	case cmd.IsBlock():
+		out = a.Blocking()
+	case cmd.IsReadOnly() && name == "MGET":
+		out = a.MultiGet()
+	case cmd.IsReadOnly():
+		out = a.ReadOnly()
+	default:
+		out = a.Build()
+	}
+	if cmd.IsPipe() {
+		out = out.ToPipe()
+	}
+	if cmd.IsRetryable() {
+		out = out.ToRetryable()
+	}
+	if cmd.IsUnblockOnCancel() {
+		out = out.UnblockOnCancel()
+	}
+	return out
+}
+
+// scope rewrites KEYS and SCAN so that they only see the namespace.
+func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Command) (rueidis.Completed, error) {
+	a := c.shared.B().Arbitrary()
+	switch spec.Name {
+	case "KEYS":
+		if len(args) != 2 {
+			return cmd, c.fail(spec.Name, "it takes one pattern", ErrBadArguments)
+		}
+		a = a.Args(args[0], c.globPrefix+args[1])
+	case "SCAN":
+		if len(args) < 2 {
+			return cmd, c.fail(spec.Name, "it needs a cursor", ErrBadArguments)
+		}
+		a = a.Args(args[0], args[1])
+		matched := false
+		for i := 2; i < len(args); i++ {
+			if strings.EqualFold(args[i], "MATCH") && i+1 < len(args) {
+				a = a.Args(args[i], c.globPrefix+args[i+1])
+				matched = true
+				i++
+				continue
+			}
+			a = a.Args(args[i])
+		}
+		if !matched {
+			a = a.Args("MATCH", c.globPrefix+"*")
+		}
+	default:
+		return cmd, c.fail(spec.Name, "refused: it is not namespaced yet; use a client without a namespace", ErrRefused)
+	}
+	return finish(cmd, a, spec.Name), nil
+}
+
+// rewriteAll rewrites a batch; when one command fails, it returns the
+// results to hand back instead.
+func (c *Client) rewriteAll(multi []rueidis.Completed) ([]rueidis.Completed, []rueidis.RedisResult) {
+	out := make([]rueidis.Completed, len(multi))
+	for i, cmd := range multi {
+		rc, err := c.rewrite(cmd)
+		if err != nil {
+			return nil, batchFailed(len(multi), i, err)
+		}
+		out[i] = rc
+	}
+	return out, nil
+}
+
+func batchFailed(n, failed int, err error) []rueidis.RedisResult {
+	results := make([]rueidis.RedisResult, n)
+	notSent := fmt.Errorf("wireredis: %w: command %d of the batch was refused: %v", ErrNotSent, failed+1, err)
+	for i := range results {
+		if i == failed {
+			results[i] = rueidis.NewErrorResult(err)
+		} else {
+			results[i] = rueidis.NewErrorResult(notSent)
+		}
+	}
+	return results
+}
+
+func firstError(results []rueidis.RedisResult) int {
+	for i, r := range results {
+		if _, ok := r.Error().(*CommandError); ok {
+			return i
+		}
+	}
+	return 0
+}
+
+// rewriteCacheable is rewrite for DoCache.
+func (c *Client) rewriteCacheable(cmd rueidis.Cacheable) (rueidis.Cacheable, error) {
+	args := cmd.Commands()
+	spec, _, err := keyspec.Lookup(args)
+	if err != nil {
+		return cmd, c.lookupError(args, err)
+	}
+	switch spec.Name {
+	case "EVAL_RO", "EVALSHA_RO", "FCALL_RO":
+		// Rebuilt through Arbitrary, these would lose rueidis's read-only
+		// script tag, and the cache would key on the script instead of the
+		// key: the typed builders keep it.
+		return c.rebuildScriptCache(args, spec)
+	}
+	if cmd.IsMGet() {
+		var p keyspec.Positions
+		if err := spec.Find(args, &p); err != nil {
+			return cmd, c.fail(spec.Name, err.Error(), err)
+		}
+		a := c.shared.B().Arbitrary(args[0])
+		for _, k := range args[1:] {
+			a = a.Keys(c.prefix + k)
+		}
+		return rueidis.Cacheable(a.MultiGet()), nil
+	}
+	out, err := c.rewrite(rueidis.Completed(cmd))
+	return rueidis.Cacheable(out), err
+}
+
+func (c *Client) rebuildScriptCache(args []string, spec *keyspec.Command) (rueidis.Cacheable, error) {
+	// NAME script|sha|function 1 key arg...: rueidis caches these only with
+	// exactly one key.
+	if len(args) < 4 || args[2] != "1" {
+		return rueidis.Cacheable{}, c.fail(spec.Name, "DoCache of a read-only script takes exactly one key (numkeys 1)", ErrBadArguments)
+	}
+	b, key, rest := c.shared.B(), c.prefix+args[3], args[4:]
+	switch spec.Name {
+	case "EVAL_RO":
+		return b.EvalRo().Script(args[1]).Numkeys(1).Key(key).Arg(rest...).Cache(), nil
+	case "EVALSHA_RO":
+		return b.EvalshaRo().Sha1(args[1]).Numkeys(1).Key(key).Arg(rest...).Cache(), nil
+	default:
+		return b.FcallRo().Function(args[1]).Numkeys(1).Key(key).Arg(rest...).Cache(), nil
+	}
+}
+
+// escapeGlob escapes the characters that KEYS and SCAN MATCH patterns
+// treat specially, so that a prefix matches only itself.
+func escapeGlob(s string) string {
+	if !strings.ContainsAny(s, `*?[]\`) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+

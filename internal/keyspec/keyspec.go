@@ -1,0 +1,273 @@
+package keyspec
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Class says how a namespaced client treats a command.
+type Class uint8
+
+const (
+	// Unknown commands are not in the table; they are never sent.
+	Unknown Class = iota
+	// Keys commands get their key arguments prefixed.
+	Keys
+	// Keyless commands have no keys and are sent as they are.
+	Keyless
+	// Scoped commands are rewritten to see only the namespace (KEYS, SCAN).
+	Scoped
+	// Channels commands name pub/sub channels or patterns.
+	Channels
+	// Refused commands would cross the namespace; Command.Reason says why.
+	Refused
+)
+
+func (c Class) String() string {
+	switch c {
+	case Keys:
+		return "keys"
+	case Keyless:
+		return "keyless"
+	case Scoped:
+		return "scoped"
+	case Channels:
+		return "channels"
+	case Refused:
+		return "refused"
+	}
+	return "unknown"
+}
+
+// Spec is one Redis key spec: where the search for keys begins (an index,
+// or the argument after a keyword) and how the keys are found from there
+// (a range, or a count given in the arguments). Positions count the command
+// name as 0.
+type Spec struct {
+	BeginIndex int
+	Keyword    string
+	// StartFrom is where the keyword search starts; a negative value counts
+	// from the end and searches backwards.
+	StartFrom int
+	// KeyNum selects find_keys "keynum": the number of keys is the argument
+	// KeyNumIdx after the beginning, and the keys start FirstKey after it.
+	KeyNum    bool
+	KeyNumIdx int
+	FirstKey  int
+	// Range: the last key is LastKey after the beginning; -1 is the last
+	// argument, or with Limit > 1 the last of the first 1/Limit of what is
+	// left (XREAD STREAMS k1 k2 id1 id2).
+	LastKey int
+	Limit   int
+	KeyStep int
+}
+
+// Command is one entry of the table.
+type Command struct {
+	// Name is the command as Redis names it: "SET", "OBJECT ENCODING".
+	Name  string
+	Class Class
+	Specs []Spec
+	// Rule finds what Specs cannot (SORT, MIGRATE); nil for most commands.
+	Rule Rule
+	// Reason explains a Refused command and names the alternative.
+	Reason string
+	// Subcommands of a container command (OBJECT, XINFO, ...), by upper-case
+	// name.
+	Subcommands map[string]*Command
+}
+
+// Rule adds the key and pattern positions of args to p.
+type Rule func(args []string, p *Positions) error
+
+// Kind tells what an argument position holds.
+type Kind uint8
+
+const (
+	// Key is a key name: prefixed, and part of the cluster slot.
+	Key Kind = iota + 1
+	// Pattern is a key pattern (SORT BY/GET): prefixed, no slot.
+	Pattern
+)
+
+type span struct {
+	first, last, step int
+	kind              Kind
+}
+
+// Positions collects where the keys are. Most commands need no more than
+// the fixed room; more spills into a slice.
+type Positions struct {
+	fixed [6]span
+	n     int
+	more  []span
+}
+
+// Reset empties p for reuse.
+func (p *Positions) Reset() { p.n, p.more = 0, p.more[:0] }
+
+func (p *Positions) add(first, last, step int, kind Kind) {
+	s := span{first, last, step, kind}
+	if p.n < len(p.fixed) {
+		p.fixed[p.n] = s
+		p.n++
+		return
+	}
+	p.more = append(p.more, s)
+}
+
+// Add marks args[i] as holding kind.
+func (p *Positions) Add(i int, kind Kind) { p.add(i, i, 1, kind) }
+
+// At reports what args[i] holds; 0 when it is neither a key nor a pattern.
+func (p *Positions) At(i int) Kind {
+	for j := 0; j < p.n; j++ {
+		if s := &p.fixed[j]; i >= s.first && i <= s.last && (i-s.first)%s.step == 0 {
+			return s.kind
+		}
+	}
+	for j := range p.more {
+		if s := &p.more[j]; i >= s.first && i <= s.last && (i-s.first)%s.step == 0 {
+			return s.kind
+		}
+	}
+	return 0
+}
+
+// Empty is true when no position was added.
+func (p *Positions) Empty() bool { return p.n == 0 }
+
+// ErrUnknownCommand is matched (errors.Is) by lookups of commands missing
+// from the table.
+var ErrUnknownCommand = errors.New("command not in the key table")
+
+// ErrBadArguments is matched by errors from arguments whose keys cannot be
+// located (a missing or non-numeric numkeys, too few arguments).
+var ErrBadArguments = errors.New("cannot locate the keys")
+
+// Lookup finds the table entry for args (args[0] is the command name,
+// args[1] the subcommand of a container) and how many leading arguments
+// name it. Names match case-insensitively.
+func Lookup(args []string) (*Command, int, error) {
+	if len(args) == 0 {
+		return nil, 0, fmt.Errorf("%w: empty command", ErrBadArguments)
+	}
+	c := find(table, args[0])
+	if c == nil {
+		return nil, 0, fmt.Errorf("%w: %s", ErrUnknownCommand, args[0])
+	}
+	if c.Subcommands == nil {
+		return c, 1, nil
+	}
+	if len(args) < 2 {
+		return nil, 0, fmt.Errorf("%w: %s needs a subcommand", ErrBadArguments, c.Name)
+	}
+	sub := find(c.Subcommands, args[1])
+	if sub == nil {
+		return nil, 0, fmt.Errorf("%w: %s %s", ErrUnknownCommand, c.Name, args[1])
+	}
+	return sub, 2, nil
+}
+
+func find(m map[string]*Command, name string) *Command {
+	if c, ok := m[name]; ok { // builders send upper case: no allocation
+		return c
+	}
+	return m[strings.ToUpper(name)]
+}
+
+// Table returns every command of the table, containers' subcommands
+// included (containers themselves are not listed).
+func Table() []*Command {
+	var out []*Command
+	for _, c := range table {
+		if c.Subcommands == nil {
+			out = append(out, c)
+			continue
+		}
+		for _, s := range c.Subcommands {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ServerVersion is the Redis version the table was generated from.
+func ServerVersion() string { return serverVersion }
+
+// Find adds the key and pattern positions of args to p, following Redis's
+// own algorithm for key specs (db.c getKeysUsingKeySpecs) and then the
+// command's Rule. It fails rather than guess: a command whose keys cannot
+// be located must not be sent.
+func (c *Command) Find(args []string, p *Positions) error {
+	argc := len(args)
+	for i := range c.Specs {
+		s := &c.Specs[i]
+		first := s.BeginIndex
+		if s.Keyword != "" {
+			first = 0
+			start, end, step := s.StartFrom, argc-1, 1
+			if s.StartFrom < 0 {
+				start, end, step = argc+s.StartFrom, 0, -1
+			}
+			for j := start; j >= 1 && j < argc && (step > 0 && j <= end || step < 0 && j >= end); j += step {
+				if strings.EqualFold(args[j], s.Keyword) {
+					first = j + 1
+					break
+				}
+			}
+			if first == 0 {
+				continue // keyword absent: this spec names no keys
+			}
+		}
+		var last, step int
+		if s.KeyNum {
+			step = s.KeyStep
+			if first+s.KeyNumIdx >= argc {
+				return c.badArgs("the number of keys is missing")
+			}
+			n, err := strconv.Atoi(args[first+s.KeyNumIdx])
+			if err != nil || n < 0 {
+				return c.badArgs("the number of keys " + strconv.Quote(args[first+s.KeyNumIdx]) + " is not a number")
+			}
+			if n == 0 {
+				continue
+			}
+			first += s.FirstKey
+			last = first + (n-1)*step
+		} else {
+			step = s.KeyStep
+			switch {
+			case s.LastKey >= 0:
+				last = first + s.LastKey
+			case s.Limit <= 1:
+				last = argc + s.LastKey
+			default:
+				last = first + (argc-first)/s.Limit + s.LastKey
+			}
+		}
+		if first >= argc || last >= argc || last < first {
+			return c.badArgs("too few arguments")
+		}
+		p.add(first, last, step, Key)
+	}
+	if c.Rule != nil {
+		return c.Rule(args, p)
+	}
+	return nil
+}
+
+func (c *Command) badArgs(why string) error {
+	return fmt.Errorf("%w of %s: %s", ErrBadArguments, c.Name, why)
+}
+
+// IsContainer reports whether name is a command with subcommands.
+func IsContainer(name string) bool {
+	c := find(table, name)
+	return c != nil && c.Subcommands != nil
+}
+
+// IsUnknown reports whether err says a command is not in the table.
+func IsUnknown(err error) bool { return errors.Is(err, ErrUnknownCommand) }

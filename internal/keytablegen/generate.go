@@ -1,0 +1,273 @@
+package keytablegen
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"go/format"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/redis/rueidis"
+)
+
+// Command is one entry of a server's COMMAND reply.
+type Command struct {
+	Name  string // "SET", "OBJECT ENCODING"
+	Specs []Spec
+	Subs  []Command
+
+	class  string // keyspec.Class constant name
+	reason string
+	rule   string
+}
+
+// Spec is one key spec, as COMMAND describes it.
+type Spec struct {
+	Flags                       []string
+	BeginType, FindType         string
+	Index, StartFrom            int64
+	Keyword                     string
+	LastKey, KeyStep, Limit     int64
+	KeyNumIdx, FirstKey, NumKey int64
+}
+
+// Fetch reads the server's version and COMMAND reply.
+func Fetch(ctx context.Context, c rueidis.Client) (string, []Command, error) {
+	info, err := c.Do(ctx, c.B().Info().Section("server").Build()).ToString()
+	if err != nil {
+		return "", nil, fmt.Errorf("INFO: %w", err)
+	}
+	version := ""
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
+			version = v
+		}
+	}
+	entries, err := c.Do(ctx, c.B().Command().Build()).ToArray()
+	if err != nil {
+		return "", nil, fmt.Errorf("COMMAND: %w", err)
+	}
+	cmds, err := parseEntries(entries)
+	return version, cmds, err
+}
+
+func parseEntries(entries []rueidis.RedisMessage) ([]Command, error) {
+	out := make([]Command, 0, len(entries))
+	for _, e := range entries {
+		f, err := e.ToArray()
+		if err != nil || len(f) < 10 {
+			return nil, fmt.Errorf("unexpected COMMAND entry: %v", e)
+		}
+		name, _ := f[0].ToString()
+		cmd := Command{Name: strings.ToUpper(strings.ReplaceAll(name, "|", " "))}
+		specs, _ := f[8].ToArray()
+		for _, s := range specs {
+			spec, err := parseSpec(s)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", cmd.Name, err)
+			}
+			cmd.Specs = append(cmd.Specs, spec)
+		}
+		subs, _ := f[9].ToArray()
+		if cmd.Subs, err = parseEntries(subs); err != nil {
+			return nil, err
+		}
+		out = append(out, cmd)
+	}
+	return out, nil
+}
+
+func parseSpec(m rueidis.RedisMessage) (Spec, error) {
+	kv, err := m.AsMap()
+	if err != nil {
+		return Spec{}, fmt.Errorf("key spec: %w", err)
+	}
+	var s Spec
+	get := func(m map[string]rueidis.RedisMessage, k string) *rueidis.RedisMessage {
+		v := m[k]
+		return &v
+	}
+	flags, _ := get(kv, "flags").ToArray()
+	for _, f := range flags {
+		v, _ := f.ToString()
+		s.Flags = append(s.Flags, v)
+	}
+	part := func(name string) (string, map[string]rueidis.RedisMessage) {
+		p, _ := get(kv, name).AsMap()
+		typ, _ := get(p, "type").ToString()
+		spec, _ := get(p, "spec").AsMap()
+		return typ, spec
+	}
+	num := func(m map[string]rueidis.RedisMessage, k string) int64 {
+		v, _ := get(m, k).AsInt64()
+		return v
+	}
+	var bs, fk map[string]rueidis.RedisMessage
+	s.BeginType, bs = part("begin_search")
+	s.FindType, fk = part("find_keys")
+	s.Index, s.StartFrom = num(bs, "index"), num(bs, "startfrom")
+	s.Keyword, _ = get(bs, "keyword").ToString()
+	s.LastKey, s.KeyStep, s.Limit = num(fk, "lastkey"), num(fk, "keystep"), num(fk, "limit")
+	s.KeyNumIdx, s.FirstKey = num(fk, "keynumidx"), num(fk, "firstkey")
+	return s, nil
+}
+
+func (s Spec) complete() bool {
+	return (s.BeginType == "index" || s.BeginType == "keyword") &&
+		(s.FindType == "range" || s.FindType == "keynum") &&
+		!slices.Contains(s.Flags, "incomplete")
+}
+
+func (s Spec) notKey() bool { return slices.Contains(s.Flags, "not_key") }
+
+// classify sets class, reason and rule of c and its subcommands.
+func classify(c *Command) error {
+	if len(c.Subs) > 0 {
+		for i := range c.Subs {
+			if err := classify(&c.Subs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if r, ok := rules[c.Name]; ok {
+		c.rule = r.fn
+		kept := c.Specs[:0:0]
+		for i, s := range c.Specs {
+			if !slices.Contains(r.replaces, i) {
+				kept = append(kept, s)
+			}
+		}
+		c.Specs = kept
+	}
+	for _, s := range c.Specs {
+		if !s.complete() {
+			return fmt.Errorf("%s has a key spec that COMMAND cannot complete (%s/%s %v): give it a rule in classes.go", c.Name, s.BeginType, s.FindType, s.Flags)
+		}
+	}
+	switch {
+	case refused[c.Name] != "":
+		c.class, c.reason = "Refused", refused[c.Name]
+	case scoped[c.Name]:
+		c.class = "Scoped"
+	case channels[c.Name]:
+		c.class = "Channels"
+	case slices.ContainsFunc(c.Specs, Spec.notKey):
+		return fmt.Errorf("%s has not_key key specs: classify it in classes.go", c.Name)
+	case len(c.Specs) > 0 || c.rule != "":
+		c.class = "Keys"
+	default:
+		c.class = "Keyless"
+	}
+	return nil
+}
+
+// Generate renders table_gen.go for package keyspec.
+func Generate(version string, cmds []Command) ([]byte, error) {
+	cmds = slices.Clone(cmds)
+	for i := range cmds {
+		if err := classify(&cmds[i]); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkOverrides(cmds); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(cmds, func(a, b Command) int { return strings.Compare(a.Name, b.Name) })
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "// Code generated by cmd/keytablegen from the COMMAND reply of redis %s. DO NOT EDIT.\n\n", version)
+	b.WriteString("package keyspec\n\n")
+	fmt.Fprintf(&b, "const serverVersion = %q\n\n", version)
+	b.WriteString("var table = map[string]*Command{\n")
+	for _, c := range cmds {
+		fmt.Fprintf(&b, "%q: ", c.Name)
+		writeCommand(&b, c)
+	}
+	b.WriteString("}\n")
+	return format.Source(b.Bytes())
+}
+
+func writeCommand(b *bytes.Buffer, c Command) {
+	fmt.Fprintf(b, "{Name: %q", c.Name)
+	if len(c.Subs) > 0 {
+		subs := slices.Clone(c.Subs)
+		slices.SortFunc(subs, func(a, b Command) int { return strings.Compare(a.Name, b.Name) })
+		b.WriteString(", Subcommands: map[string]*Command{\n")
+		for _, s := range subs {
+			fmt.Fprintf(b, "%q: ", strings.TrimPrefix(s.Name, c.Name+" "))
+			writeCommand(b, s)
+		}
+		b.WriteString("}},\n")
+		return
+	}
+	fmt.Fprintf(b, ", Class: %s", c.class)
+	if len(c.Specs) > 0 {
+		b.WriteString(", Specs: []Spec{")
+		for _, s := range c.Specs {
+			b.WriteString(specLiteral(s) + ", ")
+		}
+		b.WriteString("}")
+	}
+	if c.rule != "" {
+		fmt.Fprintf(b, ", Rule: %s", c.rule)
+	}
+	if c.reason != "" {
+		fmt.Fprintf(b, ", Reason: %q", c.reason)
+	}
+	b.WriteString("},\n")
+}
+
+func specLiteral(s Spec) string {
+	var f []string
+	if s.BeginType == "index" {
+		f = append(f, "BeginIndex: "+strconv.FormatInt(s.Index, 10))
+	} else {
+		f = append(f, "Keyword: "+strconv.Quote(s.Keyword), "StartFrom: "+strconv.FormatInt(s.StartFrom, 10))
+	}
+	if s.FindType == "keynum" {
+		f = append(f, "KeyNum: true", "KeyNumIdx: "+strconv.FormatInt(s.KeyNumIdx, 10), "FirstKey: "+strconv.FormatInt(s.FirstKey, 10))
+	} else {
+		f = append(f, "LastKey: "+strconv.FormatInt(s.LastKey, 10))
+		if s.Limit != 0 {
+			f = append(f, "Limit: "+strconv.FormatInt(s.Limit, 10))
+		}
+	}
+	f = append(f, "KeyStep: "+strconv.FormatInt(s.KeyStep, 10))
+	return "{" + strings.Join(f, ", ") + "}"
+}
+
+// checkOverrides fails when classes.go names a command the server does not
+// have: a typo there would silently leave a command in the wrong class.
+func checkOverrides(cmds []Command) error {
+	have := map[string]bool{}
+	var walk func([]Command)
+	walk = func(cs []Command) {
+		for _, c := range cs {
+			have[c.Name] = true
+			walk(c.Subs)
+		}
+	}
+	walk(cmds)
+	var names []string
+	for n := range refused {
+		names = append(names, n)
+	}
+	for n := range scoped {
+		names = append(names, n)
+	}
+	for n := range channels {
+		names = append(names, n)
+	}
+	for n := range rules {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		if !have[n] {
+			return fmt.Errorf("classes.go names %s, which the server does not have", n)
+		}
+	}
+	return nil
+}
