@@ -525,3 +525,10 @@ func TestStreams(t *testing.T) {
 		t.Errorf("DoStream FLUSHALL: %v", err)
 	}
 }
+
+type rueidisOption = rueidis.ClientOption
+
+func sortedString(s []string) string {
+	slices.Sort(s)
+	return fmt.Sprint(s)
+}
