@@ -7,10 +7,10 @@ package keytablegen
 // refused commands would cross the namespace, or change the connection
 // that the parts share. The text says why, and what to do instead.
 var refused = map[string]string{
-	"FLUSHDB":                 "it deletes the keys of every namespace; delete this part's keys with Scan and UNLINK",
-	"FLUSHALL":                "it deletes the keys of every namespace in every database; delete this part's keys with Scan and UNLINK",
-	"RANDOMKEY":               "it can return another namespace's key; pick one from Scan",
-	"DBSIZE":                  "it counts the keys of every namespace; count this part's keys with Scan",
+	"FLUSHDB":                 "it deletes the keys of every namespace; delete this part's keys with SCAN (scoped to the namespace) and UNLINK",
+	"FLUSHALL":                "it deletes the keys of every namespace in every database; delete this part's keys with SCAN (scoped to the namespace) and UNLINK",
+	"RANDOMKEY":               "it can return another namespace's key; pick one from SCAN (scoped to the namespace)",
+	"DBSIZE":                  "it counts the keys of every namespace; count this part's keys with SCAN (scoped to the namespace)",
 	"SWAPDB":                  "it swaps the data of every namespace; give the part its own database with REDIS_<PART>_DB",
 	"SELECT":                  "it would switch the database of the connection the parts share; set REDIS_<PART>_DB instead",
 	"MOVE":                    "it moves a key to a database outside this part's connection; open a part on that database (REDIS_<PART>_DB) and write the key there",
@@ -31,8 +31,8 @@ var refused = map[string]string{
 	"READONLY":                "the cluster state of a connection is run by rueidis",
 	"READWRITE":               "the cluster state of a connection is run by rueidis",
 	"ASKING":                  "the cluster state of a connection is run by rueidis",
-	"CLUSTER GETKEYSINSLOT":   "it lists the keys of every namespace; use Scan",
-	"CLUSTER COUNTKEYSINSLOT": "it counts the keys of every namespace; use Scan",
+	"CLUSTER GETKEYSINSLOT":   "it lists the keys of every namespace; use SCAN (scoped to the namespace)",
+	"CLUSTER COUNTKEYSINSLOT": "it counts the keys of every namespace; use SCAN (scoped to the namespace)",
 }
 
 // scoped commands are rewritten to see only the namespace.

@@ -1,0 +1,42 @@
+package keyspec_test
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/wireredis/wireredis/internal/keyspec"
+)
+
+// TestNamespacingDocIsCurrent checks docs/namespacing.md against the table:
+// the count of each class and the list of refused commands.
+func TestNamespacingDocIsCurrent(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/namespacing.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	counts := map[keyspec.Class]int{}
+	total := 0
+	for _, c := range keyspec.Table() {
+		counts[c.Class]++
+		total++
+		if c.Class == keyspec.Refused && !strings.Contains(text, "| `"+c.Name+"` |") {
+			t.Errorf("docs/namespacing.md does not list the refused command %s", c.Name)
+		}
+	}
+	for class, n := range counts {
+		if row := fmt.Sprintf("| %s | %d |", class, n); !strings.Contains(text, row) {
+			t.Errorf("docs/namespacing.md lacks the row %q", row)
+		}
+	}
+	if s := fmt.Sprintf("the %d commands and subcommands of redis %s", total, keyspec.ServerVersion()); !strings.Contains(text, s) {
+		t.Errorf("docs/namespacing.md lacks %q", s)
+	}
+	_, section, _ := strings.Cut(text, "## Refused commands")
+	section, _, _ = strings.Cut(section, "\n## ")
+	if got := strings.Count(section, "\n| `"); got != counts[keyspec.Refused] {
+		t.Errorf("docs/namespacing.md lists %d refused commands, the table %d", got, counts[keyspec.Refused])
+	}
+}
