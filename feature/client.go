@@ -56,9 +56,9 @@ func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 // When one of them cannot be sent, none is: its result carries a
 // *CommandError, the others ErrNotSent.
 func (c *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
-	out, failed := c.rewriteAll(multi)
-	if failed != nil {
-		return failed
+	out, at, err := c.rewriteAll(multi)
+	if err != nil {
+		return batchFailed(len(multi), at, err)
 	}
 	return c.shared.DoMulti(ctx, out...)
 }
@@ -97,9 +97,9 @@ func (c *Client) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.Re
 
 // DoMultiStream is DoMulti with the replies streamed.
 func (c *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) rueidis.MultiRedisResultStream {
-	out, failed := c.rewriteAll(multi)
-	if failed != nil {
-		return rueidis.NewErrorResultStream(failed[firstError(failed)].Error())
+	out, _, err := c.rewriteAll(multi)
+	if err != nil {
+		return rueidis.NewErrorResultStream(err)
 	}
 	return c.shared.DoMultiStream(ctx, out...)
 }
@@ -167,9 +167,9 @@ func (d *dedicated) Do(ctx context.Context, cmd rueidis.Completed) rueidis.Redis
 }
 
 func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
-	out, failed := d.c.rewriteAll(multi)
-	if failed != nil {
-		return failed
+	out, at, err := d.c.rewriteAll(multi)
+	if err != nil {
+		return batchFailed(len(multi), at, err)
 	}
 	return d.d.DoMulti(ctx, out...)
 }

@@ -147,23 +147,23 @@ func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Comma
 	return finish(cmd, a, spec.Name), nil
 }
 
-// rewriteAll rewrites a batch; when one command fails, it returns the
-// results to hand back instead.
-func (c *Client) rewriteAll(multi []rueidis.Completed) ([]rueidis.Completed, []rueidis.RedisResult) {
+// rewriteAll rewrites a batch; when a command cannot be sent, it returns
+// its error and index.
+func (c *Client) rewriteAll(multi []rueidis.Completed) ([]rueidis.Completed, int, error) {
 	out := make([]rueidis.Completed, len(multi))
 	for i, cmd := range multi {
 		rc, err := c.rewrite(cmd)
 		if err != nil {
-			return nil, batchFailed(len(multi), i, err)
+			return nil, i, err
 		}
 		out[i] = rc
 	}
-	return out, nil
+	return out, 0, nil
 }
 
 func batchFailed(n, failed int, err error) []rueidis.RedisResult {
 	results := make([]rueidis.RedisResult, n)
-	notSent := fmt.Errorf("wireredis: %w: command %d of the batch was refused: %v", ErrNotSent, failed+1, err)
+	notSent := fmt.Errorf("wireredis: %w: command %d of the batch was refused: %w", ErrNotSent, failed+1, err)
 	for i := range results {
 		if i == failed {
 			results[i] = rueidis.NewErrorResult(err)
@@ -172,15 +172,6 @@ func batchFailed(n, failed int, err error) []rueidis.RedisResult {
 		}
 	}
 	return results
-}
-
-func firstError(results []rueidis.RedisResult) int {
-	for i, r := range results {
-		if _, ok := r.Error().(*CommandError); ok {
-			return i
-		}
-	}
-	return 0
 }
 
 // rewriteCacheable is rewrite for DoCache.
@@ -244,4 +235,3 @@ func escapeGlob(s string) string {
 	}
 	return b.String()
 }
-

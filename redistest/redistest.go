@@ -221,7 +221,7 @@ func launch(dir string, port int, extra []string) (*Process, error) {
 		p.Stop()
 	}
 	log, _ := os.ReadFile(dir + "/redis.log")
-	return nil, fmt.Errorf("redis-server did not start: %v\n%s", lastErr, log)
+	return nil, fmt.Errorf("redis-server did not start: %w\n%s", lastErr, log)
 }
 
 func (p *Process) waitReady() error {
@@ -248,7 +248,7 @@ func probe(addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	_ = c.SetDeadline(time.Now().Add(time.Second))
 	if _, err := c.Write([]byte("PING\r\n")); err != nil {
 		return "", err
@@ -291,7 +291,7 @@ func pickPort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 

@@ -69,4 +69,4 @@ func migrateRule(args []string, p *Positions) error {
 	return nil
 }
 
-var errMigrate = fmt.Errorf("%w of MIGRATE: give one key, or an empty key and KEYS key ...", ErrBadArguments)
+var errMigrate = fmt.Errorf("%w of MIGRATE: give one key, or an empty key followed by KEYS and the keys", ErrBadArguments)
