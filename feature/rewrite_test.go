@@ -27,7 +27,7 @@ func (r *recorder) Do(_ context.Context, cmd rueidis.Completed) rueidis.RedisRes
 }
 
 // newRecorder takes its builder from a real client.
-func newRecorder(t *testing.T) *recorder {
+func newRecorder(t testing.TB) *recorder {
 	t.Helper()
 	return &recorder{b: redistest.Start(t).Client.B()}
 }

@@ -64,7 +64,7 @@ var rules = map[string]struct {
 	fn       string
 	replaces []int
 }{
-	"SORT":    {"sortRule", []int{1, 2}},
-	"SORT_RO": {"sortRule", []int{1}},
-	"MIGRATE": {"migrateRule", []int{0, 1}},
+	"SORT":    {"SortRule", []int{1, 2}},
+	"SORT_RO": {"SortRule", []int{1}},
+	"MIGRATE": {"MigrateRule", []int{0, 1}},
 }
