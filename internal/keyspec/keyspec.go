@@ -84,10 +84,11 @@ type Command struct {
 // every command.
 type RuleID uint8
 
+// The rules.
 const (
-	NoRule RuleID = iota
-	SortRule
-	MigrateRule
+	NoRule      RuleID = iota
+	SortRule           // SORT, SORT_RO: BY/GET patterns, STORE
+	MigrateRule        // MIGRATE: the key at 3, or KEYS
 )
 
 // Kind tells what an argument position holds.
