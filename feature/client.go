@@ -104,14 +104,14 @@ func (c *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) 
 	return c.shared.DoMultiStream(ctx, out...)
 }
 
-// Receive subscribes and calls fn for each message. Pub/Sub channels are
-// not namespaced yet, so subscribing through a part is refused.
+// Receive subscribes to the namespaced channels and calls fn for each
+// message, with the namespace taken off its channel and pattern.
 func (c *Client) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
 	out, err := c.rewrite(subscribe)
 	if err != nil {
 		return err
 	}
-	return c.shared.Receive(ctx, out, fn)
+	return c.shared.Receive(ctx, out, c.stripMessage(fn))
 }
 
 // Dedicated runs fn with a connection of its own (for WATCH/MULTI/EXEC);
@@ -179,13 +179,13 @@ func (d *dedicated) Receive(ctx context.Context, subscribe rueidis.Completed, fn
 	if err != nil {
 		return err
 	}
-	return d.d.Receive(ctx, out, fn)
+	return d.d.Receive(ctx, out, d.c.stripMessage(fn))
 }
 
-// SetPubSubHooks is passed through: nothing can be subscribed through a
-// part yet, so no message arrives unprefixed.
+// SetPubSubHooks installs hooks that get channels and patterns with the
+// namespace taken off.
 func (d *dedicated) SetPubSubHooks(hooks rueidis.PubSubHooks) <-chan error {
-	return d.d.SetPubSubHooks(hooks)
+	return d.d.SetPubSubHooks(d.c.stripHooks(hooks))
 }
 
 func (d *dedicated) SetOnInvalidations(fn func([]rueidis.RedisMessage)) <-chan error {

@@ -311,7 +311,7 @@ func TestRefusedAndUnknownCommands(t *testing.T) {
 		{"select", b.Select().Index(1).Build(), "SELECT", feature.ErrRefused, "REDIS_<PART>_DB"},
 		{"swapdb", b.Swapdb().Index1(0).Index2(1).Build(), "SWAPDB", feature.ErrRefused, "REDIS_<PART>_DB"},
 		{"move", b.Move().Key("k").Db(1).Build(), "MOVE", feature.ErrRefused, "database"},
-		{"publish not namespaced yet", b.Publish().Channel("c").Message("m").Build(), "PUBLISH", feature.ErrRefused, "Pub/Sub"},
+		{"bare unsubscribe", b.Unsubscribe().Build(), "UNSUBSCRIBE", feature.ErrBadArguments, "every part"},
 		{"module command", b.Arbitrary("JSON.SET").Keys("doc").Args("$", "{}").Build(), "JSON.SET", feature.ErrUnknownCommand, "nothing is sent unprefixed"},
 		{"unknown subcommand", b.Arbitrary("OBJECT", "NOSUCH").Args("k").Build(), "OBJECT NOSUCH", feature.ErrUnknownCommand, "not in the key table"},
 		{"bad numkeys", b.Arbitrary("EVAL").Args("return 1", "x", "k").Build(), "EVAL", feature.ErrBadArguments, "not a number"},

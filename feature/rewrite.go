@@ -14,7 +14,7 @@ import (
 // is computed from the prefixed keys), or an error when it must not be sent.
 func (c *Client) rewrite(cmd rueidis.Completed) (rueidis.Completed, error) {
 	args := cmd.Commands()
-	spec, _, err := keyspec.Lookup(args)
+	spec, skip, err := keyspec.Lookup(args)
 	if err != nil {
 		return cmd, c.lookupError(args, err)
 	}
@@ -28,11 +28,11 @@ func (c *Client) rewrite(cmd rueidis.Completed) (rueidis.Completed, error) {
 		}
 		return c.rebuild(cmd, args, spec, &p)
 	case keyspec.Scoped:
-		return c.scope(cmd, args, spec)
+		return c.scope(cmd, args, spec, skip)
 	case keyspec.Refused:
 		return cmd, c.fail(spec.Name, "refused: "+spec.Reason, ErrRefused)
 	case keyspec.Channels:
-		return cmd, c.fail(spec.Name, "refused: Pub/Sub channels are not namespaced yet; use a client without a namespace", ErrRefused)
+		return c.channels(cmd, args, spec, skip)
 	}
 	return cmd, c.fail(spec.Name, "the key table has no class for it", ErrUnknownCommand)
 }
@@ -114,8 +114,9 @@ func finish[A arbitrary](cmd rueidis.Completed, a A, name string) rueidis.Comple
 	return out
 }
 
-// scope rewrites KEYS and SCAN so that they only see the namespace.
-func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Command) (rueidis.Completed, error) {
+// scope rewrites KEYS, SCAN and PUBSUB CHANNELS so that they only see the
+// namespace.
+func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int) (rueidis.Completed, error) {
 	a := c.shared.B().Arbitrary()
 	switch spec.Name {
 	case "KEYS":
@@ -141,8 +142,8 @@ func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Comma
 		if !matched {
 			a = a.Args("MATCH", c.globPrefix+"*")
 		}
-	default:
-		return cmd, c.fail(spec.Name, "refused: it is not namespaced yet; use a client without a namespace", ErrRefused)
+	default: // PUBSUB CHANNELS, PUBSUB SHARDCHANNELS
+		return c.channels(cmd, args, spec, skip)
 	}
 	return finish(cmd, a, spec.Name), nil
 }
