@@ -2,6 +2,7 @@ package feature
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/redis/rueidis"
@@ -236,3 +237,6 @@ func escapeGlob(s string) string {
 	}
 	return b.String()
 }
+
+func formatInt(n int64) string   { return strconv.FormatInt(n, 10) }
+func formatUint(n uint64) string { return strconv.FormatUint(n, 10) }

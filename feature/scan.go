@@ -1,0 +1,98 @@
+package feature
+
+import (
+	"context"
+	"iter"
+	"strings"
+
+	"github.com/redis/rueidis"
+)
+
+// ScanOptions narrow Scan. The zero value visits every key of the part.
+type ScanOptions struct {
+	// Match is a glob pattern within the namespace ("user:*").
+	Match string
+	// Count hints how many keys the server examines per round trip.
+	Count int64
+	// Type keeps only keys of one type ("string", "hash", "stream", ...).
+	Type string
+}
+
+// Scan iterates over the part's keys, yielding each without the prefix. An
+// error ends the iteration after being yielded. On a cluster every primary
+// is scanned. Like SCAN, it may yield a key more than once when keys are
+// added or removed meanwhile.
+//
+//	for key, err := range part.Scan(ctx, feature.ScanOptions{Match: "user:*"}) {
+//		if err != nil { return err }
+//		...
+//	}
+func (c *Client) Scan(ctx context.Context, opts ScanOptions) iter.Seq2[string, error] {
+	pattern := c.globPrefix + "*"
+	if opts.Match != "" {
+		pattern = c.globPrefix + opts.Match
+	}
+	return func(yield func(string, error) bool) {
+		nodes, err := c.primaries(ctx)
+		if err != nil {
+			yield("", err)
+			return
+		}
+		for _, node := range nodes {
+			if !c.scanNode(ctx, node, pattern, opts, yield) {
+				return
+			}
+		}
+	}
+}
+
+// scanNode runs one node's SCAN to its end; false means stop.
+func (c *Client) scanNode(ctx context.Context, node rueidis.Client, pattern string, opts ScanOptions, yield func(string, error) bool) bool {
+	var cursor uint64
+	for {
+		// Built with the prefixed pattern and sent to the shared client:
+		// through c it would be prefixed twice.
+		args := []string{"SCAN", "", "MATCH", pattern}
+		if opts.Count > 0 {
+			args = append(args, "COUNT", formatInt(opts.Count))
+		}
+		if opts.Type != "" {
+			args = append(args, "TYPE", opts.Type)
+		}
+		args[1] = formatUint(cursor)
+		entry, err := node.Do(ctx, node.B().Arbitrary(args...).ReadOnly()).AsScanEntry()
+		if err != nil {
+			return yield("", err)
+		}
+		for _, k := range entry.Elements {
+			if !yield(strings.TrimPrefix(k, c.prefix), nil) {
+				return false
+			}
+		}
+		if entry.Cursor == 0 {
+			return true
+		}
+		cursor = entry.Cursor
+	}
+}
+
+// primaries returns the nodes whose keys Scan visits: the shared client
+// itself, or on a cluster each primary (replicas hold the same keys).
+func (c *Client) primaries(ctx context.Context) ([]rueidis.Client, error) {
+	if c.shared.Mode() != rueidis.ClientModeCluster {
+		return []rueidis.Client{c.shared}, nil
+	}
+	var out []rueidis.Client
+	for _, n := range c.shared.Nodes() {
+		role, err := n.Do(ctx, n.B().Role().Build()).ToArray()
+		if err != nil {
+			return nil, err
+		}
+		if len(role) > 0 {
+			if r, _ := role[0].ToString(); r == "master" {
+				out = append(out, n)
+			}
+		}
+	}
+	return out, nil
+}
