@@ -17,17 +17,22 @@ type Client struct {
 	// globPrefix is prefix with its glob characters escaped, for the
 	// patterns of KEYS and SCAN MATCH.
 	globPrefix string
+	learner    *CommandLearner // nil: commands missing from the table are refused
 }
 
 // New wraps shared in the namespace. Closing the returned client does not
 // close shared. It panics on an empty namespace, which would leave keys
 // unprefixed.
-func New(shared rueidis.Client, namespace string) *Client {
+func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 	if namespace == "" {
 		panic("wireredis: feature.New needs a namespace")
 	}
 	prefix := namespace + ":"
-	return &Client{shared: shared, ns: namespace, prefix: prefix, globPrefix: escapeGlob(prefix)}
+	c := &Client{shared: shared, ns: namespace, prefix: prefix, globPrefix: escapeGlob(prefix)}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // Namespace returns the namespace, without the ":".
@@ -45,7 +50,7 @@ func (c *Client) B() rueidis.Builder { return c.shared.B() }
 
 // Do sends cmd with its keys prefixed.
 func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	out, err := c.rewrite(cmd)
+	out, err := c.rewrite(ctx, cmd)
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
@@ -56,7 +61,7 @@ func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 // When one of them cannot be sent, none is: its result carries a
 // *CommandError, the others ErrNotSent.
 func (c *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
-	out, at, err := c.rewriteAll(multi)
+	out, at, err := c.rewriteAll(ctx, multi)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
 	}
@@ -66,7 +71,7 @@ func (c *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []ruei
 // DoCache is Do with client-side caching; invalidations arrive for the
 // prefixed key, which is the key the cache holds.
 func (c *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
-	out, err := c.rewriteCacheable(cmd)
+	out, err := c.rewriteCacheable(ctx, cmd)
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
@@ -77,7 +82,7 @@ func (c *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Du
 func (c *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL) []rueidis.RedisResult {
 	out := make([]rueidis.CacheableTTL, len(multi))
 	for i, m := range multi {
-		cmd, err := c.rewriteCacheable(m.Cmd)
+		cmd, err := c.rewriteCacheable(ctx, m.Cmd)
 		if err != nil {
 			return batchFailed(len(multi), i, err)
 		}
@@ -88,7 +93,7 @@ func (c *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL
 
 // DoStream is Do with the reply streamed to an io.Writer.
 func (c *Client) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResultStream {
-	out, err := c.rewrite(cmd)
+	out, err := c.rewrite(ctx, cmd)
 	if err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
@@ -97,7 +102,7 @@ func (c *Client) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.Re
 
 // DoMultiStream is DoMulti with the replies streamed.
 func (c *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) rueidis.MultiRedisResultStream {
-	out, _, err := c.rewriteAll(multi)
+	out, _, err := c.rewriteAll(ctx, multi)
 	if err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
@@ -107,7 +112,7 @@ func (c *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) 
 // Receive subscribes to the namespaced channels and calls fn for each
 // message, with the namespace taken off its channel and pattern.
 func (c *Client) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
-	out, err := c.rewrite(subscribe)
+	out, err := c.rewrite(ctx, subscribe)
 	if err != nil {
 		return err
 	}
@@ -138,7 +143,7 @@ func (c *Client) Nodes() map[string]rueidis.Client {
 			out[addr] = c
 			continue
 		}
-		out[addr] = New(n, c.ns)
+		out[addr] = &Client{shared: n, ns: c.ns, prefix: c.prefix, globPrefix: c.globPrefix, learner: c.learner}
 	}
 	return out
 }
@@ -159,7 +164,7 @@ type dedicated struct {
 func (d *dedicated) B() rueidis.Builder { return d.d.B() }
 
 func (d *dedicated) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	out, err := d.c.rewrite(cmd)
+	out, err := d.c.rewrite(ctx, cmd)
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
@@ -167,7 +172,7 @@ func (d *dedicated) Do(ctx context.Context, cmd rueidis.Completed) rueidis.Redis
 }
 
 func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
-	out, at, err := d.c.rewriteAll(multi)
+	out, at, err := d.c.rewriteAll(ctx, multi)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
 	}
@@ -175,7 +180,7 @@ func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []r
 }
 
 func (d *dedicated) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
-	out, err := d.c.rewrite(subscribe)
+	out, err := d.c.rewrite(ctx, subscribe)
 	if err != nil {
 		return err
 	}

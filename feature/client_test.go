@@ -312,7 +312,7 @@ func TestRefusedAndUnknownCommands(t *testing.T) {
 		{"swapdb", b.Swapdb().Index1(0).Index2(1).Build(), "SWAPDB", feature.ErrRefused, "REDIS_<PART>_DB"},
 		{"move", b.Move().Key("k").Db(1).Build(), "MOVE", feature.ErrRefused, "database"},
 		{"bare unsubscribe", b.Unsubscribe().Build(), "UNSUBSCRIBE", feature.ErrBadArguments, "every part"},
-		{"module command", b.Arbitrary("JSON.SET").Keys("doc").Args("$", "{}").Build(), "JSON.SET", feature.ErrUnknownCommand, "nothing is sent unprefixed"},
+		{"module command", b.Arbitrary("JSON.SET").Keys("doc").Args("$", "{}").Build(), "JSON.SET", feature.ErrUnknownCommand, "feature.RegisterCommand"},
 		{"unknown subcommand", b.Arbitrary("OBJECT", "NOSUCH").Args("k").Build(), "OBJECT NOSUCH", feature.ErrUnknownCommand, "not in the key table"},
 		{"bad numkeys", b.Arbitrary("EVAL").Args("return 1", "x", "k").Build(), "EVAL", feature.ErrBadArguments, "not a number"},
 		{"too few keys", b.Arbitrary("EVAL").Args("return 1", "3", "k").Build(), "EVAL", feature.ErrBadArguments, "too few"},

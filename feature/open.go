@@ -28,5 +28,13 @@ func Open(ctx context.Context, reg *registry.Registry, base provider.Options, na
 	if err != nil {
 		return nil, nil, err
 	}
-	return New(shared, namespace), release, nil
+	var options []Option
+	if opts.LearnCommands {
+		l := reg.Value(shared, learnerKey{}, func() any { return NewCommandLearner(shared) }).(*CommandLearner)
+		options = append(options, LearnCommands(l))
+	}
+	return New(shared, namespace, options...), release, nil
 }
+
+// learnerKey keys the CommandLearner of a connection in the registry.
+type learnerKey struct{}

@@ -168,5 +168,7 @@ func TestDedicatedPubSubHooks(t *testing.T) {
 		t.Errorf("UNSUBSCRIBE a: %v", err)
 	}
 	d.Close()
-	<-wait
+	if err := <-wait; err != nil && !errors.Is(err, rueidis.ErrClosing) {
+		t.Errorf("hooks ended with %v", err)
+	}
 }

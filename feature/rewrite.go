@@ -1,6 +1,7 @@
 package feature
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,11 +14,11 @@ import (
 // rewrite returns cmd as it must be sent in the namespace: the command
 // itself for keyless commands, a rebuilt one otherwise (so the cluster slot
 // is computed from the prefixed keys), or an error when it must not be sent.
-func (c *Client) rewrite(cmd rueidis.Completed) (rueidis.Completed, error) {
+func (c *Client) rewrite(ctx context.Context, cmd rueidis.Completed) (rueidis.Completed, error) {
 	args := cmd.Commands()
-	spec, skip, err := keyspec.Lookup(args)
+	spec, skip, err := c.lookup(ctx, args)
 	if err != nil {
-		return cmd, c.lookupError(args, err)
+		return cmd, err
 	}
 	switch spec.Class {
 	case keyspec.Keyless:
@@ -38,6 +39,31 @@ func (c *Client) rewrite(cmd rueidis.Completed) (rueidis.Completed, error) {
 	return cmd, c.fail(spec.Name, "the key table has no class for it", ErrUnknownCommand)
 }
 
+// lookup finds args in the key table, then among the registered commands,
+// then through the learner.
+func (c *Client) lookup(ctx context.Context, args []string) (*keyspec.Command, int, error) {
+	spec, n, err := keyspec.Lookup(args)
+	if err == nil || !keyspec.IsUnknown(err) {
+		if err != nil {
+			return nil, 0, c.lookupError(args, err)
+		}
+		return spec, n, nil
+	}
+	if spec, n := lookupRegistered(args); spec != nil {
+		return spec, n, nil
+	}
+	if c.learner != nil {
+		spec, n, lerr := c.learner.lookup(ctx, args)
+		if lerr != nil {
+			return nil, 0, c.fail(args[0], "asking the server where its keys are (COMMAND INFO) failed: "+lerr.Error(), lerr)
+		}
+		if spec != nil {
+			return spec, n, nil
+		}
+	}
+	return nil, 0, c.lookupError(args, err)
+}
+
 func (c *Client) lookupError(args []string, err error) error {
 	name := "(empty command)"
 	if len(args) > 0 {
@@ -48,7 +74,7 @@ func (c *Client) lookupError(args []string, err error) error {
 	}
 	reason := err.Error()
 	if keyspec.IsUnknown(err) {
-		reason = "its keys cannot be placed: it is not in the key table (of redis " + keyspec.ServerVersion() + " commands), and nothing is sent unprefixed"
+		reason = "its keys cannot be placed: it is not in the key table (of redis " + keyspec.ServerVersion() + " commands); describe it with feature.RegisterCommand, or enable REDIS_LEARN_COMMANDS. Nothing is sent unprefixed"
 	}
 	return c.fail(name, reason, err)
 }
@@ -151,10 +177,10 @@ func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Comma
 
 // rewriteAll rewrites a batch; when a command cannot be sent, it returns
 // its error and index.
-func (c *Client) rewriteAll(multi []rueidis.Completed) ([]rueidis.Completed, int, error) {
+func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed) ([]rueidis.Completed, int, error) {
 	out := make([]rueidis.Completed, len(multi))
 	for i, cmd := range multi {
-		rc, err := c.rewrite(cmd)
+		rc, err := c.rewrite(ctx, cmd)
 		if err != nil {
 			return nil, i, err
 		}
@@ -177,11 +203,11 @@ func batchFailed(n, failed int, err error) []rueidis.RedisResult {
 }
 
 // rewriteCacheable is rewrite for DoCache.
-func (c *Client) rewriteCacheable(cmd rueidis.Cacheable) (rueidis.Cacheable, error) {
+func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable) (rueidis.Cacheable, error) {
 	args := cmd.Commands()
-	spec, _, err := keyspec.Lookup(args)
+	spec, _, err := c.lookup(ctx, args)
 	if err != nil {
-		return cmd, c.lookupError(args, err)
+		return cmd, err
 	}
 	switch spec.Name {
 	case "EVAL_RO", "EVALSHA_RO", "FCALL_RO":
@@ -201,7 +227,7 @@ func (c *Client) rewriteCacheable(cmd rueidis.Cacheable) (rueidis.Cacheable, err
 		}
 		return rueidis.Cacheable(a.MultiGet()), nil
 	}
-	out, err := c.rewrite(rueidis.Completed(cmd))
+	out, err := c.rewrite(ctx, rueidis.Completed(cmd))
 	return rueidis.Cacheable(out), err
 }
 

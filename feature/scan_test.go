@@ -47,7 +47,10 @@ func TestScan(t *testing.T) {
 		t.Errorf("Scan of everything = %d keys, want 251 (250 users and a profile)", len(got))
 	}
 	n := 0
-	for range s.Scan(ctx, feature.ScanOptions{}) {
+	for _, err := range s.Scan(ctx, feature.ScanOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
 		n++
 		if n == 3 {
 			break

@@ -236,6 +236,11 @@ func TestFingerprint(t *testing.T) {
 	if session.Fingerprint() != cache.Fingerprint() {
 		t.Error("the feature name or the ping timeout changed the fingerprint")
 	}
+	learning := session
+	learning.LearnCommands = true
+	if learning.Fingerprint() != session.Fingerprint() {
+		t.Error("LearnCommands changed the fingerprint")
+	}
 	if session.Fingerprint() == analytics.Fingerprint() {
 		t.Error("another DB kept the fingerprint")
 	}

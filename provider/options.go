@@ -47,6 +47,10 @@ type Options struct {
 	Protocol int `env:"PROTOCOL"`
 	// ForceSingleClient skips rueidis's cluster detection.
 	ForceSingleClient bool `env:"FORCE_SINGLE_CLIENT"`
+	// LearnCommands lets a part ask the server (COMMAND INFO) where the
+	// keys are of commands missing from its key table, instead of refusing
+	// them. It does not change the connection, so it is not identity.
+	LearnCommands bool `env:"LEARN_COMMANDS"`
 
 	feature string
 	// environ holds the REDIS_* variables the value was loaded from, so that
@@ -97,6 +101,9 @@ func (o Options) String() string {
 	if o.ForceSingleClient {
 		b.WriteString(" single_client=true")
 	}
+	if o.LearnCommands {
+		b.WriteString(" learn_commands=true")
+	}
 	fmt.Fprintf(&b, " dial_timeout=%s ping_timeout=%s", o.DialTimeout, o.PingTimeout)
 	if o.feature != "" {
 		fmt.Fprintf(&b, " feature=%s", o.feature)
@@ -120,8 +127,9 @@ var fingerprintKey = func() []byte {
 }()
 
 // Fingerprint identifies the connection these settings open: every field
-// that changes the rueidis.ClientOption is part of it; the feature name and
-// PingTimeout are not. It is a keyed hash, stable within one process.
+// that changes the rueidis.ClientOption is part of it; the feature name,
+// PingTimeout and LearnCommands are not. It is a keyed hash, stable within
+// one process.
 func (o Options) Fingerprint() string {
 	h := hmac.New(sha256.New, fingerprintKey)
 	// Length-prefixed fields: no value can be confused with a separator.

@@ -44,6 +44,7 @@ type conn struct {
 	refs   int
 	users  map[string]int // feature name → references
 	gone   bool           // closed: later releases do nothing
+	values map[any]any    // see Registry.Value
 }
 
 // ConnStats describes one open connection.
@@ -165,6 +166,30 @@ func (r *Registry) release(c *conn, feature string) {
 	r.mu.Unlock()
 	c.client.Close()
 	r.log.Info("wireredis: connection closed", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "reason", "last reference released")
+}
+
+// Value returns the value stored under key for the open connection
+// client, made by create on first use. It lives as long as the connection:
+// state that the parts of one connection share (feature's learned
+// commands). For a client the registry does not hold, it returns create().
+func (r *Registry) Value(client rueidis.Client, key any, create func() any) any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.conns {
+		if c.client != client || c.gone {
+			continue
+		}
+		if v, ok := c.values[key]; ok {
+			return v
+		}
+		if c.values == nil {
+			c.values = map[any]any{}
+		}
+		v := create()
+		c.values[key] = v
+		return v
+	}
+	return create()
 }
 
 // Stats describes the open connections, sorted by address, DB and

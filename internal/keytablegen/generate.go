@@ -10,27 +10,19 @@ import (
 	"strings"
 
 	"github.com/redis/rueidis"
+
+	"github.com/wireredis/wireredis/internal/keyspec"
 )
 
-// Command is one entry of a server's COMMAND reply.
+// Command is one entry of a server's COMMAND reply, with what Generate
+// decides about it.
 type Command struct {
-	Name  string // "SET", "OBJECT ENCODING"
-	Specs []Spec
-	Subs  []Command
+	keyspec.Info
+	Subs []Command
 
 	class  string // keyspec.Class constant name
 	reason string
 	rule   string
-}
-
-// Spec is one key spec, as COMMAND describes it.
-type Spec struct {
-	Flags                       []string
-	BeginType, FindType         string
-	Index, StartFrom            int64
-	Keyword                     string
-	LastKey, KeyStep, Limit     int64
-	KeyNumIdx, FirstKey, NumKey int64
 }
 
 // Fetch reads the server's version and COMMAND reply.
@@ -49,78 +41,20 @@ func Fetch(ctx context.Context, c rueidis.Client) (string, []Command, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("COMMAND: %w", err)
 	}
-	cmds, err := parseEntries(entries)
-	return version, cmds, err
-}
-
-func parseEntries(entries []rueidis.RedisMessage) ([]Command, error) {
-	out := make([]Command, 0, len(entries))
-	for _, e := range entries {
-		f, err := e.ToArray()
-		if err != nil || len(f) < 10 {
-			return nil, fmt.Errorf("unexpected COMMAND entry: %v", e)
-		}
-		name, _ := f[0].ToString()
-		cmd := Command{Name: strings.ToUpper(strings.ReplaceAll(name, "|", " "))}
-		specs, _ := f[8].ToArray()
-		for _, s := range specs {
-			spec, err := parseSpec(s)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", cmd.Name, err)
-			}
-			cmd.Specs = append(cmd.Specs, spec)
-		}
-		subs, _ := f[9].ToArray()
-		if cmd.Subs, err = parseEntries(subs); err != nil {
-			return nil, err
-		}
-		out = append(out, cmd)
-	}
-	return out, nil
-}
-
-func parseSpec(m rueidis.RedisMessage) (Spec, error) {
-	kv, err := m.AsMap()
+	infos, err := keyspec.ParseInfo(entries)
 	if err != nil {
-		return Spec{}, fmt.Errorf("key spec: %w", err)
+		return "", nil, err
 	}
-	var s Spec
-	get := func(m map[string]rueidis.RedisMessage, k string) *rueidis.RedisMessage {
-		v := m[k]
-		return &v
-	}
-	flags, _ := get(kv, "flags").ToArray()
-	for _, f := range flags {
-		v, _ := f.ToString()
-		s.Flags = append(s.Flags, v)
-	}
-	part := func(name string) (string, map[string]rueidis.RedisMessage) {
-		p, _ := get(kv, name).AsMap()
-		typ, _ := get(p, "type").ToString()
-		spec, _ := get(p, "spec").AsMap()
-		return typ, spec
-	}
-	num := func(m map[string]rueidis.RedisMessage, k string) int64 {
-		v, _ := get(m, k).AsInt64()
-		return v
-	}
-	var bs, fk map[string]rueidis.RedisMessage
-	s.BeginType, bs = part("begin_search")
-	s.FindType, fk = part("find_keys")
-	s.Index, s.StartFrom = num(bs, "index"), num(bs, "startfrom")
-	s.Keyword, _ = get(bs, "keyword").ToString()
-	s.LastKey, s.KeyStep, s.Limit = num(fk, "lastkey"), num(fk, "keystep"), num(fk, "limit")
-	s.KeyNumIdx, s.FirstKey = num(fk, "keynumidx"), num(fk, "firstkey")
-	return s, nil
+	return version, wrap(infos), nil
 }
 
-func (s Spec) complete() bool {
-	return (s.BeginType == "index" || s.BeginType == "keyword") &&
-		(s.FindType == "range" || s.FindType == "keynum") &&
-		!slices.Contains(s.Flags, "incomplete")
+func wrap(infos []keyspec.Info) []Command {
+	out := make([]Command, len(infos))
+	for i, info := range infos {
+		out[i] = Command{Info: info, Subs: wrap(info.Subs)}
+	}
+	return out
 }
-
-func (s Spec) notKey() bool { return slices.Contains(s.Flags, "not_key") }
 
 // classify sets class, reason and rule of c and its subcommands.
 func classify(c *Command) error {
@@ -143,7 +77,7 @@ func classify(c *Command) error {
 		c.Specs = kept
 	}
 	for _, s := range c.Specs {
-		if !s.complete() {
+		if !s.Complete() {
 			return fmt.Errorf("%s has a key spec that COMMAND cannot complete (%s/%s %v): give it a rule in classes.go", c.Name, s.BeginType, s.FindType, s.Flags)
 		}
 	}
@@ -154,7 +88,7 @@ func classify(c *Command) error {
 		c.class = "Scoped"
 	case channels[c.Name]:
 		c.class = "Channels"
-	case slices.ContainsFunc(c.Specs, Spec.notKey):
+	case slices.ContainsFunc(c.Specs, keyspec.RawSpec.NotKey):
 		return fmt.Errorf("%s has not_key key specs: classify it in classes.go", c.Name)
 	case len(c.Specs) > 0 || c.rule != "":
 		c.class = "Keys"
@@ -219,22 +153,23 @@ func writeCommand(b *bytes.Buffer, c Command) {
 	b.WriteString("},\n")
 }
 
-func specLiteral(s Spec) string {
+func specLiteral(raw keyspec.RawSpec) string {
+	s := raw.Spec()
 	var f []string
-	if s.BeginType == "index" {
-		f = append(f, "BeginIndex: "+strconv.FormatInt(s.Index, 10))
+	if s.Keyword == "" {
+		f = append(f, "BeginIndex: "+strconv.Itoa(s.BeginIndex))
 	} else {
-		f = append(f, "Keyword: "+strconv.Quote(s.Keyword), "StartFrom: "+strconv.FormatInt(s.StartFrom, 10))
+		f = append(f, "Keyword: "+strconv.Quote(s.Keyword), "StartFrom: "+strconv.Itoa(s.StartFrom))
 	}
-	if s.FindType == "keynum" {
-		f = append(f, "KeyNum: true", "KeyNumIdx: "+strconv.FormatInt(s.KeyNumIdx, 10), "FirstKey: "+strconv.FormatInt(s.FirstKey, 10))
+	if s.KeyNum {
+		f = append(f, "KeyNum: true", "KeyNumIdx: "+strconv.Itoa(s.KeyNumIdx), "FirstKey: "+strconv.Itoa(s.FirstKey))
 	} else {
-		f = append(f, "LastKey: "+strconv.FormatInt(s.LastKey, 10))
+		f = append(f, "LastKey: "+strconv.Itoa(s.LastKey))
 		if s.Limit != 0 {
-			f = append(f, "Limit: "+strconv.FormatInt(s.Limit, 10))
+			f = append(f, "Limit: "+strconv.Itoa(s.Limit))
 		}
 	}
-	f = append(f, "KeyStep: "+strconv.FormatInt(s.KeyStep, 10))
+	f = append(f, "KeyStep: "+strconv.Itoa(s.KeyStep))
 	return "{" + strings.Join(f, ", ") + "}"
 }
 

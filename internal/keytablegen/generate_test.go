@@ -39,7 +39,7 @@ func TestTableIsCurrent(t *testing.T) {
 }
 
 func TestGenerateRefusesWhatItCannotClassify(t *testing.T) {
-	cmds := []keytablegen.Command{{Name: "NEWCMD", Specs: []keytablegen.Spec{{BeginType: "unknown", FindType: "unknown"}}}}
+	cmds := []keytablegen.Command{{Info: keyspec.Info{Name: "NEWCMD", Specs: []keyspec.RawSpec{{BeginType: "unknown", FindType: "unknown"}}}}}
 	if _, err := keytablegen.Generate("9.9.9", cmds); err == nil {
 		t.Error("Generate accepted a command with an unknown key spec and no rule")
 	}

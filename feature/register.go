@@ -1,0 +1,121 @@
+package feature
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/wireredis/wireredis/internal/keyspec"
+)
+
+// KeySpec is one Redis key spec (see COMMAND DOCS): where the search for
+// keys begins and how they are found from there. KeyAt, KeysFrom and
+// KeysCounted build the usual ones.
+type KeySpec = keyspec.Spec
+
+// KeyAt is one key at position i (the command name is position 0).
+func KeyAt(i int) KeySpec { return KeySpec{BeginIndex: i, LastKey: 0, KeyStep: 1} }
+
+// KeysFrom is every argument from position i to the last.
+func KeysFrom(i int) KeySpec { return KeySpec{BeginIndex: i, LastKey: -1, KeyStep: 1} }
+
+// KeysCounted is a count at position i followed by that many keys, as in
+// EVAL script numkeys key...: KeysCounted(2).
+func KeysCounted(i int) KeySpec {
+	return KeySpec{BeginIndex: i, KeyNum: true, KeyNumIdx: 0, FirstKey: 1, KeyStep: 1}
+}
+
+// CommandSpec describes a command the key table does not have, for
+// RegisterCommand.
+type CommandSpec struct {
+	// Keys locate the command's keys.
+	Keys []KeySpec
+	// Keyless declares a command without keys: it is sent as it is.
+	Keyless bool
+}
+
+// registered holds the commands given to RegisterCommand: the one piece of
+// package state, filled at start-up like database/sql's drivers.
+var registered = struct {
+	sync.RWMutex
+	m map[string]*keyspec.Command
+}{m: map[string]*keyspec.Command{}}
+
+// ErrRegister is matched by RegisterCommand's errors.
+var ErrRegister = errors.New("cannot register the command")
+
+// RegisterCommand teaches every part where the keys of a command are that
+// the key table lacks: module commands (RedisJSON, RediSearch, ...) or
+// commands newer than the table. name is the command ("JSON.SET") or a
+// container and its subcommand ("FT.CONFIG GET"). Call it at start-up,
+// before the parts send the command; registering a name twice, or a name
+// the table has, is an error.
+//
+//	feature.RegisterCommand("JSON.SET", feature.CommandSpec{Keys: []feature.KeySpec{feature.KeyAt(1)}})
+func RegisterCommand(name string, spec CommandSpec) error {
+	name = strings.ToUpper(strings.Join(strings.Fields(name), " "))
+	fail := func(why string) error { return fmt.Errorf("wireredis: %w %q: %s", ErrRegister, name, why) }
+	if name == "" {
+		return fail("the name is empty")
+	}
+	if _, _, err := keyspec.Lookup(strings.Fields(name)); err == nil {
+		return fail("the key table has it already")
+	}
+	if spec.Keyless == (len(spec.Keys) > 0) {
+		return fail("give key specs, or Keyless for a command without keys")
+	}
+	cmd := &keyspec.Command{Name: name, Class: keyspec.Keyless}
+	if !spec.Keyless {
+		cmd.Class = keyspec.Keys
+		for i, s := range spec.Keys {
+			if err := validSpec(s); err != "" {
+				return fail(fmt.Sprintf("key spec %d: %s", i, err))
+			}
+		}
+		cmd.Specs = append([]KeySpec(nil), spec.Keys...)
+	}
+	registered.Lock()
+	defer registered.Unlock()
+	if _, dup := registered.m[name]; dup {
+		return fail("registered twice")
+	}
+	registered.m[name] = cmd
+	return nil
+}
+
+func validSpec(s KeySpec) string {
+	switch {
+	case s.Keyword == "" && s.BeginIndex < 1:
+		return "BeginIndex must be 1 or more (0 is the command name), or give a Keyword"
+	case s.Keyword != "" && s.BeginIndex != 0:
+		return "give BeginIndex or Keyword, not both"
+	case s.KeyStep < 1:
+		return "KeyStep must be 1 or more"
+	case s.KeyNum && (s.KeyNumIdx < 0 || s.FirstKey < 1):
+		return "KeyNumIdx must be 0 or more and FirstKey 1 or more"
+	case !s.KeyNum && s.Limit < 0:
+		return "Limit must be 0 or more"
+	}
+	return ""
+}
+
+// lookupRegistered finds args among the registered commands: a container
+// and subcommand first, then the command alone. n is how many arguments
+// name it.
+func lookupRegistered(args []string) (*keyspec.Command, int) {
+	registered.RLock()
+	defer registered.RUnlock()
+	if len(registered.m) == 0 || len(args) == 0 {
+		return nil, 0
+	}
+	if len(args) > 1 {
+		if c := registered.m[strings.ToUpper(args[0]+" "+args[1])]; c != nil {
+			return c, 2
+		}
+	}
+	if c := registered.m[strings.ToUpper(args[0])]; c != nil {
+		return c, 1
+	}
+	return nil, 0
+}

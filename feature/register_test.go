@@ -1,0 +1,158 @@
+package feature_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/redis/rueidis"
+
+	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/provider"
+	"github.com/wireredis/wireredis/redistest"
+	"github.com/wireredis/wireredis/registry"
+)
+
+func TestRegisterCommand(t *testing.T) {
+	// Names are unique to this test: registrations are process-wide.
+	for name, spec := range map[string]feature.CommandSpec{
+		"XJSON.SET":        {Keys: []feature.KeySpec{feature.KeyAt(1)}},
+		"XJSON.MGET":       {Keys: []feature.KeySpec{{BeginIndex: 1, LastKey: -2, KeyStep: 1}}},
+		"XFT.SEARCH":       {Keyless: true},
+		"XGRAPH.RO_QUERY":  {Keys: []feature.KeySpec{feature.KeyAt(1)}},
+		"XTF.CALL":         {Keys: []feature.KeySpec{feature.KeysCounted(2)}},
+		"XBF.INSERT":       {Keys: []feature.KeySpec{feature.KeyAt(1)}},
+		"XTS.MRANGE":       {Keyless: true},
+		"XCF.ADD":          {Keys: []feature.KeySpec{feature.KeyAt(1)}},
+		"XTOPK.ADD":        {Keys: []feature.KeySpec{feature.KeyAt(1)}},
+		"XSEARCH.CONF GET": {Keyless: true},
+		"XSEARCH.MULTI":    {Keys: []feature.KeySpec{feature.KeysFrom(1)}},
+	} {
+		if err := feature.RegisterCommand(name, spec); err != nil {
+			t.Fatalf("RegisterCommand(%s): %v", name, err)
+		}
+	}
+	rec := newRecorder(t)
+	s := feature.New(rec, "session")
+	b := rec.b
+	for _, tc := range []struct {
+		cmd  rueidis.Completed
+		want string
+	}{
+		{b.Arbitrary("XJSON.SET").Keys("doc").Args("$", "{}").Build(), "XJSON.SET session:doc $ {}"},
+		{b.Arbitrary("xjson.mget").Keys("a", "b").Args("$").Build(), "xjson.mget session:a session:b $"},
+		{b.Arbitrary("XFT.SEARCH", "idx", "hello").Build(), "XFT.SEARCH idx hello"},
+		{b.Arbitrary("XTF.CALL", "lib.fn", "2").Keys("a", "b").Args("x").Build(), "XTF.CALL lib.fn 2 session:a session:b x"},
+		{b.Arbitrary("XSEARCH.CONF", "GET", "*").Build(), "XSEARCH.CONF GET *"},
+		{b.Arbitrary("XSEARCH.MULTI").Keys("a", "b", "c").Build(), "XSEARCH.MULTI session:a session:b session:c"},
+	} {
+		rec.sent = rec.sent[:0]
+		if err := s.Do(context.Background(), tc.cmd).Error(); err != nil {
+			t.Fatalf("%s: %v", tc.want, err)
+		}
+		if got := strings.Join(rec.sent[0].Commands(), " "); got != tc.want {
+			t.Errorf("sent %q, want %q", got, tc.want)
+		}
+	}
+	// Still unknown: the container without a registered subcommand.
+	if err := s.Do(context.Background(), b.Arbitrary("XSEARCH.CONF", "SET", "x").Build()).Error(); !errors.Is(err, feature.ErrUnknownCommand) {
+		t.Errorf("XSEARCH.CONF SET: %v", err)
+	}
+}
+
+func TestRegisterCommandErrors(t *testing.T) {
+	if err := feature.RegisterCommand("XDUP.CMD", feature.CommandSpec{Keyless: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		spec feature.CommandSpec
+		want string
+	}{
+		{"", feature.CommandSpec{Keyless: true}, "empty"},
+		{"GET", feature.CommandSpec{Keys: []feature.KeySpec{feature.KeyAt(1)}}, "table has it"},
+		{"object encoding", feature.CommandSpec{Keyless: true}, "table has it"},
+		{"XDUP.CMD", feature.CommandSpec{Keyless: true}, "twice"},
+		{"XNONE.CMD", feature.CommandSpec{}, "Keyless"},
+		{"XBOTH.CMD", feature.CommandSpec{Keyless: true, Keys: []feature.KeySpec{feature.KeyAt(1)}}, "Keyless"},
+		{"XZERO.CMD", feature.CommandSpec{Keys: []feature.KeySpec{feature.KeyAt(0)}}, "BeginIndex"},
+		{"XSTEP.CMD", feature.CommandSpec{Keys: []feature.KeySpec{{BeginIndex: 1}}}, "KeyStep"},
+	} {
+		err := feature.RegisterCommand(tc.name, tc.spec)
+		if !errors.Is(err, feature.ErrRegister) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("RegisterCommand(%q): %v, want an ErrRegister saying %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestLearnCommands uses a server whose GETRANGE is renamed SLICE and SORT
+// ORDERBY: commands the table does not have, that the server describes.
+func TestLearnCommands(t *testing.T) {
+	srv := redistest.Start(t, "--rename-command", "GETRANGE", "SLICE", "--rename-command", "SORT", "ORDERBY")
+	ctx := context.Background()
+	base, err := provider.LoadFrom([]string{"REDIS_URL=" + srv.URL(), "REDIS_LEARN_COMMANDS=true", "REDIS_CACHE_LEARN_COMMANDS=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, closeAll := registry.New(nil)
+	defer closeAll()
+	session, release, err := feature.Open(ctx, reg, base, "session")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	cache, releaseCache, err := feature.Open(ctx, reg, base, "cache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseCache()
+	must(t, srv.Client.Do(ctx, srv.Client.B().Set().Key("session:greeting").Value("hello").Build()))
+
+	slice := func(c *feature.Client) rueidis.RedisResult {
+		return c.Do(ctx, c.B().Arbitrary("SLICE").Keys("greeting").Args("0", "2").Build())
+	}
+	for range 3 {
+		if got := str(t, slice(session)); got != "hel" {
+			t.Fatalf("learned SLICE greeting 0 2 = %q", got)
+		}
+	}
+	if calls := commandInfoCalls(t, srv); calls != 1 {
+		t.Errorf("COMMAND INFO was called %d times for three SLICEs, want 1", calls)
+	}
+	// The cache part does not learn (REDIS_CACHE_LEARN_COMMANDS=false).
+	if err := slice(cache).Error(); !errors.Is(err, feature.ErrUnknownCommand) {
+		t.Errorf("SLICE through the cache part: %v, want ErrUnknownCommand", err)
+	}
+	// SORT's specs are incomplete: learned as refused, never sent.
+	err = session.Do(ctx, session.B().Arbitrary("ORDERBY").Keys("l").Args("BY", "w_*").Build()).Error()
+	if !errors.Is(err, feature.ErrRefused) || !strings.Contains(err.Error(), "incomplete") {
+		t.Errorf("ORDERBY: %v, want a refusal saying the specs are incomplete", err)
+	}
+	// Unknown to the server too: refused, and remembered.
+	for range 2 {
+		if err := session.Do(ctx, session.B().Arbitrary("NOSUCHCMD").Args("x").Build()).Error(); !errors.Is(err, feature.ErrUnknownCommand) {
+			t.Errorf("NOSUCHCMD: %v", err)
+		}
+	}
+	if calls := commandInfoCalls(t, srv); calls != 3 {
+		t.Errorf("COMMAND INFO calls = %d, want 3 (SLICE, ORDERBY, NOSUCHCMD once each)", calls)
+	}
+}
+
+// commandInfoCalls reads how often the server ran COMMAND INFO.
+func commandInfoCalls(t *testing.T, srv *redistest.Server) int {
+	t.Helper()
+	info, err := srv.Client.Do(context.Background(), srv.Client.B().Info().Section("commandstats").Build()).ToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_command|info:calls="); ok {
+			n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+			return n
+		}
+	}
+	return 0
+}
