@@ -2,6 +2,7 @@ package feature_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -85,7 +86,7 @@ func scenario(ctx context.Context, c *feature.Client) []step {
 			sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 			defer cancel()
 			err := c.Receive(sctx, b.Subscribe().Channel("ch").Build(), func(rueidis.PubSubMessage) {})
-			if err == context.DeadlineExceeded {
+			if errors.Is(err, context.DeadlineExceeded) {
 				return nil // subscribed, and no message came
 			}
 			return err
