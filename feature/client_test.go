@@ -436,19 +436,40 @@ func TestDoCacheIsInvalidatedOnThePrefixedKey(t *testing.T) {
 		return v == "v2"
 	})
 
-	// EVALSHA_RO keeps rueidis's read-only script tag, so it is invalidated too.
-	sha := str(t, s.Do(ctx, b.ScriptLoad().Script("return redis.call('GET', KEYS[1])").Build()))
-	get := func() rueidis.RedisResult {
-		return s.DoCache(ctx, b.EvalshaRo().Sha1(sha).Numkeys(1).Key("profile").Cache(), time.Minute)
+	// The read-only scripts keep rueidis's read-only script tag through the
+	// rebuild, so they are cached by key and invalidated too.
+	const script = "return redis.call('GET', KEYS[1])"
+	sha := str(t, s.Do(ctx, b.ScriptLoad().Script(script).Build()))
+	lib := "#!lua name=wrlib\nredis.register_function{function_name='wrget', callback=function(keys) return redis.call('GET', keys[1]) end, flags={'no-writes'}}"
+	must(t, s.Do(ctx, b.FunctionLoad().Replace().FunctionCode(lib).Build()))
+	value := "v2"
+	for _, ro := range []struct {
+		name string
+		get  func() rueidis.RedisResult
+	}{
+		{"EVALSHA_RO", func() rueidis.RedisResult {
+			return s.DoCache(ctx, b.EvalshaRo().Sha1(sha).Numkeys(1).Key("profile").Cache(), time.Minute)
+		}},
+		{"EVAL_RO", func() rueidis.RedisResult {
+			return s.DoCache(ctx, b.EvalRo().Script(script).Numkeys(1).Key("profile").Arg("x").Cache(), time.Minute)
+		}},
+		{"FCALL_RO", func() rueidis.RedisResult {
+			return s.DoCache(ctx, b.FcallRo().Function("wrget").Numkeys(1).Key("profile").Cache(), time.Minute)
+		}},
+	} {
+		if v, _ := ro.get().ToString(); v != value {
+			t.Fatalf("%s = %q, want %q", ro.name, v, value)
+		}
+		if r := ro.get(); !r.IsCacheHit() {
+			t.Errorf("second %s was not a cache hit", ro.name)
+		}
+		value += "+"
+		must(t, srv.Client.Do(ctx, srv.Client.B().Set().Key("session:profile").Value(value).Build()))
+		waitFor(t, func() bool { v, _ := ro.get().ToString(); return v == value })
 	}
-	if v, _ := get().ToString(); v != "v2" {
-		t.Fatalf("EVALSHA_RO = %q", v)
+	if err := s.DoCache(ctx, b.EvalRo().Script(script).Numkeys(2).Key("a", "b").Cache(), time.Minute).Error(); !errors.Is(err, feature.ErrBadArguments) {
+		t.Errorf("DoCache EVAL_RO with two keys: %v, want ErrBadArguments", err)
 	}
-	if r := get(); !r.IsCacheHit() {
-		t.Errorf("second EVALSHA_RO was not a cache hit")
-	}
-	must(t, srv.Client.Do(ctx, srv.Client.B().Set().Key("session:profile").Value("v3").Build()))
-	waitFor(t, func() bool { v, _ := get().ToString(); return v == "v3" })
 
 	// MGET through DoCache.
 	must(t, s.Do(ctx, b.Set().Key("other").Value("o").Build()))
