@@ -10,10 +10,13 @@
 // Commands are rebuilt, not edited in place, so the cluster slot is that of
 // the prefixed key and the caller's command is left as it was. Where the
 // keys are comes from a table generated from the server's own key specs
-// (internal/keyspec). Commands that would cross the namespace (FLUSHDB,
-// RANDOMKEY, SELECT, ...) and commands missing from the table are refused
-// with a *CommandError; nothing is ever sent unprefixed. Replies are not
-// rewritten: use StripKey on key names a reply carries (KEYS, SCAN, BLPOP).
+// (internal/keyspec); RegisterCommand adds module commands, and
+// LearnCommands asks the server about the rest. Pub/Sub channels are
+// namespaced too, and reach callbacks without the prefix. Commands that
+// would cross the namespace (FLUSHDB, RANDOMKEY, SELECT, ...) and commands
+// whose keys cannot be placed are refused with a *CommandError; nothing is
+// ever sent unprefixed. Replies are not rewritten: use StripKey on key
+// names a reply carries (KEYS, BLPOP, ...), or Scan to walk the part's keys.
 //
 // With wire, ask for a part by type: feature.SessionRedis, feature.CacheRedis
 // (provided by feature.Set), or a type of your own built the same way.
