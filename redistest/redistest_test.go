@@ -8,6 +8,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/leakcheck"
+	"github.com/wireredis/wireredis/internal/redisproc"
 )
 
 func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
@@ -31,21 +32,21 @@ func TestStartKillRestart(t *testing.T) {
 	}
 	addr := srv.Addr
 	srv.Kill()
-	if _, err := probe(addr); err == nil {
+	if _, err := redisproc.Probe(addr); err == nil {
 		t.Fatal("server still answers after Kill")
 	}
 	srv.Restart()
 	if srv.Addr != addr {
 		t.Errorf("Restart moved the server from %s to %s", addr, srv.Addr)
 	}
-	if reply, err := probe(srv.Addr); reply != "+PONG" {
+	if reply, err := redisproc.Probe(srv.Addr); reply != "+PONG" {
 		t.Fatalf("PING after Restart: %q, %v", reply, err)
 	}
 }
 
 func TestStartWithArgs(t *testing.T) {
 	srv := Start(t, "--requirepass", "pw")
-	if reply, _ := probe(srv.Addr); !strings.HasPrefix(reply, "-NOAUTH") {
+	if reply, _ := redisproc.Probe(srv.Addr); !strings.HasPrefix(reply, "-NOAUTH") {
 		t.Fatalf("PING without AUTH on a server started with --requirepass: %q, want -NOAUTH", reply)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/keytablegen"
-	"github.com/wireredis/wireredis/redistest"
+	"github.com/wireredis/wireredis/internal/redisproc"
 )
 
 func main() {
@@ -29,7 +29,7 @@ func main() {
 
 func run(out, addr string) error {
 	if addr == "" {
-		p, err := redistest.StartProcess()
+		p, err := redisproc.Start()
 		if err != nil {
 			return err
 		}

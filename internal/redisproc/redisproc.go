@@ -1,0 +1,132 @@
+package redisproc
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Process is a redis-server run outside a test, by a code generator say.
+type Process struct {
+	Addr   string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// Start runs redis-server from PATH on a free loopback port, in a
+// temporary directory removed by Stop. args are extra server arguments.
+func Start(args ...string) (*Process, error) {
+	dir, err := os.MkdirTemp("", "redisproc")
+	if err != nil {
+		return nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	p, err := Launch(dir, port, args)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	go func() { <-p.exited; _ = os.RemoveAll(dir) }()
+	return p, nil
+}
+
+// Stop kills the server (SIGKILL) and waits for it to exit.
+func (p *Process) Stop() {
+	if p == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+}
+
+// Launch starts redis-server on port (another free one when port is taken,
+// up to three tries) and waits until it answers.
+func Launch(dir string, port int, extra []string) (*Process, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			var err error
+			if port, err = FreePort(); err != nil {
+				return nil, err
+			}
+		}
+		args := append([]string{
+			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+			"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
+			"--logfile", "redis.log",
+		}, extra...)
+		cmd := exec.Command("redis-server", args...)
+		cmd.Dir = dir
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("start redis-server: %w", err)
+		}
+		p := &Process{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, exited: make(chan struct{})}
+		go func() { _ = cmd.Wait(); close(p.exited) }()
+		if lastErr = p.waitReady(); lastErr == nil {
+			return p, nil
+		}
+		p.Stop()
+	}
+	log, _ := os.ReadFile(dir + "/redis.log")
+	return nil, fmt.Errorf("redis-server did not start: %w\n%s", lastErr, log)
+}
+
+func (p *Process) waitReady() error {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.exited:
+			return errors.New("redis-server exited")
+		default:
+		}
+		if _, err := Probe(p.Addr); err == nil {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return errors.New("no answer to PING within 10s")
+}
+
+// Probe sends PING and returns the first line of a RESP simple reply
+// ("+PONG", or "-NOAUTH ..." from a server with a password): any such reply
+// means a Redis server is listening.
+func Probe(addr string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = c.Close() }()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return "", err
+	}
+	buf := make([]byte, 128)
+	n, err := c.Read(buf)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(buf[:n]), "\r\n")
+	if line == "" || line[0] != '+' && line[0] != '-' {
+		return "", fmt.Errorf("not a Redis reply: %q", line)
+	}
+	return line, nil
+}
+
+// FreePort returns a loopback TCP port that nobody listens on now.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
