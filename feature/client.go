@@ -9,7 +9,8 @@ import (
 )
 
 // Client is a namespaced rueidis.Client: it prefixes every key it sends
-// with Namespace()+":". It is safe for concurrent use.
+// with Namespace()+":" (or "{"+Namespace()+"}:" with WithHashTag). It is
+// safe for concurrent use.
 type Client struct {
 	shared rueidis.Client
 	ns     string
@@ -27,15 +28,19 @@ func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 	if namespace == "" {
 		panic("wireredis: feature.New needs a namespace")
 	}
-	prefix := namespace + ":"
-	c := &Client{shared: shared, ns: namespace, prefix: prefix, globPrefix: escapeGlob(prefix)}
+	c := &Client{shared: shared, ns: namespace, prefix: namespace + ":"}
 	for _, o := range opts {
 		o(c)
 	}
+	c.globPrefix = escapeGlob(c.prefix)
 	return c
 }
 
-// Namespace returns the namespace, without the ":".
+// WithHashTag makes the prefix "{namespace}:": every key of the part then
+// hashes to one cluster slot.
+func WithHashTag() Option { return func(c *Client) { c.prefix = "{" + c.ns + "}:" } }
+
+// Namespace returns the namespace, without "{", "}" or ":".
 func (c *Client) Namespace() string { return c.ns }
 
 // Key returns k as stored on the server: Key("user:1") == "session:user:1".

@@ -8,20 +8,43 @@ import (
 	"github.com/wireredis/wireredis/registry"
 )
 
-// Open returns the part called namespace: its settings are base with the
-// part's REDIS_<NAMESPACE>_* overrides, then the code overrides, in order;
-// its connection is acquired from reg (shared with parts of equal
-// settings). The func releases the reference; the client must not be used
-// after it.
-func Open(ctx context.Context, reg *registry.Registry, base provider.Options, namespace string, overrides ...func(*provider.Options)) (*Client, func(), error) {
-	if namespace == "" {
-		return nil, nil, fmt.Errorf("wireredis: feature.Open needs a namespace")
+// Part describes one part of a service: its namespace, and how its
+// settings differ from the base ones. Generated providers (wireredis gen)
+// are a Part and a call to Open.
+type Part struct {
+	// Namespace prefixes the part's keys and names its variables
+	// (REDIS_<NAMESPACE>_*).
+	Namespace string
+	// HashTag prefixes keys with "{namespace}:" instead of "namespace:", so
+	// that all of the part's keys hash to one cluster slot and multi-key
+	// commands across them work on a cluster.
+	HashTag bool
+	// URLVar names a variable that holds the part's URL in another
+	// convention (BILLING_REDIS_URL); when set, it replaces the address
+	// after the REDIS_<NAMESPACE>_* overrides.
+	URLVar string
+	// Overrides change the settings in code, last and in order.
+	Overrides []func(*provider.Options)
+}
+
+// Open returns the part's client: its settings are base with the part's
+// REDIS_<NAMESPACE>_* variables, then URLVar, then Overrides; its
+// connection is acquired from reg (shared with parts of equal settings).
+// The func releases the reference; the client must not be used after it.
+func (p Part) Open(ctx context.Context, reg *registry.Registry, base provider.Options) (*Client, func(), error) {
+	if p.Namespace == "" {
+		return nil, nil, fmt.Errorf("wireredis: a part needs a namespace")
 	}
-	opts, err := base.ForFeature(namespace)
+	opts, err := base.ForFeature(p.Namespace)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, o := range overrides {
+	if p.URLVar != "" {
+		if opts, err = opts.WithURLVar(p.URLVar); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, o := range p.Overrides {
 		o(&opts)
 	}
 	shared, release, err := reg.Acquire(ctx, opts)
@@ -29,11 +52,19 @@ func Open(ctx context.Context, reg *registry.Registry, base provider.Options, na
 		return nil, nil, err
 	}
 	var options []Option
+	if p.HashTag {
+		options = append(options, WithHashTag())
+	}
 	if opts.LearnCommands {
 		l := reg.Value(shared, learnerKey{}, func() any { return NewCommandLearner(shared) }).(*CommandLearner)
 		options = append(options, LearnCommands(l))
 	}
-	return New(shared, namespace, options...), release, nil
+	return New(shared, p.Namespace, options...), release, nil
+}
+
+// Open is Part{Namespace: namespace, Overrides: overrides}.Open.
+func Open(ctx context.Context, reg *registry.Registry, base provider.Options, namespace string, overrides ...func(*provider.Options)) (*Client, func(), error) {
+	return Part{Namespace: namespace, Overrides: overrides}.Open(ctx, reg, base)
 }
 
 // learnerKey keys the CommandLearner of a connection in the registry.

@@ -85,3 +85,57 @@ func TestOpenErrors(t *testing.T) {
 		t.Errorf("Open with DB -1 from code: %v", err)
 	}
 }
+
+func TestPartOptions(t *testing.T) {
+	ctx := context.Background()
+	main, other := redistest.Start(t), redistest.Start(t)
+	base, err := provider.LoadFrom([]string{"REDIS_URL=" + main.URL(), "BILLING_REDIS_URL=" + other.URL() + "/3", "BROKEN_URL=redis://h:x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, closeAll := registry.New(nil)
+	defer closeAll()
+
+	limits, release, err := feature.Part{Namespace: "ratelimit", HashTag: true}.Open(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	must(t, limits.Do(ctx, limits.B().Mset().KeyValue().KeyValue("a", "1").KeyValue("b", "2").Build()))
+	if got := limits.Key("a"); got != "{ratelimit}:a" {
+		t.Errorf("Key(a) = %q", got)
+	}
+	if k, ok := limits.StripKey("{ratelimit}:a"); !ok || k != "a" {
+		t.Errorf("StripKey = %q, %v", k, ok)
+	}
+	var keys []string
+	for k, err := range limits.Scan(ctx, feature.ScanOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	if got := sortedString(keys); got != "[a b]" {
+		t.Errorf("Scan = %s", got)
+	}
+	if got := sortedString(serverKeys(t, main)); got != "[{ratelimit}:a {ratelimit}:b]" {
+		t.Errorf("server keys = %s", got)
+	}
+
+	billing, releaseBilling, err := feature.Part{Namespace: "billing", URLVar: "BILLING_REDIS_URL"}.Open(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseBilling()
+	must(t, billing.Do(ctx, billing.B().Set().Key("invoice:1").Value("x").Build()))
+	db3 := other.NewClient(t, func(o *rueidisOption) { o.SelectDB = 3 })
+	if n, _ := db3.Do(ctx, db3.B().Exists().Key("billing:invoice:1").Build()).AsInt64(); n != 1 {
+		t.Error("the billing part did not write to the server and DB of BILLING_REDIS_URL")
+	}
+
+	_, _, err = feature.Part{Namespace: "x", URLVar: "BROKEN_URL"}.Open(ctx, reg, base)
+	var ce *provider.ConfigError
+	if !errors.As(err, &ce) || ce.Var != "BROKEN_URL" {
+		t.Errorf("a bad URL in BROKEN_URL: %v, want an error naming it", err)
+	}
+}

@@ -33,18 +33,11 @@ var fileVars = []string{varURL, varUsername, varPassword}
 func Load() (Options, error) { return LoadFrom(os.Environ()) }
 
 // LoadFrom reads the settings from environ, given as "KEY=value" entries like
-// os.Environ. The returned Options remember the REDIS_* entries so that
-// ForFeature can apply a part's overrides.
+// os.Environ. The returned Options remember environ so that ForFeature and
+// WithURLVar can read a part's variables later.
 func LoadFrom(environ []string) (Options, error) {
-	all := env.ToMap(environ)
-	remembered := make(map[string]string)
-	for k, v := range all {
-		if strings.HasPrefix(k, basePrefix) {
-			remembered[k] = v
-		}
-	}
 	o := Defaults()
-	o.environ = remembered
+	o.environ = env.ToMap(environ)
 	if err := o.applyLayer(basePrefix); err != nil {
 		return Options{}, err
 	}
@@ -66,6 +59,40 @@ func (o Options) ForFeature(name string) (Options, error) {
 		return Options{}, err
 	}
 	return o, nil
+}
+
+// WithURLVar returns o with its address taken from the URL in the
+// variable name (of the environment o was loaded from), when it is set: a
+// part whose server is named by a variable of another convention, such as
+// BILLING_REDIS_URL. Like a part's own REDIS_<PART>_URL it replaces the
+// address as a whole; errors name the variable.
+func (o Options) WithURLVar(name string) (Options, error) {
+	raw := o.environ[name]
+	if raw == "" {
+		return o, nil
+	}
+	u, err := parseURL(raw)
+	if err != nil {
+		err.Var = name
+		return Options{}, err
+	}
+	o.applyURL(u)
+	return o, o.validate(func(suffix string) string { return name + " (" + suffix + ")" })
+}
+
+// applyURL sets what a URL states: the address as a whole, and the
+// database and credentials when it has them.
+func (o *Options) applyURL(u urlParts) {
+	o.Host, o.Port, o.UnixSocket, o.TLS = u.host, u.port, u.socket, u.tls
+	if u.db != nil {
+		o.DB = *u.db
+	}
+	if u.username != "" {
+		o.Username = u.username
+	}
+	if u.password != "" {
+		o.Password = Secret(u.password)
+	}
 }
 
 // EnvToken is the part of a variable name that stands for a feature:
@@ -134,25 +161,16 @@ func (o *Options) applyLayer(prefix string) error {
 		}
 		// The URL replaces the address as a whole; what it states besides
 		// must not also be set by a variable of the same layer.
-		o.Host, o.Port, o.UnixSocket, o.TLS = u.host, u.port, u.socket, u.tls
-		if u.db != nil {
-			if _, set := get(varDB); set {
-				return &ConfigError{Var: name(varDB), Reason: "set together with a database in " + from[varURL] + "; set only one of them"}
-			}
-			o.DB = *u.db
+		if _, set := get(varDB); set && u.db != nil {
+			return &ConfigError{Var: name(varDB), Reason: "set together with a database in " + from[varURL] + "; set only one of them"}
 		}
-		if u.username != "" {
-			if _, set := vals[varUsername]; set {
-				return &ConfigError{Var: from[varUsername], Reason: "set together with a user name in " + from[varURL] + "; set only one of them"}
-			}
-			o.Username = u.username
+		if _, set := vals[varUsername]; set && u.username != "" {
+			return &ConfigError{Var: from[varUsername], Reason: "set together with a user name in " + from[varURL] + "; set only one of them"}
 		}
-		if u.password != "" {
-			if _, set := vals[varPassword]; set {
-				return &ConfigError{Var: from[varPassword], Reason: "set together with a password in " + from[varURL] + "; set only one of them"}
-			}
-			o.Password = Secret(u.password)
+		if _, set := vals[varPassword]; set && u.password != "" {
+			return &ConfigError{Var: from[varPassword], Reason: "set together with a password in " + from[varURL] + "; set only one of them"}
 		}
+		o.applyURL(u)
 	}
 
 	// Everything else goes through the env tags. Options has no envDefault

@@ -53,8 +53,8 @@ type Options struct {
 	LearnCommands bool `env:"LEARN_COMMANDS"`
 
 	feature string
-	// environ holds the REDIS_* variables the value was loaded from, so that
-	// ForFeature can apply a part's overrides later.
+	// environ holds the variables the value was loaded from, so that
+	// ForFeature and WithURLVar can read a part's variables later.
 	environ map[string]string
 }
 
