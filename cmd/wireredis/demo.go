@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +23,23 @@ var embeddedEnv = map[string]string{
 	"REDIS_DISABLE_CACHE":       "true",
 	"REDIS_FORCE_SINGLE_CLIENT": "true",
 	"REDIS_PROTOCOL":            "2",
+}
+
+func init() {
+	register("demo", command{
+		summary: "build the session and cache parts with wire, write through them, show the keys as stored",
+		usage: `usage: wireredis demo
+
+Uses REDIS_URL (or REDIS_HOST, ...) when set, an embedded Redis otherwise.
+Example:
+  REDIS_URL=redis://localhost:6379/0 wireredis demo`,
+		run: func(ctx context.Context, fs *flag.FlagSet, args []string, stdout, _ io.Writer) error {
+			if err := parse(fs, args); err != nil {
+				return err
+			}
+			return demo(ctx, stdout)
+		},
+	})
 }
 
 func demo(ctx context.Context, out io.Writer) error {

@@ -2,21 +2,31 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/wireredis/wireredis/provider"
 )
 
-const usage = `usage: wireredis <command>
+// command is one subcommand of wireredis.
+type command struct {
+	summary string
+	// usage is the synopsis and an example, shown by -h.
+	usage string
+	run   func(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error
+}
 
-Commands:
-  demo    build the session and cache parts with wire, write through them,
-          and show the keys as stored and the shared connection.
-          Uses REDIS_URL (or REDIS_HOST...) when set, an embedded Redis otherwise.
-          Example: REDIS_URL=redis://localhost:6379/0 wireredis demo
-`
+var commands = map[string]command{}
+
+// order is how usage lists the commands.
+var order = []string{"demo", "gen", "config", "ping", "keys"}
+
+func register(name string, c command) { commands[name] = c }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -25,32 +35,86 @@ func main() {
 	os.Exit(code)
 }
 
+// exitError carries an exit status other than 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, "usage: wireredis <command> [flags]\n\nCommands:\n")
+	for _, name := range order {
+		fmt.Fprintf(w, "  %-7s %s\n", name, commands[name].summary)
+	}
+	fmt.Fprint(w, "\nRun 'wireredis <command> -h' for a command's flags and an example.\n")
+}
+
 // run executes one command and returns the exit status: 0 on success, 1 on
-// failure, 2 on a usage error.
+// failure, 2 on a usage or configuration error.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		usage(stderr)
 		return 2
 	}
-	switch args[0] {
-	case "demo":
-		if len(args) > 1 {
-			if args[1] == "-h" || args[1] == "--help" {
-				fmt.Fprint(stdout, usage)
-				return 0
-			}
-			fmt.Fprintf(stderr, "wireredis demo: unexpected argument %q\n\n%s", args[1], usage)
-			return 2
-		}
-		if err := demo(ctx, stdout); err != nil {
-			fmt.Fprintln(stderr, "wireredis demo:", err)
-			return 1
-		}
-		return 0
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, usage)
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
 		return 0
 	}
-	fmt.Fprintf(stderr, "wireredis: unknown command %q\n\n%s", args[0], usage)
-	return 2
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "wireredis: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	fs := flag.NewFlagSet("wireredis "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\n%s\n\nFlags:\n", c.summary, c.usage)
+		fs.PrintDefaults()
+	}
+	err := c.run(ctx, fs, args[1:], stdout, stderr)
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return 0
+	case errors.As(err, &ee):
+		fmt.Fprintf(stderr, "wireredis %s: %v\n", args[0], ee.err)
+		return ee.code
+	case errors.Is(err, errUsage):
+		return 2 // the flag package has printed it
+	case errors.Is(err, provider.ErrInvalidConfig):
+		fmt.Fprintf(stderr, "wireredis %s: %v\n", args[0], err)
+		return 2
+	}
+	fmt.Fprintf(stderr, "wireredis %s: %v\n", args[0], err)
+	return 1
+}
+
+var errUsage = errors.New("usage")
+
+// parse parses flags; no positional arguments are taken.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+// usageErr is a usage error with a message, exit status 2.
+func usageErr(format string, a ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, a...)}
 }

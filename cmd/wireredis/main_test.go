@@ -74,8 +74,8 @@ func TestDemoFailsOnBadSettings(t *testing.T) {
 	clearRedisEnv(t)
 	t.Setenv("REDIS_URL", "redis://u:topsecret@localhost:99999")
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"demo"}, &out, &errOut); code != 1 {
-		t.Errorf("exit %d, want 1", code)
+	if code := run(context.Background(), []string{"demo"}, &out, &errOut); code != 2 {
+		t.Errorf("exit %d, want 2 (a configuration error)", code)
 	}
 	if msg := errOut.String(); !strings.Contains(msg, "REDIS_URL") || strings.Contains(msg, "topsecret") {
 		t.Errorf("stderr %q: should name REDIS_URL and not the password", msg)

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/wireredis/wireredis/internal/partgen"
+)
+
+func init() {
+	register("gen", command{
+		summary: "write typed parts (types, wire providers and a wire set) for go generate",
+		usage: `usage: wireredis gen -part Name=namespace[,hashtag][,db=N][,url_env=VAR] ... [-o file]
+
+Example, in a file of the package that uses the parts:
+  //go:generate go run github.com/wireredis/wireredis/cmd/wireredis gen -part Session=session -part RateLimit=ratelimit,hashtag
+writes wireredis_gen.go with SessionRedis and RateLimitRedis, their
+providers, and RedisParts = wire.NewSet(ProvideSessionRedis, ProvideRateLimitRedis).`,
+		run: gen,
+	})
+}
+
+// partFlags collects repeated -part flags.
+type partFlags []partgen.Part
+
+func (p *partFlags) String() string { return "" }
+
+func (p *partFlags) Set(s string) error {
+	part, err := partgen.ParsePart(s)
+	if err != nil {
+		return err
+	}
+	*p = append(*p, part)
+	return nil
+}
+
+func gen(_ context.Context, fs *flag.FlagSet, args []string, stdout, _ io.Writer) error {
+	out := fs.String("o", "wireredis_gen.go", "file to write")
+	pkg := fs.String("package", os.Getenv("GOPACKAGE"), "package of the file (go generate sets $GOPACKAGE)")
+	set := fs.String("set", "RedisParts", "name of the wire set of all the providers")
+	suffix := fs.String("suffix", "Redis", "added to each part's Name to make its type name")
+	var parts partFlags
+	fs.Var(&parts, "part", "a part: Name=namespace[,hashtag][,db=N][,url_env=VAR]; repeat it")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	src, err := partgen.Generate(partgen.Config{
+		Package: *pkg, Set: *set, Suffix: *suffix, Parts: parts,
+		Command: "wireredis gen " + strings.Join(args, " "),
+	})
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if old, err := os.ReadFile(*out); err == nil && bytes.Equal(old, src) {
+		return nil // unchanged: keep the file's time, for build caches
+	}
+	return os.WriteFile(*out, src, 0o644)
+}
