@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/wireredis/wireredis/provider"
@@ -74,36 +76,41 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(fs.Output(), "%s\n\n%s\n\nFlags:\n", c.summary, c.usage)
 		fs.PrintDefaults()
 	}
+	for _, a := range args[1:] {
+		if a == "-h" || a == "-help" || a == "--help" {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			fs.SetOutput(stderr)
+			return 0
+		}
+	}
 	err := c.run(ctx, fs, args[1:], stdout, stderr)
+	report := func(err error) {
+		fmt.Fprintf(stderr, "wireredis %s: %s\n", args[0], strings.TrimPrefix(err.Error(), "wireredis: "))
+	}
 	var ee *exitError
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, flag.ErrHelp):
-		fs.SetOutput(stdout)
-		fs.Usage()
-		return 0
-	case errors.As(err, &ee):
-		fmt.Fprintf(stderr, "wireredis %s: %v\n", args[0], ee.err)
-		return ee.code
 	case errors.Is(err, errUsage):
 		return 2 // the flag package has printed it
+	case errors.As(err, &ee):
+		report(ee.err)
+		return ee.code
 	case errors.Is(err, provider.ErrInvalidConfig):
-		fmt.Fprintf(stderr, "wireredis %s: %v\n", args[0], err)
+		report(err)
 		return 2
 	}
-	fmt.Fprintf(stderr, "wireredis %s: %v\n", args[0], err)
+	report(err)
 	return 1
 }
 
 var errUsage = errors.New("usage")
 
-// parse parses flags; no positional arguments are taken.
+// parse parses flags; no positional arguments are taken. (run has
+// answered -h already.)
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
 		return errUsage
 	}
 	if fs.NArg() > 0 {
@@ -118,3 +125,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 func usageErr(format string, a ...any) error {
 	return &exitError{code: 2, err: fmt.Errorf(format, a...)}
 }
+
+// discardLogger keeps the registry's connection logs out of a command's
+// report.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
