@@ -12,12 +12,12 @@ test:
 	./scripts/ensure-redis-server.sh
 	go test -race -count=1 ./...
 
-# Regenerates wire_gen.go and internal/keyspec/table_gen.go (the latter
-# starts a redis-server of its own).
+# Regenerates internal/keyspec/table_gen.go (from a redis-server it starts),
+# internal/demo's parts (wireredis gen), then wire_gen.go, which uses them.
 generate:
 	./scripts/ensure-redis-server.sh
+	go generate ./internal/keyspec ./internal/demo
 	go tool wire ./...
-	go generate ./internal/keyspec
 
 # Fails when a generated file is stale or a file is not gofmt'ed.
 check-generated:

@@ -157,8 +157,10 @@ func (r *Registry) release(c *conn, feature string) {
 	if c.users[feature]--; c.users[feature] == 0 {
 		delete(c.users, feature)
 	}
-	if c.refs > 0 {
+	refs := c.refs
+	if refs > 0 {
 		r.mu.Unlock()
+		r.log.Debug("wireredis: reference released", "addr", c.addr, "db", c.db, "feature", feature, "refs", refs)
 		return
 	}
 	c.gone = true

@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"time"
@@ -14,8 +19,32 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis"
+	"github.com/wireredis/wireredis/internal/demo"
+	"github.com/wireredis/wireredis/internal/redisproc"
 	"github.com/wireredis/wireredis/provider"
 )
+
+func init() {
+	register("demo", command{
+		summary: "run the example application: sessions, cache-aside and analytics parts built by wire",
+		usage: `usage: wireredis demo [-serve addr]
+
+Uses REDIS_URL (or REDIS_HOST, ...) when set; otherwise an embedded Redis
+(a redis-server from PATH, else miniredis). The analytics part gets
+REDIS_ANALYTICS_DB=1 unless you set it, so it opens a connection of its own.
+With -serve it keeps an HTTP API running until SIGINT/SIGTERM.
+Examples:
+  wireredis demo
+  REDIS_URL=redis://localhost:6379/0 wireredis demo -serve :8080`,
+		run: func(ctx context.Context, fs *flag.FlagSet, args []string, stdout, _ io.Writer) error {
+			serve := fs.String("serve", "", "serve the HTTP API on this address (such as :8080) until SIGINT/SIGTERM")
+			if err := parse(fs, args); err != nil {
+				return err
+			}
+			return runDemo(ctx, stdout, *serve)
+		},
+	})
+}
 
 // embeddedEnv is what rueidis needs to talk to miniredis: no CLIENT
 // TRACKING, no cluster probe, RESP2.
@@ -25,42 +54,57 @@ var embeddedEnv = map[string]string{
 	"REDIS_PROTOCOL":            "2",
 }
 
-func init() {
-	register("demo", command{
-		summary: "build the session and cache parts with wire, write through them, show the keys as stored",
-		usage: `usage: wireredis demo
-
-Uses REDIS_URL (or REDIS_HOST, ...) when set, an embedded Redis otherwise.
-Example:
-  REDIS_URL=redis://localhost:6379/0 wireredis demo`,
-		run: func(ctx context.Context, fs *flag.FlagSet, args []string, stdout, _ io.Writer) error {
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			return demo(ctx, stdout)
-		},
-	})
+// embedRedis starts a Redis for the demo when the environment names none,
+// and points REDIS_URL at it. The func stops it.
+func embedRedis(out io.Writer) (func(), error) {
+	if os.Getenv("REDIS_URL") != "" || os.Getenv("REDIS_URL_FILE") != "" || os.Getenv("REDIS_HOST") != "" {
+		return func() {}, nil
+	}
+	if _, err := exec.LookPath("redis-server"); err == nil {
+		p, err := redisproc.Start()
+		if err == nil {
+			fmt.Fprintf(out, "Redis: embedded redis-server at %s (set REDIS_URL to use yours)\n", p.Addr)
+			return p.Stop, os.Setenv("REDIS_URL", "redis://"+p.Addr)
+		}
+	}
+	mr, err := miniredis.Run()
+	if err != nil {
+		return nil, fmt.Errorf("start the embedded Redis: %w", err)
+	}
+	fmt.Fprintf(out, "Redis: embedded miniredis at %s, without client-side caching (set REDIS_URL to use yours)\n", mr.Addr())
+	if err := os.Setenv("REDIS_URL", "redis://"+mr.Addr()); err != nil {
+		return nil, err
+	}
+	for k, v := range embeddedEnv {
+		if err := os.Setenv(k, v); err != nil {
+			return nil, err
+		}
+	}
+	return mr.Close, nil
 }
 
-func demo(ctx context.Context, out io.Writer) error {
-	if os.Getenv("REDIS_URL") == "" && os.Getenv("REDIS_URL_FILE") == "" && os.Getenv("REDIS_HOST") == "" {
-		mr, err := miniredis.Run()
-		if err != nil {
-			return fmt.Errorf("start the embedded Redis: %w", err)
-		}
-		defer mr.Close()
-		if err := os.Setenv("REDIS_URL", "redis://"+mr.Addr()); err != nil {
+var demoParts = []string{"session", "cache", "analytics"}
+
+func runDemo(ctx context.Context, out io.Writer, serveAddr string) error {
+	stop, err := embedRedis(out)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if os.Getenv("REDIS_ANALYTICS_DB") == "" && os.Getenv("REDIS_ANALYTICS_URL") == "" {
+		if err := os.Setenv("REDIS_ANALYTICS_DB", "1"); err != nil {
 			return err
 		}
-		for k, v := range embeddedEnv {
-			if err := os.Setenv(k, v); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(out, "Redis: embedded (miniredis) at %s; set REDIS_URL to use a server of yours\n", mr.Addr())
+		fmt.Fprintln(out, "REDIS_ANALYTICS_DB=1 (set by the demo): the analytics part gets a connection of its own")
 	}
-
-	parts, cleanup, err := wireredis.InitializeParts(ctx)
+	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey || a.Key == slog.LevelKey {
+			return slog.Attr{}
+		}
+		return a
+	}}))
+	fmt.Fprintln(out, "\n== wire: InitializeDemo")
+	app, cleanup, err := wireredis.InitializeDemo(ctx, logger)
 	if err != nil {
 		return err
 	}
@@ -69,70 +113,172 @@ func demo(ctx context.Context, out io.Writer) error {
 			cleanup()
 		}
 	}()
-	opts, err := provider.Load()
-	if err != nil {
+	if err := reportParts(out, app); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Settings: %s\n\n", opts)
-
-	s, c := parts.Session, parts.Cache
-	fmt.Fprintln(out, `session.Do(SET user:42 "ann" EX 1800)`)
-	if err := s.Do(ctx, s.B().Set().Key("user:42").Value("ann").ExSeconds(1800).Build()).Error(); err != nil {
+	if serveAddr != "" {
+		err := serve(ctx, out, app, serveAddr)
+		fmt.Fprintln(out, "\n== shutdown: wire's cleanup releases the parts in reverse order")
+		cleanup()
+		cleanup = nil
+		fmt.Fprintf(out, "connections open: %d\n", len(app.Registry.Stats()))
 		return err
 	}
-	fmt.Fprintln(out, `cache.Do(SET page:/home "<html>..." EX 60)`)
-	if err := c.Do(ctx, c.B().Set().Key("page:/home").Value("<html>...</html>").ExSeconds(60).Build()).Error(); err != nil {
+	if err := script(ctx, out, app); err != nil {
 		return err
 	}
-	name, err := s.Do(ctx, s.B().Get().Key("user:42").Build()).ToString()
-	if err != nil {
+	if err := printStoredKeys(ctx, out); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "session.Do(GET user:42) = %q\n", name)
-	if err := c.Do(ctx, c.B().Get().Key("user:42").Build()).Error(); rueidis.IsRedisNil(err) {
-		fmt.Fprintln(out, "cache.Do(GET user:42) = (nil): the cache part cannot see the session's keys")
-	}
-
-	if err := printStoredKeys(ctx, out, opts); err != nil {
-		return err
-	}
-
-	stats := parts.Registry.Stats()
-	fmt.Fprintf(out, "\nConnections: the registry opened %d for 2 parts\n", len(stats))
-	for _, st := range stats {
-		fmt.Fprintf(out, "  %s db=%d refs=%d parts=%s\n", st.Addr, st.DB, st.Refs, strings.Join(st.Namespaces, ","))
-	}
-
+	fmt.Fprintln(out, "\n== shutdown: wire's cleanup releases the parts in reverse order")
 	cleanup()
 	cleanup = nil
-	fmt.Fprintf(out, "\nAfter wire's cleanup: %d connections open\n", len(parts.Registry.Stats()))
+	fmt.Fprintf(out, "connections open: %d\n", len(app.Registry.Stats()))
 	return nil
 }
 
-// printStoredKeys lists the keys as the server holds them, through a plain
-// client of its own.
-func printStoredKeys(ctx context.Context, out io.Writer, opts provider.Options) error {
-	co, err := opts.ClientOption()
+func reportParts(out io.Writer, app *demo.App) error {
+	base, err := provider.Load()
 	if err != nil {
 		return err
 	}
-	raw, err := rueidis.NewClient(co)
-	if err != nil {
-		return err
-	}
-	defer raw.Close()
-	keys, err := raw.Do(ctx, raw.B().Keys().Pattern("*").Build()).AsStrSlice()
-	if err != nil {
-		return err
-	}
-	slices.Sort(keys)
-	fmt.Fprintln(out, "\nKeys as stored on the server:")
-	for _, k := range keys {
-		ttl, err := raw.Do(ctx, raw.B().Ttl().Key(k).Build()).AsInt64()
+	fmt.Fprintln(out, "\n== parts")
+	for _, name := range demoParts {
+		o, err := base.ForFeature(name)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "  %-20s ttl %s\n", k, time.Duration(ttl)*time.Second)
+		fmt.Fprintf(out, "%-10s prefix %-11s %s db=%d\n", name, name+":", o.Addr(), o.DB)
+	}
+	stats := app.Registry.Stats()
+	fmt.Fprintf(out, "\n== connections: the registry opened %d for %d parts\n", len(stats), len(demoParts))
+	for _, st := range stats {
+		fmt.Fprintf(out, "%s db=%d refs=%d parts=%s\n", st.Addr, st.DB, st.Refs, strings.Join(st.Namespaces, ","))
+	}
+	return nil
+}
+
+// script runs the services once and reports what they did.
+func script(ctx context.Context, out io.Writer, app *demo.App) error {
+	fmt.Fprintln(out, "\n== sessions")
+	token, err := app.Sessions.Login(ctx, "ann")
+	if err != nil {
+		return err
+	}
+	user, err := app.Sessions.Read(ctx, token)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "login ann → token %s…; read → %s\n", token[:6], user)
+	if err := app.Sessions.Touch(ctx, token); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "touch → TTL back to %s\n", demo.SessionTTL)
+	if err := app.Sessions.Logout(ctx, token); err != nil {
+		return err
+	}
+	if _, err := app.Sessions.Read(ctx, token); errors.Is(err, demo.ErrNoSession) {
+		fmt.Fprintln(out, "logout → read again: no such session")
+	}
+	if _, err := app.Sessions.Login(ctx, "bob"); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "login bob (stays logged in)")
+
+	fmt.Fprintln(out, "\n== cache-aside (client-side caching through DoCache)")
+	load := func(context.Context) (string, error) { return "Blue teapot, 0.75 l", nil }
+	for range 4 {
+		if _, err := app.Cache.Get(ctx, "product:42", load); err != nil {
+			return err
+		}
+	}
+	st := app.Cache.Stats()
+	fmt.Fprintf(out, "4 lookups of product:42: %d loaded from the source, %d read from Redis, %d served by the client-side cache\n", st.Loads, st.RedisHits, st.ClientCache)
+
+	fmt.Fprintln(out, "\n== analytics")
+	for range 2 {
+		if _, err := app.Analytics.Count(ctx, "login"); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(out, "counted 2 login events")
+	return nil
+}
+
+// printStoredKeys lists the keys as the server holds them, for each
+// connection of the demo's parts, through plain clients of its own.
+func printStoredKeys(ctx context.Context, out io.Writer) error {
+	base, err := provider.Load()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\n== keys as stored on the server")
+	seen := map[string]bool{}
+	for _, name := range demoParts {
+		o, err := base.ForFeature(name)
+		if err != nil {
+			return err
+		}
+		if seen[o.Fingerprint()] {
+			continue
+		}
+		seen[o.Fingerprint()] = true
+		co, err := o.ClientOption()
+		if err != nil {
+			return err
+		}
+		co.ClientName = "wireredis-demo-inspector"
+		raw, err := rueidis.NewClient(co)
+		if err != nil {
+			return err
+		}
+		keys, err := raw.Do(ctx, raw.B().Keys().Pattern("*").Build()).AsStrSlice()
+		if err != nil {
+			raw.Close()
+			return err
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			ttl, _ := raw.Do(ctx, raw.B().Ttl().Key(k).Build()).AsInt64()
+			shown := "no TTL"
+			if ttl >= 0 {
+				shown = "ttl " + (time.Duration(ttl) * time.Second).String()
+			}
+			if strings.HasPrefix(k, "session:tok:") {
+				k = k[:len("session:tok:")+6] + "…"
+			}
+			fmt.Fprintf(out, "db %d  %-24s %s\n", o.DB, k, shown)
+		}
+		raw.Close()
+	}
+	return nil
+}
+
+// serve runs the HTTP API until ctx ends (SIGINT/SIGTERM), then lets the
+// requests in flight finish.
+func serve(ctx context.Context, out io.Writer, app *demo.App, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(out, "\n== serving on http://%s until SIGINT/SIGTERM\n", ln.Addr())
+	fmt.Fprintln(out, "try: curl -X POST 'http://HOST/login?user=ann'; curl http://HOST/products/42; curl http://HOST/stats")
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(out, "stopping: waiting for the requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		return err
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/wireredis/wireredis/internal/partgen"
 )
@@ -24,8 +23,11 @@ providers, and RedisParts = wire.NewSet(ProvideSessionRedis, ProvideRateLimitRed
 	})
 }
 
-// partFlags collects repeated -part flags.
-type partFlags []partgen.Part
+// partFlags collects repeated -part flags, and their text for the header.
+type partFlags struct {
+	parts []partgen.Part
+	text  []string
+}
 
 func (p *partFlags) String() string { return "" }
 
@@ -34,7 +36,8 @@ func (p *partFlags) Set(s string) error {
 	if err != nil {
 		return err
 	}
-	*p = append(*p, part)
+	p.parts = append(p.parts, part)
+	p.text = append(p.text, s)
 	return nil
 }
 
@@ -48,10 +51,19 @@ func gen(_ context.Context, fs *flag.FlagSet, args []string, stdout, _ io.Writer
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	src, err := partgen.Generate(partgen.Config{
-		Package: *pkg, Set: *set, Suffix: *suffix, Parts: parts,
-		Command: "wireredis gen " + strings.Join(args, " "),
-	})
+	// The header records the flags that shape the content, in one order,
+	// so the bytes do not depend on -o, -package or flag order.
+	command := "wireredis gen"
+	if *set != "RedisParts" {
+		command += " -set " + *set
+	}
+	if *suffix != "Redis" {
+		command += " -suffix " + *suffix
+	}
+	for _, p := range parts.text {
+		command += " -part " + p
+	}
+	src, err := partgen.Generate(partgen.Config{Package: *pkg, Set: *set, Suffix: *suffix, Parts: parts.parts, Command: command})
 	if err != nil {
 		return usageErr("%v", err)
 	}

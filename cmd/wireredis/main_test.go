@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -14,7 +15,7 @@ func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 
 // clearRedisEnv makes the demo's own os.Setenv calls undone after the test.
 func clearRedisEnv(t *testing.T) {
-	for _, k := range []string{"REDIS_URL", "REDIS_URL_FILE", "REDIS_HOST", "REDIS_DISABLE_CACHE", "REDIS_FORCE_SINGLE_CLIENT", "REDIS_PROTOCOL"} {
+	for _, k := range []string{"REDIS_URL", "REDIS_URL_FILE", "REDIS_HOST", "REDIS_DISABLE_CACHE", "REDIS_FORCE_SINGLE_CLIENT", "REDIS_PROTOCOL", "REDIS_ANALYTICS_DB", "REDIS_ANALYTICS_URL", "REDIS_CACHE_URL"} {
 		t.Setenv(k, "")
 	}
 }
@@ -24,26 +25,34 @@ func TestDemo(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		url  string
+		path string // PATH, to hide redis-server
 		want []string
 	}{
-		{"embedded", "", []string{"Redis: embedded (miniredis)"}},
-		{"REDIS_URL", srv.URL(), []string{"addr=" + srv.Addr}},
+		{"embedded redis-server", "", os.Getenv("PATH"), []string{"Redis: embedded redis-server", "2 served by the client-side cache"}},
+		{"embedded miniredis", "", t.TempDir(), []string{"Redis: embedded miniredis", "without client-side caching", "0 served by the client-side cache"}},
+		{"REDIS_URL", srv.URL(), os.Getenv("PATH"), []string{srv.Addr + " db=1 refs=1 parts=analytics"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clearRedisEnv(t)
 			t.Setenv("REDIS_URL", tc.url)
+			t.Setenv("PATH", tc.path)
 			var out, errOut bytes.Buffer
 			if code := run(context.Background(), []string{"demo"}, &out, &errOut); code != 0 {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &out, &errOut)
 			}
 			for _, want := range append(tc.want,
-				`session.Do(GET user:42) = "ann"`,
-				"the cache part cannot see the session's keys",
-				"  cache:page:/home     ttl 1m0s",
-				"  session:user:42      ttl 30m0s",
-				"Connections: the registry opened 1 for 2 parts",
-				"refs=2 parts=cache,session",
-				"After wire's cleanup: 0 connections open",
+				"REDIS_ANALYTICS_DB=1 (set by the demo)",
+				"analytics  prefix analytics:",
+				"the registry opened 2 for 3 parts",
+				"db=0 refs=2 parts=cache,session",
+				"login ann → token",
+				"logout → read again: no such session",
+				"4 lookups of product:42: 1 loaded from the source",
+				"db 0  cache:product:42         ttl 5m0s",
+				"db 0  session:tok:",
+				"db 1  analytics:events:login   no TTL",
+				`msg="wireredis: reference released"`,
+				"connections open: 0",
 			) {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("output lacks %q:\n%s", want, &out)
