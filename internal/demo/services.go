@@ -78,6 +78,12 @@ func (c *Cache) Get(ctx context.Context, key string, load func(context.Context) 
 	r := c.r
 	res := r.DoCache(ctx, r.B().Get().Key(key).Cache(), CacheTTL)
 	v, err := res.ToString()
+	if rueidis.IsRedisNil(err) && res.IsCacheHit() {
+		// A cached "no such key" can be stale: a SET's invalidation may
+		// not have arrived yet. Ask the server before loading again.
+		res = r.Do(ctx, r.B().Get().Key(key).Build())
+		v, err = res.ToString()
+	}
 	switch {
 	case err == nil:
 		if res.IsCacheHit() {
