@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/wireredis/wireredis/internal/keyspec"
+	"github.com/wireredis/wireredis/registry"
 )
 
 var (
@@ -37,3 +38,7 @@ func (e *CommandError) Error() string {
 }
 
 func (e *CommandError) Unwrap() error { return e.Err }
+
+// ErrNotReady is matched by the errors of a part whose start-up policy is
+// background while its connection is not made yet.
+var ErrNotReady = registry.ErrNotReady

@@ -6,11 +6,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -35,7 +37,15 @@ type Options struct {
 	Username   string `env:"USERNAME"`
 	Password   Secret `env:"PASSWORD"`
 	TLS        bool   `env:"TLS"`
-	ClientName string `env:"CLIENT_NAME"`
+	// TLSCAFile, TLSCertFile and TLSKeyFile name PEM files: the CAs to
+	// trust (default: the system's), and a client certificate for mutual
+	// TLS. TLSServerName overrides the name checked in the server's
+	// certificate (default: the host). Setting any of them turns TLS on.
+	TLSCAFile     string `env:"TLS_CA_FILE"`
+	TLSCertFile   string `env:"TLS_CERT_FILE"`
+	TLSKeyFile    string `env:"TLS_KEY_FILE"`
+	TLSServerName string `env:"TLS_SERVER_NAME"`
+	ClientName    string `env:"CLIENT_NAME"`
 	// DialTimeout bounds each TCP connect.
 	DialTimeout time.Duration `env:"DIAL_TIMEOUT"`
 	// PingTimeout bounds the start-up check: dial, handshake and PING.
@@ -51,6 +61,15 @@ type Options struct {
 	// keys are of commands missing from its key table, instead of refusing
 	// them. It does not change the connection, so it is not identity.
 	LearnCommands bool `env:"LEARN_COMMANDS"`
+	// Startup is the part's start-up policy: fail-fast (dial and PING
+	// before the provider returns), lazy (dial on the first command) or
+	// background (start without Redis; commands fail with ErrNotReady
+	// until a background dial succeeds). Not identity: parts with other
+	// policies still share a connection.
+	Startup Startup `env:"STARTUP"`
+	// ShutdownTimeout bounds how long the last release waits for the
+	// commands in flight before it closes the connection. Not identity.
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT"`
 
 	feature string
 	// environ holds the variables the value was loaded from, so that
@@ -66,8 +85,21 @@ func Defaults() Options {
 		DialTimeout: 5 * time.Second,
 		PingTimeout: 5 * time.Second,
 		Protocol:    3,
+		Startup:     StartupFailFast,
+
+		ShutdownTimeout: 10 * time.Second,
 	}
 }
+
+// Startup is a start-up policy; see Options.Startup.
+type Startup string
+
+// The start-up policies.
+const (
+	StartupFailFast   Startup = "fail-fast"
+	StartupLazy       Startup = "lazy"
+	StartupBackground Startup = "background"
+)
 
 // Feature returns the part name given to ForFeature, or "".
 func (o Options) Feature() string { return o.feature }
@@ -91,7 +123,13 @@ func (o Options) String() string {
 	if o.Password != "" {
 		b.WriteString(" password=" + redacted)
 	}
-	fmt.Fprintf(&b, " tls=%t resp=%d", o.TLS, o.Protocol)
+	fmt.Fprintf(&b, " tls=%t", o.TLS)
+	for _, f := range [][2]string{{"tls_ca", o.TLSCAFile}, {"tls_cert", o.TLSCertFile}, {"tls_key", o.TLSKeyFile}, {"tls_server_name", o.TLSServerName}} {
+		if f[1] != "" {
+			fmt.Fprintf(&b, " %s=%s", f[0], f[1])
+		}
+	}
+	fmt.Fprintf(&b, " resp=%d", o.Protocol)
 	if o.ClientName != "" {
 		fmt.Fprintf(&b, " client_name=%s", o.ClientName)
 	}
@@ -105,6 +143,9 @@ func (o Options) String() string {
 		b.WriteString(" learn_commands=true")
 	}
 	fmt.Fprintf(&b, " dial_timeout=%s ping_timeout=%s", o.DialTimeout, o.PingTimeout)
+	if o.Startup != StartupFailFast && o.Startup != "" {
+		fmt.Fprintf(&b, " startup=%s", o.Startup)
+	}
 	if o.feature != "" {
 		fmt.Fprintf(&b, " feature=%s", o.feature)
 	}
@@ -128,14 +169,15 @@ var fingerprintKey = func() []byte {
 
 // Fingerprint identifies the connection these settings open: every field
 // that changes the rueidis.ClientOption is part of it; the feature name,
-// PingTimeout and LearnCommands are not. It is a keyed hash, stable within
-// one process.
+// PingTimeout, LearnCommands, Startup and ShutdownTimeout are not. It is a
+// keyed hash, stable within one process.
 func (o Options) Fingerprint() string {
 	h := hmac.New(sha256.New, fingerprintKey)
 	// Length-prefixed fields: no value can be confused with a separator.
 	for _, f := range []string{
 		o.Host, strconv.Itoa(o.Port), o.UnixSocket, strconv.Itoa(o.DB),
 		o.Username, o.Password.Value(), strconv.FormatBool(o.TLS), o.ClientName,
+		o.TLSCAFile, o.TLSCertFile, o.TLSKeyFile, o.TLSServerName,
 		o.DialTimeout.String(), strconv.FormatBool(o.DisableCache),
 		strconv.Itoa(o.Protocol), strconv.FormatBool(o.ForceSingleClient),
 	} {
@@ -165,10 +207,58 @@ func (o Options) ClientOption() (rueidis.ClientOption, error) {
 		co.InitAddress = []string{o.UnixSocket}
 		co.DialCtxFn = dialUnix
 	}
-	if o.TLS {
-		co.TLSConfig = &tls.Config{ServerName: o.Host, MinVersion: tls.VersionTLS12}
+	if o.tlsOn() {
+		cfg, err := o.tlsConfig()
+		if err != nil {
+			return rueidis.ClientOption{}, err
+		}
+		co.TLSConfig = cfg
 	}
 	return co, nil
+}
+
+func (o Options) tlsOn() bool {
+	return o.TLS || o.TLSCAFile != "" || o.TLSCertFile != "" || o.TLSKeyFile != "" || o.TLSServerName != ""
+}
+
+// tlsConfig reads the TLS files; errors name the variable.
+func (o Options) tlsConfig() (*tls.Config, error) {
+	cfg := &tls.Config{ServerName: o.Host, MinVersion: tls.VersionTLS12}
+	if o.TLSServerName != "" {
+		cfg.ServerName = o.TLSServerName
+	}
+	if o.TLSCAFile != "" {
+		pem, err := os.ReadFile(o.TLSCAFile)
+		if err != nil {
+			return nil, &ConfigError{Var: o.varName("TLS_CA_FILE"), Value: o.TLSCAFile, Reason: "cannot read the file: " + fileErrReason(err)}
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, &ConfigError{Var: o.varName("TLS_CA_FILE"), Value: o.TLSCAFile, Reason: "holds no PEM certificate"}
+		}
+	}
+	if o.TLSCertFile != "" || o.TLSKeyFile != "" {
+		if o.TLSCertFile == "" || o.TLSKeyFile == "" {
+			return nil, &ConfigError{Var: o.varName("TLS_CERT_FILE"), Reason: "mutual TLS needs both " + o.varName("TLS_CERT_FILE") + " and " + o.varName("TLS_KEY_FILE")}
+		}
+		pair, err := tls.LoadX509KeyPair(o.TLSCertFile, o.TLSKeyFile)
+		if err != nil {
+			return nil, &ConfigError{Var: o.varName("TLS_CERT_FILE"), Value: o.TLSCertFile, Reason: "cannot load the certificate and key (" + o.varName("TLS_KEY_FILE") + "): " + fileErrReason(err)}
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
+}
+
+// varName names the variable of suffix for this part ("REDIS_CACHE_X"), or
+// the base one.
+func (o Options) varName(suffix string) string {
+	if o.feature != "" {
+		if v := basePrefix + EnvToken(o.feature) + "_" + suffix; o.environ[v] != "" {
+			return v
+		}
+	}
+	return basePrefix + suffix
 }
 
 func dialUnix(ctx context.Context, path string, d *net.Dialer, _ *tls.Config) (net.Conn, error) {
@@ -201,6 +291,14 @@ func (o Options) validate(name func(suffix string) string) error {
 	}
 	if o.Protocol != 2 && o.Protocol != 3 {
 		ps = append(ps, problem{"PROTOCOL", strconv.Itoa(o.Protocol), "must be 2 or 3"})
+	}
+	switch o.Startup {
+	case StartupFailFast, StartupLazy, StartupBackground:
+	default:
+		ps = append(ps, problem{"STARTUP", string(o.Startup), "must be fail-fast, lazy or background"})
+	}
+	if o.ShutdownTimeout <= 0 {
+		ps = append(ps, problem{"SHUTDOWN_TIMEOUT", o.ShutdownTimeout.String(), "must be more than 0"})
 	}
 	if len(ps) == 0 {
 		return nil

@@ -2,9 +2,11 @@ package registry
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 
 	"github.com/redis/rueidis"
 
@@ -43,13 +45,14 @@ func explain(err error) error {
 // dial opens a client and PINGs it, all within opts.PingTimeout.
 // rueidis.NewClient takes no context, so it runs aside; when the time is up
 // first, what it eventually returns is closed.
-func dial(ctx context.Context, co rueidis.ClientOption, opts provider.Options) (rueidis.Client, error) {
+func dial(ctx context.Context, co rueidis.ClientOption, opts provider.Options, onDial func(error)) (rueidis.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.PingTimeout)
 	defer cancel()
 	fail := func(err error) error { return &ConnectError{Addr: opts.Addr(), Feature: opts.Feature(), Err: err} }
 	if co.Dialer.Timeout > opts.PingTimeout {
 		co.Dialer.Timeout = opts.PingTimeout
 	}
+	co.DialCtxFn = observeDials(co.DialCtxFn, onDial)
 	type result struct {
 		client rueidis.Client
 		err    error
@@ -81,4 +84,39 @@ func dial(ctx context.Context, co rueidis.ClientOption, opts provider.Options) (
 		return nil, fail(err)
 	}
 	return res.client, nil
+}
+
+// observeDials wraps a dial function (nil: rueidis's default) so that
+// every dial of the connection, including rueidis's reconnections, is
+// reported to onDial.
+func observeDials(next func(context.Context, string, *net.Dialer, *tls.Config) (net.Conn, error), onDial func(error)) func(context.Context, string, *net.Dialer, *tls.Config) (net.Conn, error) {
+	return func(ctx context.Context, addr string, d *net.Dialer, cfg *tls.Config) (net.Conn, error) {
+		var conn net.Conn
+		var err error
+		switch {
+		case next != nil:
+			conn, err = next(ctx, addr, d, cfg)
+		case cfg != nil:
+			conn, err = (&tls.Dialer{NetDialer: d, Config: cfg}).DialContext(ctx, "tcp", addr)
+		default:
+			conn, err = d.DialContext(ctx, "tcp", addr)
+		}
+		onDial(err)
+		return conn, err
+	}
+}
+
+// dialLogger logs the connection's reconnections: the first failed dial
+// after a good one (Warn) and the first good one after failures (Info),
+// not every retry.
+func (r *Registry) dialLogger(c *conn) func(error) {
+	var failing atomic.Bool
+	return func(err error) {
+		switch {
+		case err != nil && !failing.Swap(true):
+			r.log.Warn("wireredis: dial failed; rueidis will retry", "addr", c.addr, "db", c.db, "error", err)
+		case err == nil && failing.Swap(false):
+			r.log.Info("wireredis: reconnected", "addr", c.addr, "db", c.db)
+		}
+	}
 }

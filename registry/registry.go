@@ -3,11 +3,16 @@ package registry
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/google/wire"
 	"github.com/redis/rueidis"
@@ -17,6 +22,10 @@ import (
 
 // ErrClosed is returned by Acquire after Close.
 var ErrClosed = errors.New("wireredis: registry is closed")
+
+// ErrNotReady is returned by the commands of a part whose start-up policy
+// is background while its connection is not made yet.
+var ErrNotReady = errors.New("wireredis: redis connection not ready yet")
 
 // Set provides a *Registry that logs to slog.Default(). Use New directly
 // (wire.NewSet(registry.New)) to inject a *slog.Logger of your own.
@@ -29,34 +38,48 @@ type Registry struct {
 	mu     sync.Mutex
 	conns  map[string]*conn // by fingerprint
 	closed bool
+
+	templateOnce sync.Once
+	template     rueidis.Builder // for deferred clients before they connect
 }
 
-// conn is one shared rueidis.Client, or one being dialled (client nil,
-// ready open).
+// conn is one shared connection, connected or not yet.
 type conn struct {
 	fingerprint string
 	addr        string
 	db          int
+	opts        provider.Options
+	co          rueidis.ClientOption
 
-	ready  chan struct{} // closed when the dial is over
-	err    error         // dial result, set before ready closes
-	client rueidis.Client
-	refs   int
-	users  map[string]int // feature name → references
-	gone   bool           // closed: later releases do nothing
-	values map[any]any    // see Registry.Value
+	client atomic.Pointer[tracked] // nil until connected
+	n      counters
+
+	// Under Registry.mu:
+	dialing chan struct{} // closed when the running dial is over
+	err     error         // the last dial's result
+	refs    int
+	users   map[string]int // feature name → references
+	gone    bool           // released or closed: later releases do nothing
+	values  map[any]any    // see Registry.Value
+	stopBG  context.CancelFunc
+	bgDone  chan struct{}
 }
 
-// ConnStats describes one open connection.
+// ConnStats describes one connection.
 type ConnStats struct {
 	Fingerprint string
 	// Addr is host:port or unix:path, without credentials.
 	Addr string
 	DB   int
+	// Connected is false while a lazy or background connection waits.
+	Connected bool
 	// Refs counts the references not yet released.
 	Refs int
 	// Namespaces lists the features holding references, sorted.
 	Namespaces []string
+	// Commands and Errors count what the parts sent and what failed;
+	// InFlight is what is under way now.
+	Commands, Errors, InFlight int64
 }
 
 // New returns an empty Registry and a func that closes it. A nil logger
@@ -72,74 +95,147 @@ func New(logger *slog.Logger) (*Registry, func()) {
 // NewDefault is New(nil), for wire sets that have no *slog.Logger.
 func NewDefault() (*Registry, func()) { return New(nil) }
 
-// Acquire returns the shared client for opts, dialling it when no part
-// holds it yet, and a func that releases this reference; calling the func
-// more than once is harmless.
+// Logger is the registry's logger, for the parts to log to.
+func (r *Registry) Logger() *slog.Logger { return r.log }
+
+// Acquire returns the shared client for opts, and a func that releases
+// this reference (calling it more than once is harmless). What happens
+// before it returns depends on opts.Startup: fail-fast dials and PINGs
+// (within opts.PingTimeout) unless a part holds the connection already;
+// lazy returns at once and dials on the first command; background returns
+// at once and dials in the background, retrying with capped backoff,
+// while commands fail with ErrNotReady.
 func (r *Registry) Acquire(ctx context.Context, opts provider.Options) (rueidis.Client, func(), error) {
 	co, err := opts.ClientOption()
 	if err != nil {
 		return nil, nil, err
 	}
 	fp, feature := opts.Fingerprint(), opts.Feature()
+	failFast := opts.Startup == provider.StartupFailFast || opts.Startup == ""
 	r.mu.Lock()
+	var c *conn
 	for {
 		if r.closed {
 			r.mu.Unlock()
 			return nil, nil, ErrClosed
 		}
-		c := r.conns[fp]
+		// The map never holds a released connection: what is found here
+		// can take a reference.
+		c = r.conns[fp]
 		if c == nil {
+			c = &conn{fingerprint: fp, addr: opts.Addr(), db: opts.DB, opts: opts, co: co, users: map[string]int{}}
+			r.conns[fp] = c
+		}
+		if !failFast || c.client.Load() != nil {
 			break
 		}
-		if c.client != nil {
-			client := c.take(feature)
-			r.mu.Unlock()
-			return client, r.releaser(c, feature), nil
-		}
-		// Another Acquire is dialling this identity: share its result.
 		r.mu.Unlock()
-		select {
-		case <-c.ready:
-		case <-ctx.Done():
-			return nil, nil, fmt.Errorf("wireredis: waiting for the connection to %s: %w", c.addr, ctx.Err())
+		if err := r.connect(ctx, c); err != nil && !errors.Is(err, errGone) {
+			r.dropIfUnused(c)
+			return nil, nil, err
 		}
-		if c.err != nil {
-			return nil, nil, c.err
-		}
-		r.mu.Lock()
+		r.mu.Lock() // and look again: c may have been released meanwhile
 	}
-
-	c := &conn{fingerprint: fp, addr: opts.Addr(), db: opts.DB, ready: make(chan struct{}), users: make(map[string]int)}
-	r.conns[fp] = c
-	r.mu.Unlock()
-
-	client, err := dial(ctx, co, opts)
-
-	r.mu.Lock()
-	if err == nil && r.closed {
-		client.Close()
-		err = ErrClosed
-	}
-	if err != nil {
-		delete(r.conns, fp)
-		c.err = err
-		close(c.ready)
-		r.mu.Unlock()
-		return nil, nil, err
-	}
-	c.client = client
-	c.take(feature)
-	close(c.ready)
-	r.mu.Unlock()
-	r.log.Info("wireredis: connection opened", "addr", c.addr, "db", c.db, "fingerprint", fp, "feature", feature)
-	return client, r.releaser(c, feature), nil
-}
-
-// take adds a reference; the caller holds r.mu.
-func (c *conn) take(feature string) rueidis.Client {
 	c.refs++
 	c.users[feature]++
-	return c.client
+	if t := c.client.Load(); t != nil {
+		r.mu.Unlock()
+		return t, r.releaser(c, feature), nil
+	}
+	if opts.Startup == provider.StartupBackground && c.stopBG == nil {
+		bgCtx, stop := context.WithCancel(context.Background())
+		c.stopBG, c.bgDone = stop, make(chan struct{})
+		go r.background(bgCtx, c)
+	}
+	r.mu.Unlock()
+	return &deferred{r: r, c: c, background: opts.Startup == provider.StartupBackground}, r.releaser(c, feature), nil
+}
+
+// connect dials c unless it is connected; concurrent calls share one
+// dial. A failed dial is not kept: the next call tries again.
+func (r *Registry) connect(ctx context.Context, c *conn) error {
+	if c.client.Load() != nil {
+		return nil
+	}
+	r.mu.Lock()
+	if c.client.Load() != nil {
+		r.mu.Unlock()
+		return nil
+	}
+	if c.gone {
+		r.mu.Unlock()
+		return errGone
+	}
+	if ch := c.dialing; ch != nil {
+		r.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("wireredis: waiting for the connection to %s: %w", c.addr, ctx.Err())
+		}
+		r.mu.Lock()
+		err := c.err
+		r.mu.Unlock()
+		if c.client.Load() != nil {
+			return nil
+		}
+		return err
+	}
+	ch := make(chan struct{})
+	c.dialing = ch
+	r.mu.Unlock()
+
+	client, err := dial(ctx, c.co, c.opts, r.dialLogger(c))
+
+	r.mu.Lock()
+	c.dialing, c.err = nil, err
+	if err == nil && (c.gone || r.closed) {
+		client.Close()
+		c.err, err = errGone, errGone
+	}
+	if err == nil {
+		c.client.Store(&tracked{Client: client, n: &c.n})
+	}
+	close(ch)
+	r.mu.Unlock()
+	if err == nil {
+		r.log.Info("wireredis: connection opened", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "feature", c.opts.Feature())
+	}
+	return err
+}
+
+// dropIfUnused forgets c after a failed fail-fast dial when no part holds
+// it, so that nothing is left behind.
+func (r *Registry) dropIfUnused(c *conn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c.refs == 0 && !c.gone && c.client.Load() == nil {
+		c.gone = true
+		if r.conns[c.fingerprint] == c {
+			delete(r.conns, c.fingerprint)
+		}
+	}
+}
+
+// background dials c until it connects or is released, with capped,
+// jittered exponential backoff.
+func (r *Registry) background(ctx context.Context, c *conn) {
+	defer close(c.bgDone)
+	backoff, limit := 50*time.Millisecond, 5*time.Second
+	for {
+		err := r.connect(ctx, c)
+		if err == nil || ctx.Err() != nil || errors.Is(err, errGone) {
+			return
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		r.log.Warn("wireredis: background connect failed; retrying", "addr", c.addr, "db", c.db, "feature", c.opts.Feature(), "retry_in", wait.Round(time.Millisecond), "error", err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return
+		}
+		backoff = min(backoff*2, limit)
+	}
 }
 
 func (r *Registry) releaser(c *conn, feature string) func() {
@@ -157,28 +253,50 @@ func (r *Registry) release(c *conn, feature string) {
 	if c.users[feature]--; c.users[feature] == 0 {
 		delete(c.users, feature)
 	}
-	refs := c.refs
-	if refs > 0 {
+	if refs := c.refs; refs > 0 {
 		r.mu.Unlock()
 		r.log.Debug("wireredis: reference released", "addr", c.addr, "db", c.db, "feature", feature, "refs", refs)
 		return
 	}
 	c.gone = true
-	delete(r.conns, c.fingerprint)
+	if r.conns[c.fingerprint] == c {
+		delete(r.conns, c.fingerprint)
+	}
 	r.mu.Unlock()
-	c.client.Close()
-	r.log.Info("wireredis: connection closed", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "reason", "last reference released")
+	r.shut(c, "last reference released")
 }
 
-// Value returns the value stored under key for the open connection
-// client, made by create on first use. It lives as long as the connection:
-// state that the parts of one connection share (feature's learned
-// commands). For a client the registry does not hold, it returns create().
+// shut stops c's background dialling, waits (up to ShutdownTimeout) for
+// the commands in flight, and closes the connection.
+func (r *Registry) shut(c *conn, reason string) {
+	r.mu.Lock()
+	stop, done := c.stopBG, c.bgDone
+	r.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+	t := c.client.Load()
+	if t == nil {
+		r.log.Debug("wireredis: unused connection dropped", "addr", c.addr, "db", c.db, "reason", reason)
+		return
+	}
+	if !c.n.drain(c.opts.ShutdownTimeout) {
+		r.log.Warn("wireredis: closing with commands still in flight", "addr", c.addr, "db", c.db, "in_flight", c.n.inFlight.Load(), "waited", c.opts.ShutdownTimeout)
+	}
+	t.Client.Close() // rueidis waits for its pending calls too
+	r.log.Info("wireredis: connection closed", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "reason", reason)
+}
+
+// Value returns the value stored under key for the connection client, made
+// by create on first use. It lives as long as the connection: state that
+// the parts of one connection share (feature's learned commands). For a
+// client the registry does not hand out, it returns create().
 func (r *Registry) Value(client rueidis.Client, key any, create func() any) any {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, c := range r.conns {
-		if c.client != client || c.gone {
+		if c.gone || !c.hands(client) {
 			continue
 		}
 		if v, ok := c.values[key]; ok {
@@ -194,17 +312,31 @@ func (r *Registry) Value(client rueidis.Client, key any, create func() any) any 
 	return create()
 }
 
-// Stats describes the open connections, sorted by address, DB and
-// fingerprint.
+// hands reports whether client is one that Acquire gave out for c.
+func (c *conn) hands(client rueidis.Client) bool {
+	switch v := client.(type) {
+	case *tracked:
+		return v == c.client.Load()
+	case *deferred:
+		return v.c == c
+	}
+	return false
+}
+
+// Stats describes the connections, sorted by address, DB and fingerprint.
 func (r *Registry) Stats() []ConnStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]ConnStats, 0, len(r.conns))
 	for _, c := range r.conns {
-		if c.client == nil {
-			continue // still dialling
+		if c.refs == 0 {
+			continue // a fail-fast dial under way
 		}
-		s := ConnStats{Fingerprint: c.fingerprint, Addr: c.addr, DB: c.db, Refs: c.refs}
+		s := ConnStats{
+			Fingerprint: c.fingerprint, Addr: c.addr, DB: c.db, Refs: c.refs,
+			Connected: c.client.Load() != nil,
+			Commands:  c.n.sent.Load(), Errors: c.n.failed.Load(), InFlight: c.n.inFlight.Load(),
+		}
 		for name := range c.users {
 			s.Namespaces = append(s.Namespaces, name)
 		}
@@ -217,8 +349,9 @@ func (r *Registry) Stats() []ConnStats {
 	return out
 }
 
-// Close closes every connection still open; releases after it do nothing
-// and Acquire returns ErrClosed. It always returns nil.
+// Close closes every connection still open, each after waiting (up to its
+// ShutdownTimeout) for its commands in flight; releases after it do
+// nothing and Acquire returns ErrClosed. It always returns nil.
 func (r *Registry) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -228,16 +361,44 @@ func (r *Registry) Close() error {
 	r.closed = true
 	var open []*conn
 	for fp, c := range r.conns {
-		if c.client != nil {
+		if !c.gone {
 			c.gone = true
 			open = append(open, c)
 		}
 		delete(r.conns, fp)
 	}
 	r.mu.Unlock()
+	var wg sync.WaitGroup
 	for _, c := range open {
-		c.client.Close()
-		r.log.Info("wireredis: connection closed", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "reason", "registry closed", "refs", c.refs)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.shut(c, "registry closed")
+		}()
 	}
+	wg.Wait()
 	return nil
 }
+
+// templateBuilder is a single-node command builder, for deferred clients
+// to hand out before they connect.
+func (r *Registry) templateBuilder() rueidis.Builder {
+	r.templateOnce.Do(func() {
+		c, _ := rueidis.NewClient(rueidis.ClientOption{
+			InitAddress: []string{"template:0"}, ForceSingleClient: true, DisableCache: true,
+			DialCtxFn: func(context.Context, string, *net.Dialer, *tls.Config) (net.Conn, error) {
+				return nil, errNoDial
+			},
+		})
+		if c != nil {
+			r.template = c.B()
+			c.Close()
+		}
+	})
+	return r.template
+}
+
+var errNoDial = errors.New("template client: no dial")
+
+// errGone: the connection was released or closed while being dialled.
+var errGone = errors.New("wireredis: connection released")

@@ -187,10 +187,11 @@ func script(ctx context.Context, out io.Writer, app *demo.App) error {
 
 	fmt.Fprintln(out, "\n== cache-aside (client-side caching through DoCache)")
 	load := func(context.Context) (string, error) { return "Blue teapot, 0.75 l", nil }
-	for range 4 {
+	for range 4 { // a request every 20ms
 		if _, err := app.Cache.Get(ctx, "product:42", load); err != nil {
 			return err
 		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	st := app.Cache.Stats()
 	fmt.Fprintf(out, "4 lookups of product:42: %d loaded from the source, %d read from Redis, %d served by the client-side cache\n", st.Loads, st.RedisHits, st.ClientCache)

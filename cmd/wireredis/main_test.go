@@ -48,8 +48,6 @@ func TestDemo(t *testing.T) {
 			m := regexp.MustCompile(`4 lookups of product:42: 1 loaded from the source, (\d) read from Redis, (\d) served by the client-side cache`).FindStringSubmatch(out.String())
 			if m == nil || atoi(m[1])+atoi(m[2]) != 3 {
 				t.Errorf("cache lookups: %v in\n%s", m, &out)
-			} else if tc.name == "embedded redis-server" && atoi(m[2]) == 0 {
-				t.Errorf("no lookup was served by the client-side cache of a real redis-server")
 			}
 			for _, want := range append(tc.want,
 				"REDIS_ANALYTICS_DB=1 (set by the demo)",

@@ -1,0 +1,152 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// deferred is the client of a lazy or background part while its
+// connection is not made: each call connects first (lazy) or fails with
+// ErrNotReady (background), then goes to the shared client.
+type deferred struct {
+	r          *Registry
+	c          *conn
+	background bool
+}
+
+func (d *deferred) get(ctx context.Context) (*tracked, error) {
+	if t := d.c.client.Load(); t != nil {
+		return t, nil
+	}
+	if d.background {
+		return nil, fmt.Errorf("%w: %s (%s) is still being dialled in the background", ErrNotReady, d.c.addr, d.c.opts.Feature())
+	}
+	if err := d.r.connect(ctx, d.c); err != nil {
+		if errors.Is(err, errGone) {
+			return nil, ErrClosed
+		}
+		return nil, err
+	}
+	return d.c.client.Load(), nil
+}
+
+// B returns the shared client's builder; before the connection is made,
+// a lazy part dials for it (within PingTimeout) and a background part gets
+// a single-node builder.
+func (d *deferred) B() rueidis.Builder {
+	if t := d.c.client.Load(); t != nil {
+		return t.B()
+	}
+	if !d.background {
+		ctx, cancel := context.WithTimeout(context.Background(), d.c.opts.PingTimeout)
+		t, err := d.get(ctx)
+		cancel()
+		if err == nil {
+			return t.B()
+		}
+	}
+	return d.r.templateBuilder()
+}
+
+func (d *deferred) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	t, err := d.get(ctx)
+	if err != nil {
+		return rueidis.NewErrorResult(err)
+	}
+	return t.Do(ctx, cmd)
+}
+
+func (d *deferred) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
+	t, err := d.get(ctx)
+	if err != nil {
+		return errorResults(len(multi), err)
+	}
+	return t.DoMulti(ctx, multi...)
+}
+
+func (d *deferred) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
+	t, err := d.get(ctx)
+	if err != nil {
+		return rueidis.NewErrorResult(err)
+	}
+	return t.DoCache(ctx, cmd, ttl)
+}
+
+func (d *deferred) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL) []rueidis.RedisResult {
+	t, err := d.get(ctx)
+	if err != nil {
+		return errorResults(len(multi), err)
+	}
+	return t.DoMultiCache(ctx, multi...)
+}
+
+func (d *deferred) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResultStream {
+	t, err := d.get(ctx)
+	if err != nil {
+		return rueidis.NewErrorResultStream(err)
+	}
+	return t.DoStream(ctx, cmd)
+}
+
+func (d *deferred) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) rueidis.MultiRedisResultStream {
+	t, err := d.get(ctx)
+	if err != nil {
+		return rueidis.NewErrorResultStream(err)
+	}
+	return t.DoMultiStream(ctx, multi...)
+}
+
+func (d *deferred) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
+	t, err := d.get(ctx)
+	if err != nil {
+		return err
+	}
+	return t.Receive(ctx, subscribe, fn)
+}
+
+func (d *deferred) Dedicated(fn func(rueidis.DedicatedClient) error) error {
+	t, err := d.get(context.Background())
+	if err != nil {
+		return err
+	}
+	return t.Dedicated(fn)
+}
+
+// Dedicate panics when the connection cannot be made: it has no way to
+// return an error. Use Dedicated, which returns it.
+func (d *deferred) Dedicate() (rueidis.DedicatedClient, func()) {
+	t, err := d.get(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	return t.Dedicate()
+}
+
+func (d *deferred) Nodes() map[string]rueidis.Client {
+	if t := d.c.client.Load(); t != nil {
+		return t.Nodes()
+	}
+	return map[string]rueidis.Client{d.c.addr: d}
+}
+
+func (d *deferred) Mode() rueidis.ClientMode {
+	if t := d.c.client.Load(); t != nil {
+		return t.Mode()
+	}
+	return rueidis.ClientModeStandalone
+}
+
+// Close does nothing: the registry closes the connection.
+func (d *deferred) Close() {}
+
+func errorResults(n int, err error) []rueidis.RedisResult {
+	out := make([]rueidis.RedisResult, n)
+	for i := range out {
+		out[i] = rueidis.NewErrorResult(err)
+	}
+	return out
+}
