@@ -2,6 +2,7 @@ package feature
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ type Client struct {
 	// patterns of KEYS and SCAN MATCH.
 	globPrefix string
 	learner    *CommandLearner // nil: commands missing from the table are refused
+	log        *slog.Logger    // refused commands; nil: not logged
 }
 
 // New wraps shared in the namespace. Closing the returned client does not
@@ -35,6 +37,10 @@ func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 	c.globPrefix = escapeGlob(c.prefix)
 	return c
 }
+
+// WithLogger logs each command the part refuses (at Warn), with its name
+// and the reason; never its arguments, which may hold data.
+func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 
 // WithHashTag makes the prefix "{namespace}:": every key of the part then
 // hashes to one cluster slot.
@@ -148,7 +154,7 @@ func (c *Client) Nodes() map[string]rueidis.Client {
 			out[addr] = c
 			continue
 		}
-		out[addr] = &Client{shared: n, ns: c.ns, prefix: c.prefix, globPrefix: c.globPrefix, learner: c.learner}
+		out[addr] = &Client{shared: n, ns: c.ns, prefix: c.prefix, globPrefix: c.globPrefix, learner: c.learner, log: c.log}
 	}
 	return out
 }

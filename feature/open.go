@@ -51,7 +51,7 @@ func (p Part) Open(ctx context.Context, reg *registry.Registry, base provider.Op
 	if err != nil {
 		return nil, nil, err
 	}
-	var options []Option
+	options := []Option{WithLogger(reg.Logger())}
 	if p.HashTag {
 		options = append(options, WithHashTag())
 	}

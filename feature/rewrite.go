@@ -80,6 +80,9 @@ func (c *Client) lookupError(args []string, err error) error {
 }
 
 func (c *Client) fail(name, reason string, err error) error {
+	if c.log != nil {
+		c.log.Warn("wireredis: command refused", "namespace", c.ns, "command", name, "reason", reason)
+	}
 	return &CommandError{Namespace: c.ns, Command: name, Reason: reason, Err: err}
 }
 

@@ -39,12 +39,15 @@ type Registry struct {
 	conns  map[string]*conn // by fingerprint
 	closed bool
 
+	serial atomic.Uint64 // numbers the connections, for the logs
+
 	templateOnce sync.Once
 	template     rueidis.Builder // for deferred clients before they connect
 }
 
 // conn is one shared connection, connected or not yet.
 type conn struct {
+	id          uint64 // in the logs: which connection of an identity
 	fingerprint string
 	addr        string
 	db          int
@@ -123,7 +126,7 @@ func (r *Registry) Acquire(ctx context.Context, opts provider.Options) (rueidis.
 		// can take a reference.
 		c = r.conns[fp]
 		if c == nil {
-			c = &conn{fingerprint: fp, addr: opts.Addr(), db: opts.DB, opts: opts, co: co, users: map[string]int{}}
+			c = &conn{id: r.serial.Add(1), fingerprint: fp, addr: opts.Addr(), db: opts.DB, opts: opts, co: co, users: map[string]int{}}
 			r.conns[fp] = c
 		}
 		if !failFast || c.client.Load() != nil {
@@ -199,7 +202,7 @@ func (r *Registry) connect(ctx context.Context, c *conn) error {
 	close(ch)
 	r.mu.Unlock()
 	if err == nil {
-		r.log.Info("wireredis: connection opened", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "feature", c.opts.Feature())
+		r.log.Info("wireredis: connection opened", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "conn", c.id, "feature", c.opts.Feature())
 	}
 	return err
 }
@@ -285,7 +288,7 @@ func (r *Registry) shut(c *conn, reason string) {
 		r.log.Warn("wireredis: closing with commands still in flight", "addr", c.addr, "db", c.db, "in_flight", c.n.inFlight.Load(), "waited", c.opts.ShutdownTimeout)
 	}
 	t.Client.Close() // rueidis waits for its pending calls too
-	r.log.Info("wireredis: connection closed", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "reason", reason)
+	r.log.Info("wireredis: connection closed", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "conn", c.id, "reason", reason)
 }
 
 // Value returns the value stored under key for the connection client, made

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -11,7 +12,14 @@ import (
 // counters are a connection's command counts, kept with atomics.
 type counters struct {
 	sent, failed, inFlight atomic.Int64
+	// closing is set by the last release: commands sent after it fail,
+	// the ones in flight are waited for.
+	closing atomic.Bool
 }
+
+// errReleased is what a command gets once its connection's last part has
+// been released.
+var errReleased = fmt.Errorf("%w: the part was released", rueidis.ErrClosing)
 
 // tracked is the client Acquire hands out for a connection: the shared
 // rueidis.Client, with its commands counted and its Close left to the
@@ -21,7 +29,17 @@ type tracked struct {
 	n *counters
 }
 
-func (t *tracked) start(n int) { t.n.sent.Add(int64(n)); t.n.inFlight.Add(int64(n)) }
+// start counts n commands in; false means the connection is closing and
+// they must not be sent.
+func (t *tracked) start(n int) bool {
+	t.n.inFlight.Add(int64(n))
+	if t.n.closing.Load() {
+		t.n.inFlight.Add(-int64(n))
+		return false
+	}
+	t.n.sent.Add(int64(n))
+	return true
+}
 
 func (t *tracked) done(n int, errs int) {
 	t.n.inFlight.Add(-int64(n))
@@ -46,28 +64,36 @@ func failedAll(rs []rueidis.RedisResult) int {
 }
 
 func (t *tracked) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	t.start(1)
+	if !t.start(1) {
+		return rueidis.NewErrorResult(errReleased)
+	}
 	r := t.Client.Do(ctx, cmd)
 	t.done(1, failed(r))
 	return r
 }
 
 func (t *tracked) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
-	t.start(len(multi))
+	if !t.start(len(multi)) {
+		return errorResults(len(multi), errReleased)
+	}
 	rs := t.Client.DoMulti(ctx, multi...)
 	t.done(len(multi), failedAll(rs))
 	return rs
 }
 
 func (t *tracked) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
-	t.start(1)
+	if !t.start(1) {
+		return rueidis.NewErrorResult(errReleased)
+	}
 	r := t.Client.DoCache(ctx, cmd, ttl)
 	t.done(1, failed(r))
 	return r
 }
 
 func (t *tracked) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL) []rueidis.RedisResult {
-	t.start(len(multi))
+	if !t.start(len(multi)) {
+		return errorResults(len(multi), errReleased)
+	}
 	rs := t.Client.DoMultiCache(ctx, multi...)
 	t.done(len(multi), failedAll(rs))
 	return rs
@@ -87,8 +113,10 @@ func (t *tracked) Nodes() map[string]rueidis.Client {
 // released.
 func (t *tracked) Close() {}
 
-// drain waits until no command is in flight, or until timeout.
+// drain refuses new commands and waits until none is in flight, or until
+// timeout.
 func (c *counters) drain(timeout time.Duration) bool {
+	c.closing.Store(true)
 	deadline := time.Now().Add(timeout)
 	for c.inFlight.Load() > 0 {
 		if time.Now().After(deadline) {
