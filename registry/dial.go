@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/redis/rueidis"
 
@@ -31,12 +32,21 @@ func (e *ConnectError) Error() string {
 
 func (e *ConnectError) Unwrap() error { return e.Err }
 
-// explain adds a hint to errors that come from a peer that does not speak
-// RESP (an HTTP server on the Redis port, say).
-func explain(err error) error {
+// explain adds a hint to errors that say little by themselves: a reset
+// from a server that expects TLS, or a peer that does not speak RESP (an
+// HTTP server on the Redis port, say).
+func explain(err error, tlsOn bool) error {
 	var netErr *net.OpError
 	var redisErr *rueidis.RedisError
-	if errors.As(err, &netErr) || errors.As(err, &redisErr) || errors.Is(err, context.DeadlineExceeded) {
+	var certErr *tls.CertificateVerificationError
+	var recordErr tls.RecordHeaderError
+	switch {
+	case errors.As(err, &netErr):
+		if !tlsOn && errors.Is(err, syscall.ECONNRESET) {
+			return fmt.Errorf("%w (if the server expects TLS, set REDIS_TLS=true or use a rediss:// URL)", err)
+		}
+		return err
+	case errors.As(err, &redisErr), errors.As(err, &certErr), errors.As(err, &recordErr), errors.Is(err, context.DeadlineExceeded):
 		return err
 	}
 	return fmt.Errorf("%w (is a Redis server listening there?)", err)
@@ -74,7 +84,7 @@ func dial(ctx context.Context, co rueidis.ClientOption, opts provider.Options, o
 		return nil, fail(fmt.Errorf("no answer within %s: %w", opts.PingTimeout, ctx.Err()))
 	}
 	if res.err != nil {
-		return nil, fail(explain(res.err))
+		return nil, fail(explain(res.err, co.TLSConfig != nil))
 	}
 	if err := res.client.Do(ctx, res.client.B().Ping().Build()).Error(); err != nil {
 		res.client.Close()
