@@ -139,3 +139,32 @@ func TestPartOptions(t *testing.T) {
 		t.Errorf("a bad URL in BROKEN_URL: %v, want an error naming it", err)
 	}
 }
+
+func TestBackgroundPart(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	srv.Kill()
+	base, err := provider.LoadFrom([]string{"REDIS_URL=" + srv.URL(), "REDIS_SESSION_STARTUP=background", "REDIS_PING_TIMEOUT=300ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, closeAll := registry.New(nil)
+	defer closeAll()
+	session, release, err := feature.ProvideSessionRedis(ctx, reg, base)
+	if err != nil {
+		t.Fatalf("a background part with Redis down: %v", err)
+	}
+	defer release()
+	if err := session.Do(ctx, session.B().Set().Key("k").Value("v").Build()).Error(); !errors.Is(err, feature.ErrNotReady) {
+		t.Errorf("before the connection: %v, want feature.ErrNotReady", err)
+	}
+	// The cache part is fail-fast: with Redis down, it fails.
+	if _, _, err := feature.ProvideCacheRedis(ctx, reg, base); err == nil {
+		t.Error("a fail-fast part started with Redis down")
+	}
+	srv.Restart()
+	waitFor(t, func() bool { return session.Do(ctx, session.B().Set().Key("k").Value("v").Build()).Error() == nil })
+	if got := str(t, srv.Client.Do(ctx, srv.Client.B().Get().Key("session:k").Build())); got != "v" {
+		t.Errorf("session:k = %q", got)
+	}
+}

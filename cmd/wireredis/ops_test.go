@@ -20,7 +20,7 @@ func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 func TestConfigCommand(t *testing.T) {
 	clearRedisEnv(t)
-	t.Setenv("REDIS_URL", "redis://app:hunter2-secret@cache.internal:6380/0")
+	t.Setenv("REDIS_URL", "redis://app:hunter2%20s3cret%2Fx@cache.internal:6380/0")
 	t.Setenv("REDIS_ANALYTICS_DB", "1")
 	code, out, errOut := runCmd(t, "config", "-parts", "session,cache,analytics")
 	if code != 0 {
@@ -43,7 +43,7 @@ func TestConfigCommand(t *testing.T) {
 		t.Errorf("-json = %+v", parts)
 	}
 	for _, o := range []string{out, errOut} {
-		if strings.Contains(o, "hunter2") {
+		if strings.Contains(o, "hunter2") || strings.Contains(o, "s3cret") {
 			t.Errorf("the password leaked: %s", o)
 		}
 	}

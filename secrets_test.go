@@ -1,0 +1,124 @@
+package wireredis_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/provider"
+	"github.com/wireredis/wireredis/redistest"
+	"github.com/wireredis/wireredis/registry"
+)
+
+// sweepPassword must never be shown; it has characters that URL encoding
+// changes, so that the encoded forms are checked too.
+const sweepPassword = "Sw33p s3cret/P@ss:word"
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// TestSecretsNeverShow runs the error paths and log lines of the library
+// with a known password and looks for it everywhere they print.
+func TestSecretsNeverShow(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t, "--requirepass", "the-right-one")
+	enc := url.UserPassword("app", sweepPassword).String() // app:Sw33p%20s3cret%2FP%40ss%3Aword
+	var seen []string
+	show := func(what string, v ...any) {
+		for _, x := range v {
+			seen = append(seen, what+": "+fmt.Sprint(x), fmt.Sprintf("%s: %v %+v %#v %s", what, x, x, x, x))
+		}
+	}
+	var logs lockedBuf
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	// Configuration errors that involve the password.
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte(sweepPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, environ := range [][]string{
+		{"REDIS_URL=redis://app:" + sweepPassword + "@h:1/0"},             // not a valid URL
+		{"REDIS_URL=http://" + enc + "@h"},                                // unknown scheme
+		{"REDIS_URL=redis://" + enc + "@h:99999"},                         // bad port
+		{"REDIS_URL=redis://" + enc + "@h", "REDIS_PASSWORD=x"},           // two passwords
+		{"REDIS_PASSWORD=" + sweepPassword, "REDIS_PASSWORD_FILE=" + pwFile}, // both sources
+		{"REDIS_URL=redis://" + enc + "@h?protocol=2"},                    // unknown parameter
+		{"REDIS_PASSWORD=" + sweepPassword, "REDIS_PORT=x"},
+		{"REDIS_PASSWORD=" + sweepPassword, "REDIS_CACHE_URL=redis://" + enc + "@h:0"},
+	} {
+		o, err := provider.LoadFrom(environ)
+		if err == nil {
+			_, err = o.ForFeature("cache")
+		}
+		if err == nil {
+			t.Errorf("%d: no error", len(seen))
+		}
+		show("config error", err)
+	}
+
+	// Options, and the connection errors of a wrong password, an
+	// unreachable server and a TLS failure.
+	reg, closeAll := registry.New(logger)
+	defer closeAll()
+	for _, environ := range [][]string{
+		{"REDIS_URL=redis://" + enc + "@" + srv.Addr},
+		{"REDIS_URL=redis://" + srv.Addr, "REDIS_PASSWORD_FILE=" + pwFile},
+		{"REDIS_URL=redis://" + enc + "@127.0.0.1:1", "REDIS_PING_TIMEOUT=500ms"},
+		{"REDIS_URL=rediss://" + enc + "@" + srv.Addr, "REDIS_PING_TIMEOUT=500ms"},
+		{"REDIS_URL=redis://" + enc + "@" + srv.Addr, "REDIS_STARTUP=background", "REDIS_PING_TIMEOUT=200ms"},
+	} {
+		base, err := provider.LoadFrom(environ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		show("options", base)
+		slog.New(slog.NewTextHandler(&logs, nil)).Info("options", "opts", base, "password", base.Password)
+		part, release, err := feature.Open(ctx, reg, base, "session")
+		show("open error", err)
+		if err == nil {
+			show("command error", part.Do(ctx, part.B().Get().Key("k").Build()).Error())
+			show("refused", part.Do(ctx, part.B().Flushall().Build()).Error())
+			time.Sleep(50 * time.Millisecond)
+			show("stats", reg.Stats())
+			show("check", reg.Check(ctx))
+			rec := httptest.NewRecorder()
+			reg.HealthHandler(time.Second).ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+			seen = append(seen, "health: "+rec.Body.String())
+			release()
+		}
+	}
+	closeAll()
+	seen = append(seen, "logs: "+logs.b.String())
+
+	forms := []string{sweepPassword, url.PathEscape(sweepPassword), url.QueryEscape(sweepPassword), strings.Split(enc, ":")[1], "Sw33p"}
+	for _, s := range seen {
+		for _, f := range forms {
+			if strings.Contains(s, f) {
+				t.Errorf("the password (as %q) shows in\n%s", f, s)
+			}
+		}
+	}
+	if !strings.Contains(logs.b.String(), "WRONGPASS") && !strings.Contains(strings.Join(seen, "\n"), "WRONGPASS") {
+		t.Error("the wrong-password path did not run")
+	}
+	t.Logf("checked %d outputs and %d bytes of logs", len(seen), logs.b.Len())
+}
