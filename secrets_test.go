@@ -56,12 +56,12 @@ func TestSecretsNeverShow(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, environ := range [][]string{
-		{"REDIS_URL=redis://app:" + sweepPassword + "@h:1/0"},             // not a valid URL
-		{"REDIS_URL=http://" + enc + "@h"},                                // unknown scheme
-		{"REDIS_URL=redis://" + enc + "@h:99999"},                         // bad port
-		{"REDIS_URL=redis://" + enc + "@h", "REDIS_PASSWORD=x"},           // two passwords
+		{"REDIS_URL=redis://app:" + sweepPassword + "@h:1/0"},                // not a valid URL
+		{"REDIS_URL=http://" + enc + "@h"},                                   // unknown scheme
+		{"REDIS_URL=redis://" + enc + "@h:99999"},                            // bad port
+		{"REDIS_URL=redis://" + enc + "@h", "REDIS_PASSWORD=x"},              // two passwords
 		{"REDIS_PASSWORD=" + sweepPassword, "REDIS_PASSWORD_FILE=" + pwFile}, // both sources
-		{"REDIS_URL=redis://" + enc + "@h?protocol=2"},                    // unknown parameter
+		{"REDIS_URL=redis://" + enc + "@h?protocol=2"},                       // unknown parameter
 		{"REDIS_PASSWORD=" + sweepPassword, "REDIS_PORT=x"},
 		{"REDIS_PASSWORD=" + sweepPassword, "REDIS_CACHE_URL=redis://" + enc + "@h:0"},
 	} {
