@@ -1,7 +1,6 @@
 package wireredis_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -10,11 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/internal/syncbuf"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
@@ -23,17 +22,6 @@ import (
 // sweepPassword must never be shown; it has characters that URL encoding
 // changes, so that the encoded forms are checked too.
 const sweepPassword = "Sw33p s3cret/P@ss:word"
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
 
 // TestSecretsNeverShow runs the error paths and log lines of the library
 // with a known password and looks for it everywhere they print.
@@ -47,7 +35,7 @@ func TestSecretsNeverShow(t *testing.T) {
 			seen = append(seen, what+": "+fmt.Sprint(x), fmt.Sprintf("%s: %v %+v %#v %s", what, x, x, x, x))
 		}
 	}
-	var logs lockedBuf
+	var logs syncbuf.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	// Configuration errors that involve the password.
@@ -107,7 +95,7 @@ func TestSecretsNeverShow(t *testing.T) {
 		}
 	}
 	closeAll()
-	seen = append(seen, "logs: "+logs.b.String())
+	seen = append(seen, "logs: "+logs.String())
 
 	forms := []string{sweepPassword, url.PathEscape(sweepPassword), url.QueryEscape(sweepPassword), strings.Split(enc, ":")[1], "Sw33p"}
 	for _, s := range seen {
@@ -117,8 +105,8 @@ func TestSecretsNeverShow(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(logs.b.String(), "WRONGPASS") && !strings.Contains(strings.Join(seen, "\n"), "WRONGPASS") {
+	if !strings.Contains(logs.String(), "WRONGPASS") && !strings.Contains(strings.Join(seen, "\n"), "WRONGPASS") {
 		t.Error("the wrong-password path did not run")
 	}
-	t.Logf("checked %d outputs and %d bytes of logs", len(seen), logs.b.Len())
+	t.Logf("checked %d outputs and %d bytes of logs", len(seen), logs.Len())
 }

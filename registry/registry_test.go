@@ -1,7 +1,6 @@
 package registry_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/redis/rueidis"
 	"github.com/wireredis/wireredis/internal/leakcheck"
+	"github.com/wireredis/wireredis/internal/syncbuf"
 
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
@@ -24,27 +24,9 @@ import (
 
 func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newRegistry(t *testing.T) (*registry.Registry, *syncBuffer) {
+func newRegistry(t *testing.T) (*registry.Registry, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	reg, closeAll := registry.New(slog.New(slog.NewTextHandler(logs, nil)))
 	t.Cleanup(closeAll)
 	return reg, logs

@@ -1,43 +1,25 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/wireredis/wireredis/internal/syncbuf"
 	"github.com/wireredis/wireredis/redistest"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestDemoServe(t *testing.T) {
 	srv := redistest.Start(t)
 	clearRedisEnv(t)
 	t.Setenv("REDIS_URL", srv.URL())
 	ctx, stop := context.WithCancel(context.Background()) // stands for SIGINT
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	exited := make(chan int, 1)
 	go func() { exited <- run(ctx, []string{"demo", "--serve", "127.0.0.1:0"}, &out, io.Discard) }()
 
