@@ -2,6 +2,7 @@ package provider
 
 import (
 	"errors"
+	"net"
 	"net/url"
 	"os"
 	"reflect"
@@ -27,7 +28,7 @@ const (
 
 // fileVars may be given as X or as X_FILE (the name of a file holding the
 // value, as Docker and Kubernetes secrets provide), never both.
-var fileVars = []string{varURL, varUsername, varPassword}
+var fileVars = []string{varURL, varUsername, varPassword, "SENTINEL_PASSWORD"}
 
 // Load reads the settings from the process environment.
 func Load() (Options, error) { return LoadFrom(os.Environ()) }
@@ -83,7 +84,7 @@ func (o Options) WithURLVar(name string) (Options, error) {
 // applyURL sets what a URL states: the address as a whole, and the
 // database and credentials when it has them.
 func (o *Options) applyURL(u urlParts) {
-	o.Host, o.Port, o.UnixSocket, o.TLS = u.host, u.port, u.socket, u.tls
+	o.Host, o.Port, o.UnixSocket, o.TLS, o.Addrs = u.host, u.port, u.socket, u.tls, u.addrs
 	if u.db != nil {
 		o.DB = *u.db
 	}
@@ -125,6 +126,9 @@ func (o *Options) applyLayer(prefix string) error {
 	both := func(a, b string) error {
 		return &ConfigError{Var: name(a), Reason: "set together with " + name(b) + "; set only one of them"}
 	}
+	both2 := func(a, b string) error {
+		return &ConfigError{Var: b, Reason: "set together with " + a + "; set only one of them"}
+	}
 
 	// Resolve X / X_FILE pairs into plain values.
 	vals := make(map[string]string)
@@ -149,7 +153,7 @@ func (o *Options) applyLayer(prefix string) error {
 	}
 
 	if rawURL, ok := vals[varURL]; ok {
-		for _, s := range []string{varHost, varPort} {
+		for _, s := range []string{varHost, varPort, "ADDRS"} {
 			if _, set := get(s); set {
 				return both(s, strings.TrimPrefix(from[varURL], prefix))
 			}
@@ -186,6 +190,23 @@ func (o *Options) applyLayer(prefix string) error {
 	}
 	if v, ok := vals[varPassword]; ok {
 		m[name(varPassword)] = v
+	}
+	if v, ok := vals["SENTINEL_PASSWORD"]; ok {
+		m[name("SENTINEL_PASSWORD")] = v
+	}
+	_, hostSet := get(varHost)
+	_, portSet := get(varPort)
+	if _, addrsSet := get("ADDRS"); !addrsSet && (hostSet || portSet) {
+		o.Addrs = nil // a layer's own host or port replaces inherited ADDRS
+	}
+	if _, set := get("ADDRS"); set {
+		// A part's own ADDRS replaces the inherited address as a whole.
+		for _, s := range []string{varHost, varPort} {
+			if _, both := get(s); both {
+				return both2(name("ADDRS"), name(s))
+			}
+		}
+		o.UnixSocket = "" // Addrs takes precedence over Host and Port
 	}
 	if err := env.ParseWithOptions(o, env.Options{Prefix: prefix, Environment: m}); err != nil {
 		return envError(err, prefix)
@@ -260,6 +281,7 @@ func fileErrReason(err error) string {
 }
 
 type urlParts struct {
+	addrs              []string // with repeated addr= parameters: all of them
 	host, socket       string
 	port               int
 	tls                bool
@@ -299,7 +321,7 @@ func parseURL(raw string) (urlParts, *ConfigError) {
 	}
 	q := u.Query()
 	for k := range q {
-		if k != "db" {
+		if k != "db" && k != "addr" {
 			return fail("query parameter " + strconv.Quote(k) + " is not supported; use the REDIS_* variables")
 		}
 	}
@@ -315,6 +337,16 @@ func parseURL(raw string) (urlParts, *ConfigError) {
 				return fail("has an invalid port; it must be a number from 1 to 65535")
 			}
 			p.port = n
+		}
+		if extra := q["addr"]; len(extra) > 0 {
+			// redis://h1:p1/?addr=h2:p2&addr=h3:p3: cluster seeds.
+			p.addrs = []string{net.JoinHostPort(p.host, strconv.Itoa(p.port))}
+			for _, a := range extra {
+				if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+					return fail("has an addr parameter that is not host:port")
+				}
+				p.addrs = append(p.addrs, a)
+			}
 		}
 		if path := strings.TrimPrefix(u.Path, "/"); path != "" {
 			if dbText != "" {

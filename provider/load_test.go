@@ -100,6 +100,29 @@ func TestLoadFrom(t *testing.T) {
 			want:    func(o *Options) { o.Password, o.feature = testPassword, "rate-limit" },
 		},
 		{
+			name:    "cluster seeds",
+			environ: []string{"REDIS_ADDRS=10.0.0.1:7000,10.0.0.2:7000", "REDIS_READ_FROM_REPLICAS=true"},
+			want:    func(o *Options) { o.Addrs, o.ReadFromReplicas = []string{"10.0.0.1:7000", "10.0.0.2:7000"}, true },
+		},
+		{
+			name:    "URL with addr parameters",
+			environ: []string{"REDIS_URL=redis://a:7000?addr=b:7001&addr=c:7002"},
+			want:    func(o *Options) { o.Host, o.Port, o.Addrs = "a", 7000, []string{"a:7000", "b:7001", "c:7002"} },
+		},
+		{
+			name:    "sentinel",
+			environ: []string{"REDIS_ADDRS=s1:26379,s2:26379", "REDIS_SENTINEL_MASTER=mymaster", "REDIS_SENTINEL_PASSWORD_FILE=" + pwFile},
+			want: func(o *Options) {
+				o.Addrs, o.SentinelMaster, o.SentinelPassword = []string{"s1:26379", "s2:26379"}, "mymaster", testPassword
+			},
+		},
+		{
+			name:    "feature host replaces inherited ADDRS",
+			environ: []string{"REDIS_ADDRS=a:1,b:2", "REDIS_CACHE_HOST=single"},
+			feature: "cache",
+			want:    func(o *Options) { o.Host, o.feature = "single", "cache" },
+		},
+		{
 			name:    "feature port alone keeps the base host",
 			environ: []string{"REDIS_HOST=db.internal", "REDIS_QUEUE_PORT=7001"},
 			feature: "queue",
@@ -163,6 +186,11 @@ func TestLoadFromErrors(t *testing.T) {
 		{"feature bad DB names the feature variable", []string{"REDIS_DB=1", "REDIS_ANALYTICS_DB=one"}, "analytics", "REDIS_ANALYTICS_DB", "whole number"},
 		{"feature URL and feature host", []string{"REDIS_CACHE_URL=redis://h", "REDIS_CACHE_HOST=x"}, "cache", "REDIS_CACHE_HOST", "REDIS_CACHE_URL"},
 		{"feature name without letters", nil, "--", "feature name", "letter or digit"},
+		{"ADDRS without ports", []string{"REDIS_ADDRS=a,b"}, "", "REDIS_ADDRS", "host:port"},
+		{"ADDRS and HOST", []string{"REDIS_ADDRS=a:1", "REDIS_HOST=x"}, "", "REDIS_HOST", "REDIS_ADDRS"},
+		{"URL and ADDRS", []string{"REDIS_URL=redis://h", "REDIS_ADDRS=a:1"}, "", "REDIS_ADDRS", "REDIS_URL"},
+		{"sentinel without ADDRS", []string{"REDIS_SENTINEL_MASTER=m"}, "", "REDIS_SENTINEL_MASTER", "REDIS_ADDRS"},
+		{"bad addr parameter", []string{"REDIS_URL=redis://h?addr=x"}, "", "REDIS_URL", "addr parameter"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

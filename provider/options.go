@@ -33,6 +33,16 @@ type Options struct {
 	Port int    `env:"PORT"`
 	// UnixSocket, when set (from a unix:// URL), replaces Host and Port.
 	UnixSocket string
+	// Addrs, when set, replaces Host and Port with several addresses:
+	// cluster seeds (rueidis discovers the rest), or the sentinels when
+	// SentinelMaster is set.
+	Addrs []string `env:"ADDRS"`
+	// SentinelMaster names the primary that the sentinels at Addrs watch.
+	SentinelMaster   string `env:"SENTINEL_MASTER"`
+	SentinelUsername string `env:"SENTINEL_USERNAME"`
+	SentinelPassword Secret `env:"SENTINEL_PASSWORD"`
+	// ReadFromReplicas sends read-only commands to replicas.
+	ReadFromReplicas bool `env:"READ_FROM_REPLICAS"`
 	DB         int    `env:"DB"`
 	Username   string `env:"USERNAME"`
 	Password   Secret `env:"PASSWORD"`
@@ -107,8 +117,13 @@ func (o Options) Feature() string { return o.feature }
 // Addr is the server address without credentials: "host:port" or
 // "unix:/path". It is safe to log.
 func (o Options) Addr() string {
-	if o.UnixSocket != "" {
+	switch {
+	case o.UnixSocket != "":
 		return "unix:" + o.UnixSocket
+	case o.SentinelMaster != "":
+		return "sentinel:" + o.SentinelMaster + "@" + strings.Join(o.Addrs, ",")
+	case len(o.Addrs) > 0:
+		return strings.Join(o.Addrs, ",")
 	}
 	return net.JoinHostPort(o.Host, strconv.Itoa(o.Port))
 }
@@ -141,6 +156,15 @@ func (o Options) String() string {
 	}
 	if o.LearnCommands {
 		b.WriteString(" learn_commands=true")
+	}
+	if o.SentinelUsername != "" {
+		fmt.Fprintf(&b, " sentinel_user=%s", o.SentinelUsername)
+	}
+	if o.SentinelPassword != "" {
+		b.WriteString(" sentinel_password=" + redacted)
+	}
+	if o.ReadFromReplicas {
+		b.WriteString(" read_from_replicas=true")
 	}
 	fmt.Fprintf(&b, " dial_timeout=%s ping_timeout=%s", o.DialTimeout, o.PingTimeout)
 	if o.Startup != StartupFailFast && o.Startup != "" {
@@ -178,6 +202,8 @@ func (o Options) Fingerprint() string {
 		o.Host, strconv.Itoa(o.Port), o.UnixSocket, strconv.Itoa(o.DB),
 		o.Username, o.Password.Value(), strconv.FormatBool(o.TLS), o.ClientName,
 		o.TLSCAFile, o.TLSCertFile, o.TLSKeyFile, o.TLSServerName,
+		strings.Join(o.Addrs, ","), o.SentinelMaster, o.SentinelUsername, o.SentinelPassword.Value(),
+		strconv.FormatBool(o.ReadFromReplicas),
 		o.DialTimeout.String(), strconv.FormatBool(o.DisableCache),
 		strconv.Itoa(o.Protocol), strconv.FormatBool(o.ForceSingleClient),
 	} {
@@ -203,9 +229,18 @@ func (o Options) ClientOption() (rueidis.ClientOption, error) {
 		AlwaysRESP2:       o.Protocol == 2,
 		ForceSingleClient: o.ForceSingleClient,
 	}
-	if o.UnixSocket != "" {
+	switch {
+	case o.UnixSocket != "":
 		co.InitAddress = []string{o.UnixSocket}
 		co.DialCtxFn = dialUnix
+	case len(o.Addrs) > 0:
+		co.InitAddress = append([]string(nil), o.Addrs...)
+	}
+	if o.SentinelMaster != "" {
+		co.Sentinel = rueidis.SentinelOption{MasterSet: o.SentinelMaster, Username: o.SentinelUsername, Password: o.SentinelPassword.Value()}
+	}
+	if o.ReadFromReplicas {
+		co.SendToReplicas = func(cmd rueidis.Completed) bool { return cmd.IsReadOnly() }
 	}
 	if o.tlsOn() {
 		cfg, err := o.tlsConfig()
@@ -272,7 +307,17 @@ type problem struct{ suffix, value, reason string }
 // should fix (a variable, or an Options field).
 func (o Options) validate(name func(suffix string) string) error {
 	var ps []problem
-	if o.UnixSocket == "" {
+	for _, a := range o.Addrs {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			ps = append(ps, problem{"ADDRS", a, "each address must be host:port"})
+		} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			ps = append(ps, problem{"ADDRS", a, "has an invalid port"})
+		}
+	}
+	if o.SentinelMaster != "" && len(o.Addrs) == 0 {
+		ps = append(ps, problem{"SENTINEL_MASTER", o.SentinelMaster, "needs the sentinels' addresses in REDIS_ADDRS"})
+	}
+	if o.UnixSocket == "" && len(o.Addrs) == 0 {
 		if o.Host == "" {
 			ps = append(ps, problem{"HOST", "", "must not be empty"})
 		}

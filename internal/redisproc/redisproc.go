@@ -51,6 +51,12 @@ func (p *Process) Stop() {
 // Launch starts redis-server on port (another free one when port is taken,
 // up to three tries) and waits until it answers.
 func Launch(dir string, port int, extra []string) (*Process, error) {
+	return LaunchConfig(dir, port, "", extra)
+}
+
+// LaunchConfig is Launch with a configuration file, which redis-server
+// takes as its first argument (a sentinel needs one it can rewrite).
+func LaunchConfig(dir string, port int, conf string, extra []string) (*Process, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		if attempt > 0 {
@@ -64,6 +70,9 @@ func Launch(dir string, port int, extra []string) (*Process, error) {
 			"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
 			"--logfile", "redis.log",
 		}, extra...)
+		if conf != "" {
+			args = append([]string{conf}, args...)
+		}
 		cmd := exec.Command("redis-server", args...)
 		cmd.Dir = dir
 		if err := cmd.Start(); err != nil {
