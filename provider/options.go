@@ -42,11 +42,11 @@ type Options struct {
 	SentinelUsername string `env:"SENTINEL_USERNAME"`
 	SentinelPassword Secret `env:"SENTINEL_PASSWORD"`
 	// ReadFromReplicas sends read-only commands to replicas.
-	ReadFromReplicas bool `env:"READ_FROM_REPLICAS"`
-	DB         int    `env:"DB"`
-	Username   string `env:"USERNAME"`
-	Password   Secret `env:"PASSWORD"`
-	TLS        bool   `env:"TLS"`
+	ReadFromReplicas bool   `env:"READ_FROM_REPLICAS"`
+	DB               int    `env:"DB"`
+	Username         string `env:"USERNAME"`
+	Password         Secret `env:"PASSWORD"`
+	TLS              bool   `env:"TLS"`
 	// TLSCAFile, TLSCertFile and TLSKeyFile name PEM files: the CAs to
 	// trust (default: the system's), and a client certificate for mutual
 	// TLS. TLSServerName overrides the name checked in the server's
