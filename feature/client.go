@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/wireredis/wireredis/internal/nodeslot"
 )
 
 // Client is a namespaced rueidis.Client: it prefixes every key it sends
@@ -19,8 +21,9 @@ type Client struct {
 	// globPrefix is prefix with its glob characters escaped, for the
 	// patterns of KEYS and SCAN MATCH.
 	globPrefix string
-	learner    *CommandLearner // nil: commands missing from the table are refused
-	log        *slog.Logger    // refused commands; nil: not logged
+	learner    *CommandLearner  // nil: commands missing from the table are refused
+	builder    *rueidis.Builder // for B(), when not the shared client's
+	log        *slog.Logger     // refused commands; nil: not logged
 }
 
 // New wraps shared in the namespace. Closing the returned client does not
@@ -43,8 +46,17 @@ func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 
 // WithHashTag makes the prefix "{namespace}:": every key of the part then
-// hashes to one cluster slot.
-func WithHashTag() Option { return func(c *Client) { c.prefix = "{" + c.ns + "}:" } }
+// hashes to one cluster slot, so multi-key commands across any of its keys
+// work on a cluster.
+func WithHashTag() Option {
+	return func(c *Client) {
+		c.prefix = "{" + c.ns + "}:"
+		if c.shared != nil && c.shared.Mode() == rueidis.ClientModeCluster {
+			b := nodeslot.Builder()
+			c.builder = &b
+		}
+	}
+}
 
 // Namespace returns the namespace, without "{", "}" or ":".
 func (c *Client) Namespace() string { return c.ns }
@@ -56,8 +68,15 @@ func (c *Client) Key(k string) string { return c.prefix + k }
 // BLPOP, ...). ok is false when k is not in the namespace.
 func (c *Client) StripKey(k string) (key string, ok bool) { return strings.CutPrefix(k, c.prefix) }
 
-// B returns the shared client's command builder.
-func (c *Client) B() rueidis.Builder { return c.shared.B() }
+// B returns the shared client's command builder; a hash-tag part on a
+// cluster returns one that does not check cluster slots, since the keys
+// its callers write hash to other slots than the prefixed keys it sends.
+func (c *Client) B() rueidis.Builder {
+	if c.builder != nil {
+		return *c.builder
+	}
+	return c.shared.B()
+}
 
 // Do sends cmd with its keys prefixed.
 func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
@@ -154,7 +173,7 @@ func (c *Client) Nodes() map[string]rueidis.Client {
 			out[addr] = c
 			continue
 		}
-		out[addr] = &Client{shared: n, ns: c.ns, prefix: c.prefix, globPrefix: c.globPrefix, learner: c.learner, log: c.log}
+		out[addr] = &Client{shared: n, ns: c.ns, prefix: c.prefix, globPrefix: c.globPrefix, learner: c.learner, log: c.log, builder: c.builder}
 	}
 	return out
 }

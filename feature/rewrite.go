@@ -9,6 +9,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/keyspec"
+	"github.com/wireredis/wireredis/internal/nodeslot"
 )
 
 // rewrite returns cmd as it must be sent in the namespace: the command
@@ -22,6 +23,11 @@ func (c *Client) rewrite(ctx context.Context, cmd rueidis.Completed) (rueidis.Co
 	}
 	switch spec.Class {
 	case keyspec.Keyless:
+		if cmd.Slot() == nodeslot.Mark && c.shared.Mode() == rueidis.ClientModeCluster {
+			// Built by a single-node builder: a cluster client cannot
+			// route it as it is.
+			return finish(cmd, c.shared.B().Arbitrary(args...), spec.Name), nil
+		}
 		return cmd, nil
 	case keyspec.Keys:
 		var p keyspec.Positions

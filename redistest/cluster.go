@@ -68,6 +68,7 @@ func StartCluster(t testing.TB, masters, replicasPerMaster int) *Cluster {
 		t.Fatalf("redistest: redis-cli --cluster create: %v\n%s", err, out)
 	}
 	c.WaitOK()
+	c.waitReplicas(replicasPerMaster)
 	client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: c.Addrs, ClientName: ClientName})
 	if err != nil {
 		t.Fatalf("redistest: cluster client: %v", err)
@@ -116,6 +117,46 @@ func (c *Cluster) allOK() bool {
 		out, err := exec.Command("redis-cli", "-h", "127.0.0.1", "-p", strconv.Itoa(portOf(addr)), "cluster", "info").Output()
 		if err != nil || !strings.Contains(string(out), "cluster_state:ok") {
 			return false
+		}
+	}
+	return true
+}
+
+// waitReplicas waits until every node lists perMaster replicas for every
+// slot range in CLUSTER SLOTS: Redis 7.0 leaves a replica out until the
+// cluster has gossiped its replication offset, and a client made before
+// that would not know it.
+func (c *Cluster) waitReplicas(perMaster int) {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !c.replicasListed(perMaster) {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("redistest: CLUSTER SLOTS did not list %d replicas per primary within 30s", perMaster)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (c *Cluster) replicasListed(perMaster int) bool {
+	ctx := context.Background()
+	for addr, nd := range c.nodes {
+		if nd.proc == nil {
+			continue
+		}
+		n, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}, ForceSingleClient: true, DisableCache: true, ClientName: ClientName})
+		if err != nil {
+			return false
+		}
+		slots, err := n.Do(ctx, n.B().ClusterSlots().Build()).ToArray()
+		n.Close()
+		if err != nil || len(slots) == 0 {
+			return false
+		}
+		for _, s := range slots {
+			entry, _ := s.ToArray()
+			if len(entry)-3 < perMaster { // from, to, primary, replicas...
+				return false
+			}
 		}
 	}
 	return true

@@ -3,12 +3,10 @@ package registry
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -17,6 +15,7 @@ import (
 	"github.com/google/wire"
 	"github.com/redis/rueidis"
 
+	"github.com/wireredis/wireredis/internal/nodeslot"
 	"github.com/wireredis/wireredis/provider"
 )
 
@@ -386,22 +385,9 @@ func (r *Registry) Close() error {
 // templateBuilder is a single-node command builder, for deferred clients
 // to hand out before they connect.
 func (r *Registry) templateBuilder() rueidis.Builder {
-	r.templateOnce.Do(func() {
-		c, _ := rueidis.NewClient(rueidis.ClientOption{
-			InitAddress: []string{"template:0"}, ForceSingleClient: true, DisableCache: true,
-			DialCtxFn: func(context.Context, string, *net.Dialer, *tls.Config) (net.Conn, error) {
-				return nil, errNoDial
-			},
-		})
-		if c != nil {
-			r.template = c.B()
-			c.Close()
-		}
-	})
+	r.templateOnce.Do(func() { r.template = nodeslot.Builder() })
 	return r.template
 }
-
-var errNoDial = errors.New("template client: no dial")
 
 // errGone: the connection was released or closed while being dialled.
 var errGone = errors.New("wireredis: connection released")

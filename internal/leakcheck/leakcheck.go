@@ -9,11 +9,13 @@ import (
 	"go.uber.org/goleak"
 )
 
-// grace is how long goroutines get to end. rueidis's cluster detection, run
-// by every NewClient without ForceSingleClient, leaves a refresh goroutine
-// that sleeps up to a second after Close before it returns; a goroutine
-// that really leaks is still there after grace and is reported.
-const grace = 3 * time.Second
+// grace is how long goroutines get to end. rueidis leaves two kinds that
+// end by themselves: the cluster detection of every NewClient without
+// ForceSingleClient sleeps up to a second after Close before it returns,
+// and a cluster topology refresh closes the connections it dropped five
+// seconds later. A goroutine that really leaks is still there after grace
+// and is reported; a run with none left waits for nothing.
+const grace = 7 * time.Second
 
 // Find waits up to grace for the goroutines other than the test runner's
 // to end, and describes those left.

@@ -1,0 +1,256 @@
+package feature_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/provider"
+	"github.com/wireredis/wireredis/redistest"
+	"github.com/wireredis/wireredis/registry"
+)
+
+// movedCount sums the MOVED errors the cluster's primaries have answered.
+func movedCount(t *testing.T, c *redistest.Cluster) int {
+	t.Helper()
+	total := 0
+	re := regexp.MustCompile(`errorstat_MOVED:count=(\d+)`)
+	for _, addr := range c.Primaries() {
+		if m := re.FindStringSubmatch(c.Info(t, addr, "errorstats")); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			total += n
+		}
+	}
+	return total
+}
+
+func clusterParts(t *testing.T, c *redistest.Cluster, environ ...string) (reg *registry.Registry, base provider.Options) {
+	t.Helper()
+	base, err := provider.LoadFrom(append([]string{"REDIS_ADDRS=" + strings.Join(c.Addrs[:2], ",")}, environ...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, closeAll := registry.New(nil)
+	t.Cleanup(closeAll)
+	return reg, base
+}
+
+func TestCluster(t *testing.T) {
+	ctx := context.Background()
+	c := redistest.StartCluster(t, 3, 1)
+	reg, base := clusterParts(t, c)
+	session, release, err := feature.ProvideSessionRedis(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if session.Mode() != "cluster" {
+		t.Fatalf("Mode = %s, want cluster", session.Mode())
+	}
+	// Every family, multi-key commands included, through a hash-tag part.
+	tagged, releaseTagged, err := feature.Part{Namespace: "ratelimit", HashTag: true}.Open(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseTagged()
+	for _, st := range scenario(ctx, tagged) {
+		if err := st.run(); err != nil {
+			t.Errorf("{ratelimit} %s: %v", st.name, err)
+		}
+	}
+
+	// Through SessionRedis: keys land in the slot of their prefixed name
+	// (asked of each primary itself).
+	var primaries []rueidisClient
+	for _, addr := range c.Primaries() {
+		primaries = append(primaries, c.Node(t, addr))
+	}
+	for i := range 20 {
+		k := fmt.Sprintf("user:%d", i)
+		must(t, session.Do(ctx, session.B().Set().Key(k).Value("v").Build()))
+		slot, err := c.Client.Do(ctx, c.Client.B().ClusterKeyslot().Key("session:"+k).Build()).AsInt64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := int64(0)
+		for _, p := range primaries {
+			n, _ := p.Do(ctx, p.B().ClusterCountkeysinslot().Slot(slot).Build()).AsInt64()
+			total += n
+		}
+		if total < 1 {
+			t.Errorf("slot %d of session:%s holds no key", slot, k)
+		}
+	}
+	// Multi-key commands with user hash tags work.
+	must(t, session.Do(ctx, session.B().Mset().KeyValue().KeyValue("{u1}a", "1").KeyValue("{u1}b", "2").Build()))
+	if got, _ := session.Do(ctx, session.B().Mget().Key("{u1}a", "{u1}b").Build()).AsStrSlice(); fmt.Sprint(got) != "[1 2]" {
+		t.Errorf("MGET {u1}a {u1}b = %v", got)
+	}
+	// Without them: a clear error, no panic, nothing sent.
+	err = session.Do(ctx, session.B().Arbitrary("MSET").Args("a", "1", "b", "2").Build()).Error()
+	if !errors.Is(err, feature.ErrBadArguments) || !strings.Contains(err.Error(), "one cluster slot") {
+		t.Errorf("MSET across slots: %v, want a CommandError about the slot", err)
+	}
+
+	// Steady state: no MOVED redirections.
+	before := movedCount(t, c)
+	for range 3 {
+		for i := range 50 {
+			must(t, session.Do(ctx, session.B().Get().Key(fmt.Sprintf("user:%d", i%20)).Build()))
+		}
+		for _, st := range scenario(ctx, tagged) {
+			_ = st.run()
+		}
+	}
+	if after := movedCount(t, c); after != before {
+		t.Errorf("%d MOVED redirections in steady state", after-before)
+	}
+	// Scan visits every primary.
+	n := 0
+	for k, err := range session.Scan(ctx, feature.ScanOptions{Match: "user:*"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(k, "user:") {
+			t.Errorf("Scan yielded %q", k)
+		}
+		n++
+	}
+	if n != 20 {
+		t.Errorf("Scan over the cluster found %d keys, want 20", n)
+	}
+}
+
+func TestClusterReadsFromReplicas(t *testing.T) {
+	ctx := context.Background()
+	c := redistest.StartCluster(t, 3, 1)
+	reg, base := clusterParts(t, c, "REDIS_READ_FROM_REPLICAS=true")
+	session, release, err := feature.ProvideSessionRedis(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	must(t, session.Do(ctx, session.B().Set().Key("profile").Value("v").Build()))
+	replicaGets := func() int {
+		total := 0
+		re := regexp.MustCompile(`cmdstat_get:calls=(\d+)`)
+		primaries := map[string]bool{}
+		for _, p := range c.Primaries() {
+			primaries[p] = true
+		}
+		for _, addr := range c.Addrs {
+			if primaries[addr] {
+				continue
+			}
+			if m := re.FindStringSubmatch(c.Info(t, addr, "commandstats")); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				total += n
+			}
+		}
+		return total
+	}
+	// The replica may lag behind the SET for a moment.
+	waitFor(t, func() bool {
+		v, err := session.Do(ctx, session.B().Get().Key("profile").Build()).ToString()
+		return err == nil && v == "v"
+	})
+	before := replicaGets()
+	for range 20 {
+		_ = session.Do(ctx, session.B().Get().Key("profile").Build()).Error()
+	}
+	if got := replicaGets() - before; got < 20 {
+		t.Errorf("replicas served %d of 20 namespaced GETs", got)
+	}
+}
+
+// TestClusterFailover kills a primary under a steady write load: its
+// replica takes over, the same client goes on, and every write
+// acknowledged after recovery is readable.
+func TestClusterFailover(t *testing.T) {
+	ctx := context.Background()
+	c := redistest.StartCluster(t, 3, 1)
+	reg, base := clusterParts(t, c)
+	session, release, err := feature.ProvideSessionRedis(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	var acked sync.Map // key → when it was acknowledged
+	var okCount atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := fmt.Sprintf("w%d:%d", w, i)
+				opCtx, cancel := context.WithTimeout(ctx, time.Second)
+				err := session.Do(opCtx, session.B().Set().Key(k).Value("v").Build()).Error()
+				cancel()
+				if err == nil {
+					acked.Store(k, time.Now())
+					okCount.Add(1)
+				} else {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	victim := c.Primaries()[0]
+	start := time.Now()
+	c.Kill(victim)
+	c.WaitOK()
+	recoveredAt := time.Now()
+	recovered := recoveredAt.Sub(start)
+	base2 := okCount.Load()
+	deadline := time.Now().Add(20 * time.Second)
+	for okCount.Load() < base2+500 {
+		if time.Now().After(deadline) {
+			t.Fatalf("writes did not resume after the failover (%d since)", okCount.Load()-base2)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("primary %s killed; cluster ok again after %s; %d writes acknowledged", victim, recovered.Round(time.Millisecond), okCount.Load())
+	// Writes the killed primary acknowledged just before it died may not
+	// have reached its replica: Redis replication is asynchronous. Every
+	// write acknowledged after the recovery must be readable.
+	lostBefore, after, lostAfter := 0, 0, 0
+	acked.Range(func(k, at any) bool {
+		v, err := session.Do(ctx, session.B().Get().Key(k.(string)).Build()).ToString()
+		readable := err == nil && v == "v"
+		if at.(time.Time).After(recoveredAt) {
+			after++
+			if !readable {
+				lostAfter++
+			}
+		} else if !readable {
+			lostBefore++
+		}
+		return true
+	})
+	if after == 0 || lostAfter > 0 {
+		t.Errorf("%d of %d writes acknowledged after the recovery are unreadable", lostAfter, after)
+	}
+	t.Logf("%d writes acknowledged after the recovery, all readable; %d acknowledged before the kill were lost with the primary (asynchronous replication)", after, lostBefore)
+}
+
+type rueidisClient = rueidis.Client
