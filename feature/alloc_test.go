@@ -18,6 +18,8 @@ type sink struct {
 
 func (s sink) B() rueidis.Builder { return s.b }
 
+func (sink) Mode() rueidis.ClientMode { return rueidis.ClientModeStandalone }
+
 func (sink) Do(context.Context, rueidis.Completed) rueidis.RedisResult { return rueidis.RedisResult{} }
 
 // TestRewriteAllocations guards the per-command cost of a single-key

@@ -63,9 +63,15 @@ func TestCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer releaseTagged()
-	for _, st := range scenario(ctx, tagged) {
+	for _, st := range scenario(ctx, tagged, "") {
 		if err := st.run(); err != nil {
 			t.Errorf("{ratelimit} %s: %v", st.name, err)
+		}
+	}
+	// And through SessionRedis, with a user hash tag on every key.
+	for _, st := range scenario(ctx, session.Client, "{u1}") {
+		if err := st.run(); err != nil {
+			t.Errorf("session {u1} %s: %v", st.name, err)
 		}
 	}
 
@@ -108,7 +114,7 @@ func TestCluster(t *testing.T) {
 		for i := range 50 {
 			must(t, session.Do(ctx, session.B().Get().Key(fmt.Sprintf("user:%d", i%20)).Build()))
 		}
-		for _, st := range scenario(ctx, tagged) {
+		for _, st := range scenario(ctx, tagged, "") {
 			_ = st.run()
 		}
 	}

@@ -34,6 +34,9 @@ func (c *Client) rewrite(ctx context.Context, cmd rueidis.Completed) (rueidis.Co
 		if err := spec.Find(args, &p); err != nil {
 			return cmd, c.fail(spec.Name, err.Error(), err)
 		}
+		if spec.Name == "XREAD" && cmd.IsBlock() && cmd.IsReadOnly() {
+			return c.rebuildBlockingXread(cmd, args, &p)
+		}
 		return c.rebuild(cmd, args, spec, &p)
 	case keyspec.Scoped:
 		return c.scope(cmd, args, spec, skip)
@@ -114,6 +117,46 @@ func (c *Client) rebuild(cmd rueidis.Completed, args []string, spec *keyspec.Com
 		}
 	}
 	return finish(cmd, a, spec.Name), nil
+}
+
+// rebuildBlockingXread rebuilds XREAD ... BLOCK with rueidis's typed
+// builder: Arbitrary's Blocking() would drop the read-only flag, which
+// sends reads to replicas (REDIS_READ_FROM_REPLICAS). XREAD is the only
+// blocking read-only command.
+func (c *Client) rebuildBlockingXread(cmd rueidis.Completed, args []string, p *keyspec.Positions) (rueidis.Completed, error) {
+	var count, block int64 = -1, -1
+	var keys, ids []string
+	for i := 1; i < len(args); i++ {
+		switch {
+		case p.At(i) == keyspec.Key:
+			keys = append(keys, c.prefix+args[i])
+		case len(keys) > 0:
+			ids = append(ids, args[i])
+		case strings.EqualFold(args[i], "COUNT") && i+1 < len(args):
+			count, _ = strconv.ParseInt(args[i+1], 10, 64)
+			i++
+		case strings.EqualFold(args[i], "BLOCK") && i+1 < len(args):
+			block, _ = strconv.ParseInt(args[i+1], 10, 64)
+			i++
+		}
+	}
+	if block < 0 || len(keys) == 0 || len(ids) != len(keys) {
+		return cmd, c.fail("XREAD", "cannot read its BLOCK, COUNT, streams and ids", ErrBadArguments)
+	}
+	b := c.shared.B()
+	var out rueidis.Completed
+	if count >= 0 {
+		out = b.Xread().Count(count).Block(block).Streams().Key(keys...).Id(ids...).Build()
+	} else {
+		out = b.Xread().Block(block).Streams().Key(keys...).Id(ids...).Build()
+	}
+	if cmd.IsPipe() {
+		out = out.ToPipe()
+	}
+	if cmd.IsUnblockOnCancel() {
+		out = out.UnblockOnCancel()
+	}
+	return out, nil
 }
 
 // arbitrary is what finish needs of rueidis's Arbitrary builder, whose

@@ -21,6 +21,8 @@ type recorder struct {
 
 func (r *recorder) B() rueidis.Builder { return r.b }
 
+func (r *recorder) Mode() rueidis.ClientMode { return rueidis.ClientModeStandalone }
+
 func (r *recorder) Do(_ context.Context, cmd rueidis.Completed) rueidis.RedisResult {
 	r.sent = append(r.sent, cmd)
 	return rueidis.NewErrorResult(nil)
@@ -48,6 +50,8 @@ func TestRewriteKeepsFlagsAndSlot(t *testing.T) {
 		{"MGET", b.Mget().Key("a", "b").Build(), b.Mget().Key("session:a", "session:b").Build(), false},
 		{"piped, retryable", b.Incr().Key("n").Build().ToPipe().ToRetryable(), b.Incr().Key("session:n").Build().ToPipe().ToRetryable(), true},
 		{"unblock on cancel", b.Brpop().Key("q").Timeout(0).Build().UnblockOnCancel(), b.Brpop().Key("session:q").Timeout(0).Build().UnblockOnCancel(), true},
+		{"XREAD BLOCK keeps read-only", b.Xread().Count(2).Block(100).Streams().Key("s1", "s2").Id("0", "$").Build(), b.Xread().Count(2).Block(100).Streams().Key("session:s1", "session:s2").Id("0", "$").Build(), false},
+		{"XREAD BLOCK without COUNT", b.Xread().Block(0).Streams().Key("s").Id("$").Build().UnblockOnCancel(), b.Xread().Block(0).Streams().Key("session:s").Id("$").Build().UnblockOnCancel(), true},
 		{"XREAD keys before ids", b.Xread().Count(1).Streams().Key("s1", "s2").Id("0", "$").Build(), b.Xread().Count(1).Streams().Key("session:s1", "session:s2").Id("0", "$").Build(), false},
 		{"EVAL numkeys", b.Eval().Script("s").Numkeys(2).Key("a", "b").Arg("x").Build(), b.Eval().Script("s").Numkeys(2).Key("session:a", "session:b").Arg("x").Build(), false},
 		{"ZUNIONSTORE", b.Zunionstore().Destination("d").Numkeys(2).Key("a", "b").Weights(1, 2).Build(), b.Zunionstore().Destination("session:d").Numkeys(2).Key("session:a", "session:b").Weights(1, 2).Build(), false},

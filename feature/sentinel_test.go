@@ -1,0 +1,60 @@
+package feature_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/provider"
+	"github.com/wireredis/wireredis/redistest"
+	"github.com/wireredis/wireredis/registry"
+)
+
+// TestSentinelFailover: the primary is killed; after the sentinels promote
+// a replica, the same client writes again.
+func TestSentinelFailover(t *testing.T) {
+	ctx := context.Background()
+	s := redistest.StartSentinel(t, 2)
+	base, err := provider.LoadFrom([]string{"REDIS_ADDRS=" + strings.Join(s.Sentinels, ","), "REDIS_SENTINEL_MASTER=" + redistest.SentinelMaster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, closeAll := registry.New(nil)
+	defer closeAll()
+	session, release, err := feature.ProvideSessionRedis(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if session.Mode() != "sentinel" {
+		t.Errorf("Mode = %s, want sentinel", session.Mode())
+	}
+	must(t, session.Do(ctx, session.B().Set().Key("before").Value("1").Build()))
+	old := s.Primary()
+	s.Kill(old)
+	start := time.Now()
+	deadline := start.Add(60 * time.Second)
+	for {
+		opCtx, cancel := context.WithTimeout(ctx, time.Second)
+		err := session.Do(opCtx, session.B().Set().Key("after").Value("2").Build()).Error()
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no write within 60s of killing the primary: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	recovered := time.Since(start)
+	if now := s.Primary(); now == old {
+		t.Errorf("the sentinels still name %s", old)
+	}
+	fmt.Printf("sentinel failover: writes through the same client again %s after the primary was killed\n", recovered.Round(time.Millisecond))
+	if got := str(t, session.Do(ctx, session.B().Get().Key("after").Build())); got != "2" {
+		t.Errorf("after = %q", got)
+	}
+}
