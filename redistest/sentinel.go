@@ -123,4 +123,3 @@ func (s *Sentinel) Kill(addr string) {
 	p.Stop()
 	delete(s.procs, addr)
 }
-
