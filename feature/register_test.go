@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/redis/rueidis"
@@ -15,20 +16,24 @@ import (
 	"github.com/wireredis/wireredis/registry"
 )
 
+// run numbers the runs of a test (go test -count=N): registrations are
+// process-wide, so each run registers names of its own.
+var run atomic.Int64
+
 func TestRegisterCommand(t *testing.T) {
-	// Names are unique to this test: registrations are process-wide.
+	r := "R" + strconv.FormatInt(run.Add(1), 10)
 	for name, spec := range map[string]feature.CommandSpec{
-		"XJSON.SET":        {Keys: []feature.KeySpec{feature.KeyAt(1)}},
-		"XJSON.MGET":       {Keys: []feature.KeySpec{{BeginIndex: 1, LastKey: -2, KeyStep: 1}}},
-		"XFT.SEARCH":       {Keyless: true},
-		"XGRAPH.RO_QUERY":  {Keys: []feature.KeySpec{feature.KeyAt(1)}},
-		"XTF.CALL":         {Keys: []feature.KeySpec{feature.KeysCounted(2)}},
-		"XBF.INSERT":       {Keys: []feature.KeySpec{feature.KeyAt(1)}},
-		"XTS.MRANGE":       {Keyless: true},
-		"XCF.ADD":          {Keys: []feature.KeySpec{feature.KeyAt(1)}},
-		"XTOPK.ADD":        {Keys: []feature.KeySpec{feature.KeyAt(1)}},
-		"XSEARCH.CONF GET": {Keyless: true},
-		"XSEARCH.MULTI":    {Keys: []feature.KeySpec{feature.KeysFrom(1)}},
+		"XJSON.SET" + r:                 {Keys: []feature.KeySpec{feature.KeyAt(1)}},
+		"XJSON.MGET" + r:                {Keys: []feature.KeySpec{{BeginIndex: 1, LastKey: -2, KeyStep: 1}}},
+		"XFT.SEARCH" + r:                {Keyless: true},
+		"XGRAPH.RO_QUERY" + r:           {Keys: []feature.KeySpec{feature.KeyAt(1)}},
+		"XTF.CALL" + r:                  {Keys: []feature.KeySpec{feature.KeysCounted(2)}},
+		"XBF.INSERT" + r:                {Keys: []feature.KeySpec{feature.KeyAt(1)}},
+		"XTS.MRANGE" + r:                {Keyless: true},
+		"XCF.ADD" + r:                   {Keys: []feature.KeySpec{feature.KeyAt(1)}},
+		"XTOPK.ADD" + r:                 {Keys: []feature.KeySpec{feature.KeyAt(1)}},
+		"XSEARCH.CONF" + r + " GET": {Keyless: true},
+		"XSEARCH.MULTI" + r:             {Keys: []feature.KeySpec{feature.KeysFrom(1)}},
 	} {
 		if err := feature.RegisterCommand(name, spec); err != nil {
 			t.Fatalf("RegisterCommand(%s): %v", name, err)
@@ -41,12 +46,12 @@ func TestRegisterCommand(t *testing.T) {
 		cmd  rueidis.Completed
 		want string
 	}{
-		{b.Arbitrary("XJSON.SET").Keys("doc").Args("$", "{}").Build(), "XJSON.SET session:doc $ {}"},
-		{b.Arbitrary("xjson.mget").Keys("a", "b").Args("$").Build(), "xjson.mget session:a session:b $"},
-		{b.Arbitrary("XFT.SEARCH", "idx", "hello").Build(), "XFT.SEARCH idx hello"},
-		{b.Arbitrary("XTF.CALL", "lib.fn", "2").Keys("a", "b").Args("x").Build(), "XTF.CALL lib.fn 2 session:a session:b x"},
-		{b.Arbitrary("XSEARCH.CONF", "GET", "*").Build(), "XSEARCH.CONF GET *"},
-		{b.Arbitrary("XSEARCH.MULTI").Keys("a", "b", "c").Build(), "XSEARCH.MULTI session:a session:b session:c"},
+		{b.Arbitrary("XJSON.SET"+r).Keys("doc").Args("$", "{}").Build(), "XJSON.SET" + r + " session:doc $ {}"},
+		{b.Arbitrary("xjson.mget"+strings.ToLower(r)).Keys("a", "b").Args("$").Build(), "xjson.mget" + strings.ToLower(r) + " session:a session:b $"},
+		{b.Arbitrary("XFT.SEARCH"+r, "idx", "hello").Build(), "XFT.SEARCH" + r + " idx hello"},
+		{b.Arbitrary("XTF.CALL"+r, "lib.fn", "2").Keys("a", "b").Args("x").Build(), "XTF.CALL" + r + " lib.fn 2 session:a session:b x"},
+		{b.Arbitrary("XSEARCH.CONF"+r, "GET", "*").Build(), "XSEARCH.CONF" + r + " GET *"},
+		{b.Arbitrary("XSEARCH.MULTI"+r).Keys("a", "b", "c").Build(), "XSEARCH.MULTI" + r + " session:a session:b session:c"},
 	} {
 		rec.sent = rec.sent[:0]
 		if err := s.Do(context.Background(), tc.cmd).Error(); err != nil {
@@ -57,13 +62,14 @@ func TestRegisterCommand(t *testing.T) {
 		}
 	}
 	// Still unknown: the container without a registered subcommand.
-	if err := s.Do(context.Background(), b.Arbitrary("XSEARCH.CONF", "SET", "x").Build()).Error(); !errors.Is(err, feature.ErrUnknownCommand) {
-		t.Errorf("XSEARCH.CONF SET: %v", err)
+	if err := s.Do(context.Background(), b.Arbitrary("XSEARCH.CONF"+r, "SET", "x").Build()).Error(); !errors.Is(err, feature.ErrUnknownCommand) {
+		t.Errorf("XSEARCH.CONF"+r+" SET: %v", err)
 	}
 }
 
 func TestRegisterCommandErrors(t *testing.T) {
-	if err := feature.RegisterCommand("XDUP.CMD", feature.CommandSpec{Keyless: true}); err != nil {
+	dup := "XDUP.CMD" + strconv.FormatInt(run.Add(1), 10)
+	if err := feature.RegisterCommand(dup, feature.CommandSpec{Keyless: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -74,7 +80,7 @@ func TestRegisterCommandErrors(t *testing.T) {
 		{"", feature.CommandSpec{Keyless: true}, "empty"},
 		{"GET", feature.CommandSpec{Keys: []feature.KeySpec{feature.KeyAt(1)}}, "table has it"},
 		{"object encoding", feature.CommandSpec{Keyless: true}, "table has it"},
-		{"XDUP.CMD", feature.CommandSpec{Keyless: true}, "twice"},
+		{dup, feature.CommandSpec{Keyless: true}, "twice"},
 		{"XNONE.CMD", feature.CommandSpec{}, "Keyless"},
 		{"XBOTH.CMD", feature.CommandSpec{Keyless: true, Keys: []feature.KeySpec{feature.KeyAt(1)}}, "Keyless"},
 		{"XZERO.CMD", feature.CommandSpec{Keys: []feature.KeySpec{feature.KeyAt(0)}}, "BeginIndex"},

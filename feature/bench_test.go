@@ -1,0 +1,67 @@
+package feature_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	"github.com/redis/rueidis"
+
+	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/redistest"
+)
+
+// BenchmarkServer compares raw rueidis and a part over a real
+// redis-server, side by side in one run: SET+GET of 16-byte values at
+// several degrees of parallelism, a client-side cache hit, and a DoMulti
+// of 64 commands. Compare the raw/part pairs with benchstat (make bench).
+func BenchmarkServer(b *testing.B) {
+	srv := redistest.Start(b)
+	raw := srv.NewClient(b, nil)
+	part := feature.New(raw, "session")
+	ctx := context.Background()
+	value := "0123456789abcdef"
+	for _, c := range []struct {
+		name   string
+		client rueidis.Client
+	}{{"raw", raw}, {"part", part}} {
+		cl := c.client
+		for _, par := range []int{1, 8, 64} {
+			b.Run("SetGet/p"+strconv.Itoa(par)+"/"+c.name, func(b *testing.B) {
+				b.SetParallelism(par)
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					i := 0
+					for pb.Next() {
+						k := "k" + strconv.Itoa(i&1023)
+						i++
+						_ = cl.Do(ctx, cl.B().Set().Key(k).Value(value).Build()).Error()
+						_ = cl.Do(ctx, cl.B().Get().Key(k).Build()).Error()
+					}
+				})
+			})
+		}
+		b.Run("CacheHit/"+c.name, func(b *testing.B) {
+			_ = cl.Do(ctx, cl.B().Set().Key("hot").Value(value).Build()).Error()
+			_ = cl.DoCache(ctx, cl.B().Get().Key("hot").Cache(), 60e9).Error()
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = cl.DoCache(ctx, cl.B().Get().Key("hot").Cache(), 60e9).Error()
+			}
+		})
+		b.Run("DoMulti64/"+c.name, func(b *testing.B) {
+			cmds := make(rueidis.Commands, 0, 64)
+			b.ReportAllocs()
+			for b.Loop() {
+				cmds = cmds[:0]
+				for i := range 32 {
+					k := "m" + strconv.Itoa(i)
+					cmds = append(cmds, cl.B().Set().Key(k).Value(value).Build(), cl.B().Get().Key(k).Build())
+				}
+				for _, r := range cl.DoMulti(ctx, cmds...) {
+					_ = r.Error()
+				}
+			}
+		})
+	}
+}
