@@ -23,17 +23,17 @@ var run atomic.Int64
 func TestRegisterCommand(t *testing.T) {
 	r := "R" + strconv.FormatInt(run.Add(1), 10)
 	for name, spec := range map[string]feature.CommandSpec{
-		"XJSON.SET" + r:                 {Keys: []feature.KeySpec{feature.KeyAt(1)}},
-		"XJSON.MGET" + r:                {Keys: []feature.KeySpec{{BeginIndex: 1, LastKey: -2, KeyStep: 1}}},
-		"XFT.SEARCH" + r:                {Keyless: true},
-		"XGRAPH.RO_QUERY" + r:           {Keys: []feature.KeySpec{feature.KeyAt(1)}},
-		"XTF.CALL" + r:                  {Keys: []feature.KeySpec{feature.KeysCounted(2)}},
-		"XBF.INSERT" + r:                {Keys: []feature.KeySpec{feature.KeyAt(1)}},
-		"XTS.MRANGE" + r:                {Keyless: true},
-		"XCF.ADD" + r:                   {Keys: []feature.KeySpec{feature.KeyAt(1)}},
-		"XTOPK.ADD" + r:                 {Keys: []feature.KeySpec{feature.KeyAt(1)}},
+		"XJSON.SET" + r:             {Keys: []feature.KeySpec{feature.KeyAt(1)}},
+		"XJSON.MGET" + r:            {Keys: []feature.KeySpec{{BeginIndex: 1, LastKey: -2, KeyStep: 1}}},
+		"XFT.SEARCH" + r:            {Keyless: true},
+		"XGRAPH.RO_QUERY" + r:       {Keys: []feature.KeySpec{feature.KeyAt(1)}},
+		"XTF.CALL" + r:              {Keys: []feature.KeySpec{feature.KeysCounted(2)}},
+		"XBF.INSERT" + r:            {Keys: []feature.KeySpec{feature.KeyAt(1)}},
+		"XTS.MRANGE" + r:            {Keyless: true},
+		"XCF.ADD" + r:               {Keys: []feature.KeySpec{feature.KeyAt(1)}},
+		"XTOPK.ADD" + r:             {Keys: []feature.KeySpec{feature.KeyAt(1)}},
 		"XSEARCH.CONF" + r + " GET": {Keyless: true},
-		"XSEARCH.MULTI" + r:             {Keys: []feature.KeySpec{feature.KeysFrom(1)}},
+		"XSEARCH.MULTI" + r:         {Keys: []feature.KeySpec{feature.KeysFrom(1)}},
 	} {
 		if err := feature.RegisterCommand(name, spec); err != nil {
 			t.Fatalf("RegisterCommand(%s): %v", name, err)
