@@ -21,6 +21,12 @@ func (c *Client) rewrite(ctx context.Context, cmd rueidis.Completed) (rueidis.Co
 	if err != nil {
 		return cmd, err
 	}
+	return c.rewriteAs(cmd, args, spec, skip)
+}
+
+// rewriteAs is rewrite for a command already looked up: spec is its entry
+// and skip how many leading arguments name it.
+func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int) (rueidis.Completed, error) {
 	switch spec.Class {
 	case keyspec.Keyless:
 		if cmd.Slot() == nodeslot.Mark && c.shared.Mode() == rueidis.ClientModeCluster {
@@ -257,7 +263,7 @@ func batchFailed(n, failed int, err error) []rueidis.RedisResult {
 // rewriteCacheable is rewrite for DoCache.
 func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable) (rueidis.Cacheable, error) {
 	args := cmd.Commands()
-	spec, _, err := c.lookup(ctx, args)
+	spec, skip, err := c.lookup(ctx, args)
 	if err != nil {
 		return cmd, err
 	}
@@ -279,7 +285,7 @@ func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable) (r
 		}
 		return rueidis.Cacheable(a.MultiGet()), nil
 	}
-	out, err := c.rewrite(ctx, rueidis.Completed(cmd))
+	out, err := c.rewriteAs(rueidis.Completed(cmd), args, spec, skip)
 	return rueidis.Cacheable(out), err
 }
 
