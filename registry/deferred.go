@@ -116,15 +116,51 @@ func (d *deferred) Dedicated(fn func(rueidis.DedicatedClient) error) error {
 	return t.Dedicated(fn)
 }
 
-// Dedicate panics when the connection cannot be made: it has no way to
-// return an error. Use Dedicated, which returns it.
+// Dedicate has no error to return: when the connection cannot be made,
+// the client it returns answers every call with that error.
 func (d *deferred) Dedicate() (rueidis.DedicatedClient, func()) {
 	t, err := d.get(context.Background())
 	if err != nil {
-		panic(err)
+		return failedDedicated{err: err, b: d.r.templateBuilder()}, func() {}
 	}
 	return t.Dedicate()
 }
+
+// failedDedicated is the DedicatedClient of a connection that could not
+// be made.
+type failedDedicated struct {
+	err error
+	b   rueidis.Builder
+}
+
+func (f failedDedicated) B() rueidis.Builder { return f.b }
+
+func (f failedDedicated) Do(context.Context, rueidis.Completed) rueidis.RedisResult {
+	return rueidis.NewErrorResult(f.err)
+}
+
+func (f failedDedicated) DoMulti(_ context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
+	return errorResults(len(multi), f.err)
+}
+
+func (f failedDedicated) Receive(context.Context, rueidis.Completed, func(rueidis.PubSubMessage)) error {
+	return f.err
+}
+
+func (f failedDedicated) SetPubSubHooks(rueidis.PubSubHooks) <-chan error { return f.closed() }
+
+func (f failedDedicated) SetOnInvalidations(func([]rueidis.RedisMessage)) <-chan error {
+	return f.closed()
+}
+
+func (f failedDedicated) closed() <-chan error {
+	ch := make(chan error, 1)
+	ch <- f.err
+	close(ch)
+	return ch
+}
+
+func (failedDedicated) Close() {}
 
 func (d *deferred) Nodes() map[string]rueidis.Client {
 	if t := d.c.client.Load(); t != nil {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/rueidis"
+
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
@@ -372,4 +374,23 @@ func TestRefcountStress(t *testing.T) {
 		t.Errorf("%d identities were dialled, want %d", len(perIdentity), len(ids))
 	}
 	t.Logf("%d cycles, %d connections dialled over %d identities", workers*cycles, len(events), len(perIdentity))
+}
+
+func TestDedicateOnAPartNotConnected(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.Kill()
+	reg, _ := newRegistry(t)
+	c, release, err := reg.Acquire(context.Background(), load(t, "session", "REDIS_URL="+srv.URL(), "REDIS_STARTUP=background"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	d, cancel := c.Dedicate() // must not panic
+	defer cancel()
+	if err := d.Do(context.Background(), d.B().Ping().Build()).Error(); !errors.Is(err, registry.ErrNotReady) {
+		t.Errorf("Do on the dedicated client: %v, want ErrNotReady", err)
+	}
+	if err := c.Dedicated(func(rueidis.DedicatedClient) error { return nil }); !errors.Is(err, registry.ErrNotReady) {
+		t.Errorf("Dedicated: %v, want ErrNotReady", err)
+	}
 }
