@@ -1,7 +1,9 @@
 # The README's two commands: `make run` (the demo) and `make test`.
 GOLANGCI_LINT := go run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: run test generate check-generated lint
+BENCHSTAT := go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+
+.PHONY: run test generate check-generated lint bench
 
 # The demo, on an embedded Redis unless REDIS_URL is set.
 run:
@@ -27,3 +29,15 @@ check-generated:
 lint: check-generated
 	go vet ./...
 	$(GOLANGCI_LINT) run ./...
+	cd bench && go vet ./... && $(GOLANGCI_LINT) run ./...
+
+# The load generator (raw rueidis, a part and go-redis against one
+# redis-server, interleaved) writes docs/benchmarks.md and its chart; the
+# Go benchmarks of the rewrite follow, raw and part side by side.
+bench:
+	./scripts/ensure-redis-server.sh
+	cd bench && go run . -o ../docs/benchmarks.md -svg ../docs/benchmarks.svg
+	go test -run '^$$' -bench 'BenchmarkDo|BenchmarkServer' -benchtime 20000x -count 6 ./feature > bench/go-bench.txt
+	{ echo; echo '## Go benchmarks, raw and part side by side (benchstat -col /client)'; echo; echo '```'; \
+	  $(BENCHSTAT) -col /client bench/go-bench.txt; echo '```'; } >> docs/benchmarks.md
+	rm -f bench/go-bench.txt

@@ -61,13 +61,13 @@ func BenchmarkDo(b *testing.B) {
 		client rueidis.Client
 	}{{"raw", raw}, {"part", part}} {
 		c := bc.client
-		b.Run("GET/"+bc.name, func(b *testing.B) {
+		b.Run("GET/client="+bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				c.Do(ctx, c.B().Get().Key("user:1").Build())
 			}
 		})
-		b.Run("MSET10/"+bc.name, func(b *testing.B) {
+		b.Run("MSET10/client="+bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				kv := c.B().Mset().KeyValue()
@@ -77,7 +77,7 @@ func BenchmarkDo(b *testing.B) {
 				c.Do(ctx, kv.Build())
 			}
 		})
-		b.Run("EVAL3/"+bc.name, func(b *testing.B) {
+		b.Run("EVAL3/client="+bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				c.Do(ctx, c.B().Eval().Script("return 1").Numkeys(3).Key("a", "b", "c").Arg("x").Build())

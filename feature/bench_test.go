@@ -14,7 +14,8 @@ import (
 // BenchmarkServer compares raw rueidis and a part over a real
 // redis-server, side by side in one run: SET+GET of 16-byte values at
 // several degrees of parallelism, a client-side cache hit, and a DoMulti
-// of 64 commands. Compare the raw/part pairs with benchstat (make bench).
+// of 64 commands. benchstat -col /client puts raw and part side by side
+// (make bench).
 func BenchmarkServer(b *testing.B) {
 	srv := redistest.Start(b)
 	raw := srv.NewClient(b, nil)
@@ -27,7 +28,7 @@ func BenchmarkServer(b *testing.B) {
 	}{{"raw", raw}, {"part", part}} {
 		cl := c.client
 		for _, par := range []int{1, 8, 64} {
-			b.Run("SetGet/p"+strconv.Itoa(par)+"/"+c.name, func(b *testing.B) {
+			b.Run("SetGet/goroutines="+strconv.Itoa(par)+"/client="+c.name, func(b *testing.B) {
 				b.SetParallelism(par)
 				b.ReportAllocs()
 				b.RunParallel(func(pb *testing.PB) {
@@ -41,7 +42,7 @@ func BenchmarkServer(b *testing.B) {
 				})
 			})
 		}
-		b.Run("CacheHit/"+c.name, func(b *testing.B) {
+		b.Run("CacheHit/client="+c.name, func(b *testing.B) {
 			_ = cl.Do(ctx, cl.B().Set().Key("hot").Value(value).Build()).Error()
 			_ = cl.DoCache(ctx, cl.B().Get().Key("hot").Cache(), 60e9).Error()
 			b.ReportAllocs()
@@ -49,7 +50,7 @@ func BenchmarkServer(b *testing.B) {
 				_ = cl.DoCache(ctx, cl.B().Get().Key("hot").Cache(), 60e9).Error()
 			}
 		})
-		b.Run("DoMulti64/"+c.name, func(b *testing.B) {
+		b.Run("DoMulti64/client="+c.name, func(b *testing.B) {
 			cmds := make(rueidis.Commands, 0, 64)
 			b.ReportAllocs()
 			for b.Loop() {

@@ -39,6 +39,9 @@ func Start(args ...string) (*Process, error) {
 	return p, nil
 }
 
+// Pid is the server's process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // Stop kills the server (SIGKILL) and waits for it to exit.
 func (p *Process) Stop() {
 	if p == nil {
