@@ -173,7 +173,9 @@ func (c *Client) Nodes() map[string]rueidis.Client {
 			out[addr] = c
 			continue
 		}
-		out[addr] = &Client{shared: n, ns: c.ns, prefix: c.prefix, globPrefix: c.globPrefix, learner: c.learner, log: c.log, builder: c.builder}
+		node := *c
+		node.shared = n
+		out[addr] = &node
 	}
 	return out
 }

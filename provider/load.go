@@ -126,9 +126,6 @@ func (o *Options) applyLayer(prefix string) error {
 	both := func(a, b string) error {
 		return &ConfigError{Var: name(a), Reason: "set together with " + name(b) + "; set only one of them"}
 	}
-	both2 := func(a, b string) error {
-		return &ConfigError{Var: b, Reason: "set together with " + a + "; set only one of them"}
-	}
 
 	// Resolve X / X_FILE pairs into plain values.
 	vals := make(map[string]string)
@@ -202,8 +199,8 @@ func (o *Options) applyLayer(prefix string) error {
 	if _, set := get("ADDRS"); set {
 		// A part's own ADDRS replaces the inherited address as a whole.
 		for _, s := range []string{varHost, varPort} {
-			if _, both := get(s); both {
-				return both2(name("ADDRS"), name(s))
+			if _, set := get(s); set {
+				return both(s, "ADDRS")
 			}
 		}
 		o.UnixSocket = "" // Addrs takes precedence over Host and Port
