@@ -9,10 +9,12 @@ BENCHSTAT := go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6
 run:
 	go run ./cmd/wireredis demo
 
-# Every test against real redis-server processes, with the race detector.
+# Every test against real redis-server processes, with the race detector;
+# then the allocation tests, which need it off (it makes sync.Pool lossy).
 test:
 	./scripts/ensure-redis-server.sh
 	go test -race -count=1 ./...
+	go test -count=1 -run 'Allocations' ./feature
 
 # Regenerates internal/keyspec/table_gen.go (from a redis-server it starts),
 # internal/demo's parts (wireredis gen), then wire_gen.go, which uses them.

@@ -101,7 +101,7 @@ func (c *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []ruei
 // DoCache is Do with client-side caching; invalidations arrive for the
 // prefixed key, which is the key the cache holds.
 func (c *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
-	out, err := c.rewriteCacheable(ctx, cmd)
+	out, err := c.rewriteCacheable(ctx, cmd, nil)
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
@@ -111,13 +111,15 @@ func (c *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Du
 // DoMultiCache is DoMulti with client-side caching.
 func (c *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL) []rueidis.RedisResult {
 	out := make([]rueidis.CacheableTTL, len(multi))
+	later := pendingKeys{prefixLen: len(c.prefix), writes: make([]pendingWrite, 0, len(multi))}
 	for i, m := range multi {
-		cmd, err := c.rewriteCacheable(ctx, m.Cmd)
+		cmd, err := c.rewriteCacheable(ctx, m.Cmd, &later)
 		if err != nil {
 			return batchFailed(len(multi), i, err)
 		}
 		out[i] = rueidis.CacheableTTL{Cmd: cmd, TTL: m.TTL}
 	}
+	later.apply()
 	return c.shared.DoMultiCache(ctx, out...)
 }
 

@@ -414,24 +414,40 @@ func TestDedicatedWatchMultiExec(t *testing.T) {
 	}
 }
 
+// TestDoCacheIsInvalidatedOnThePrefixedKey runs with commands as they come
+// from the builder (rewritten in place) and pinned (copied).
 func TestDoCacheIsInvalidatedOnThePrefixedKey(t *testing.T) {
+	for _, pinned := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pinned=%v", pinned), func(t *testing.T) {
+			testDoCacheInvalidation(t, pinned)
+		})
+	}
+}
+
+func testDoCacheInvalidation(t *testing.T, pinned bool) {
+	cache := func(c rueidis.Cacheable) rueidis.Cacheable {
+		if pinned {
+			return c.Pin()
+		}
+		return c
+	}
 	srv := redistest.Start(t)
 	s := feature.New(srv.NewClient(t, nil), "session")
 	ctx := context.Background()
 	b := s.B()
 	must(t, s.Do(ctx, b.Set().Key("profile").Value("v1").Build()))
-	first := s.DoCache(ctx, b.Get().Key("profile").Cache(), time.Minute)
+	first := s.DoCache(ctx, cache(b.Get().Key("profile").Cache()), time.Minute)
 	if v, _ := first.ToString(); v != "v1" || first.IsCacheHit() {
 		t.Fatalf("first DoCache = %q, hit %v", v, first.IsCacheHit())
 	}
-	second := s.DoCache(ctx, b.Get().Key("profile").Cache(), time.Minute)
+	second := s.DoCache(ctx, cache(b.Get().Key("profile").Cache()), time.Minute)
 	if v, _ := second.ToString(); v != "v1" || !second.IsCacheHit() {
 		t.Fatalf("second DoCache = %q, hit %v; want a cache hit", v, second.IsCacheHit())
 	}
 	// An outside write to the server-side name invalidates the entry.
 	must(t, srv.Client.Do(ctx, srv.Client.B().Set().Key("session:profile").Value("v2").Build()))
 	waitFor(t, func() bool {
-		r := s.DoCache(ctx, b.Get().Key("profile").Cache(), time.Minute)
+		r := s.DoCache(ctx, cache(b.Get().Key("profile").Cache()), time.Minute)
 		v, _ := r.ToString()
 		return v == "v2"
 	})
@@ -448,13 +464,13 @@ func TestDoCacheIsInvalidatedOnThePrefixedKey(t *testing.T) {
 		get  func() rueidis.RedisResult
 	}{
 		{"EVALSHA_RO", func() rueidis.RedisResult {
-			return s.DoCache(ctx, b.EvalshaRo().Sha1(sha).Numkeys(1).Key("profile").Cache(), time.Minute)
+			return s.DoCache(ctx, cache(b.EvalshaRo().Sha1(sha).Numkeys(1).Key("profile").Cache()), time.Minute)
 		}},
 		{"EVAL_RO", func() rueidis.RedisResult {
-			return s.DoCache(ctx, b.EvalRo().Script(script).Numkeys(1).Key("profile").Arg("x").Cache(), time.Minute)
+			return s.DoCache(ctx, cache(b.EvalRo().Script(script).Numkeys(1).Key("profile").Arg("x").Cache()), time.Minute)
 		}},
 		{"FCALL_RO", func() rueidis.RedisResult {
-			return s.DoCache(ctx, b.FcallRo().Function("wrget").Numkeys(1).Key("profile").Cache(), time.Minute)
+			return s.DoCache(ctx, cache(b.FcallRo().Function("wrget").Numkeys(1).Key("profile").Cache()), time.Minute)
 		}},
 	} {
 		if v, _ := ro.get().ToString(); v != value {
@@ -467,20 +483,20 @@ func TestDoCacheIsInvalidatedOnThePrefixedKey(t *testing.T) {
 		must(t, srv.Client.Do(ctx, srv.Client.B().Set().Key("session:profile").Value(value).Build()))
 		waitFor(t, func() bool { v, _ := ro.get().ToString(); return v == value })
 	}
-	if err := s.DoCache(ctx, b.EvalRo().Script(script).Numkeys(2).Key("a", "b").Cache(), time.Minute).Error(); !errors.Is(err, feature.ErrBadArguments) {
+	if err := s.DoCache(ctx, cache(b.EvalRo().Script(script).Numkeys(2).Key("a", "b").Cache()), time.Minute).Error(); !errors.Is(err, feature.ErrBadArguments) {
 		t.Errorf("DoCache EVAL_RO with two keys: %v, want ErrBadArguments", err)
 	}
 
 	// MGET through DoCache.
 	must(t, s.Do(ctx, b.Set().Key("other").Value("o").Build()))
-	arr, err := s.DoCache(ctx, b.Mget().Key("profile", "other").Cache(), time.Minute).ToArray()
+	arr, err := s.DoCache(ctx, cache(b.Mget().Key("profile", "other").Cache()), time.Minute).ToArray()
 	if err != nil || len(arr) != 2 {
 		t.Fatalf("DoCache MGET = %v %v", arr, err)
 	}
 	if v, _ := arr[1].ToString(); v != "o" {
 		t.Errorf("DoCache MGET other = %q", v)
 	}
-	multi := s.DoMultiCache(ctx, rueidis.CT(b.Get().Key("profile").Cache(), time.Minute), rueidis.CT(b.Get().Key("other").Cache(), time.Minute))
+	multi := s.DoMultiCache(ctx, rueidis.CT(cache(b.Get().Key("profile").Cache()), time.Minute), rueidis.CT(cache(b.Get().Key("other").Cache()), time.Minute))
 	if v, _ := multi[1].ToString(); v != "o" {
 		t.Errorf("DoMultiCache other = %q", v)
 	}

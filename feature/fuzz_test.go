@@ -23,9 +23,9 @@ func keyed() []*keyspec.Command {
 }
 
 // FuzzRewrite sends arbitrary argument lists of keyed commands through a
-// part: the rewrite must never panic, and what it sends must differ from
-// the original only by the prefix on the key positions, every one of
-// which is in the namespace.
+// part: the rewrite must never panic, a command it refuses must be left as
+// it was, and what it sends must differ from the original only by the
+// prefix on the key positions, every one of which is in the namespace.
 func FuzzRewrite(f *testing.F) {
 	cmds := keyed()
 	index := func(name string) uint16 {
@@ -61,10 +61,14 @@ func FuzzRewrite(f *testing.F) {
 			args = append(args, strings.Split(payload, "\x00")...)
 		}
 		rec.sent = rec.sent[:0]
-		err := s.Do(context.Background(), rec.b.Arbitrary(args...).Build()).Error()
+		built := rec.b.Arbitrary(args...).Build()
+		err := s.Do(context.Background(), built).Error()
 		if err != nil {
 			if len(rec.sent) > 0 {
 				t.Fatalf("%q: error %v, yet something was sent", args, err)
+			}
+			if !slices.Equal(built.Commands(), args) {
+				t.Fatalf("%q: refused, yet changed to %q", args, built.Commands())
 			}
 			return
 		}

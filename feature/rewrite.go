@@ -10,6 +10,7 @@ import (
 
 	"github.com/wireredis/wireredis/internal/keyspec"
 	"github.com/wireredis/wireredis/internal/nodeslot"
+	"github.com/wireredis/wireredis/internal/pinflag"
 )
 
 // rewrite returns cmd as it must be sent in the namespace: the command
@@ -21,12 +22,14 @@ func (c *Client) rewrite(ctx context.Context, cmd rueidis.Completed) (rueidis.Co
 	if err != nil {
 		return cmd, err
 	}
-	return c.rewriteAs(cmd, args, spec, skip)
+	return c.rewriteAs(cmd, args, spec, skip, nil)
 }
 
 // rewriteAs is rewrite for a command already looked up: spec is its entry
-// and skip how many leading arguments name it.
-func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int) (rueidis.Completed, error) {
+// and skip how many leading arguments name it. With a non-nil later, keys
+// prefixed in place are only written when later.apply runs, so that a
+// batch is left untouched when one of its commands fails.
+func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, later *pendingKeys) (rueidis.Completed, error) {
 	switch spec.Class {
 	case keyspec.Keyless:
 		if cmd.Slot() == nodeslot.Mark && c.shared.Mode() == rueidis.ClientModeCluster {
@@ -36,9 +39,26 @@ func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.C
 		}
 		return cmd, nil
 	case keyspec.Keys:
+		inPlace, slotted := c.handedOver(&cmd)
+		if at := spec.SingleKey(); inPlace && at > 0 && at < len(args) {
+			// Most commands: one key, at a fixed place.
+			key := c.prefix + args[at]
+			if later != nil {
+				later.writes = append(later.writes, pendingWrite{args: args, at: at, joined: key})
+			} else {
+				args[at] = key
+			}
+			if slotted {
+				return cmd.SetSlot(key), nil
+			}
+			return cmd, nil
+		}
 		var p keyspec.Positions
 		if err := spec.Find(args, &p); err != nil {
 			return cmd, c.fail(spec.Name, err.Error(), err)
+		}
+		if inPlace {
+			return c.prefixInPlace(cmd, args, spec, &p, slotted, later)
 		}
 		if spec.Name == "XREAD" && cmd.IsBlock() && cmd.IsReadOnly() {
 			return c.rebuildBlockingXread(cmd, args, &p)
@@ -101,6 +121,138 @@ func (c *Client) fail(name, reason string, err error) error {
 	return &CommandError{Namespace: c.ns, Command: name, Reason: reason, Err: err}
 }
 
+// handedOver reports whether cmd may be rewritten in place: rueidis
+// recycles an unpinned command once sent, so its caller has given it up
+// for good. A pinned command stays its caller's, who may send it again or
+// from other goroutines; and a command from the single-node builder of a
+// hash-tag part needs a cluster slot, which only a rebuild gives it.
+//
+// slotted tells whether the command's slot must then be that of its
+// prefixed keys: a cluster routes by it. A single node does not (rueidis
+// only spreads cached reads over its pipelined connections by it), so
+// there the slot the builder computed stays, which saves hashing the
+// prefixed key.
+func (c *Client) handedOver(cmd *rueidis.Completed) (inPlace, slotted bool) {
+	if !pinflag.Unpinned(cmd) {
+		return false, false
+	}
+	if cmd.Slot()&nodeslot.Mark == 0 {
+		return true, true // a cluster builder's
+	}
+	return c.shared.Mode() != rueidis.ClientModeCluster, false
+}
+
+// prefixInPlace prefixes the keys and patterns that p marks in the
+// arguments of cmd itself, all of them joined in one allocation; slotted,
+// it returns cmd with the slot of its first prefixed key. It checks
+// everything before it writes: a command it refuses is left as it was.
+func (c *Client) prefixInPlace(cmd rueidis.Completed, args []string, spec *keyspec.Command, p *keyspec.Positions, slotted bool, later *pendingKeys) (rueidis.Completed, error) {
+	kinds := p.Kinds(len(args))
+	n := 0
+	for i, arg := range args {
+		if kinds.At(i) != 0 {
+			n += len(c.prefix) + len(arg)
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, arg := range args {
+		if kinds.At(i) != 0 {
+			b.WriteString(c.prefix)
+			b.WriteString(arg)
+		}
+	}
+	joined := b.String()
+	out := cmd
+	if slotted {
+		// As Arbitrary's Keys does on a cluster, insist on one slot.
+		keyed, off := false, 0
+		for i, arg := range args {
+			kind := kinds.At(i)
+			if kind == 0 {
+				continue
+			}
+			key := joined[off : off+len(c.prefix)+len(arg)]
+			off += len(key)
+			switch {
+			case kind != keyspec.Key:
+			case !keyed:
+				out, keyed = cmd.SetSlot(key), true
+			case slotOf(cmd, key) != out.Slot():
+				return cmd, c.crossSlot(spec.Name, "")
+			}
+		}
+	}
+	if later != nil {
+		later.add(args, spec, joined)
+	} else {
+		writeKeys(args, &kinds, len(c.prefix), joined)
+	}
+	return out, nil
+}
+
+// slotOf returns the cluster slot of key, as rueidis computes it.
+func slotOf(cmd rueidis.Completed, key string) uint16 {
+	withKey := cmd.SetSlot(key)
+	return withKey.Slot()
+}
+
+// writeKeys puts the prefixed keys of joined in the places kinds marks.
+func writeKeys(args []string, kinds *keyspec.Kinds, prefixLen int, joined string) {
+	off := 0
+	for i, arg := range args {
+		if kinds.At(i) != 0 {
+			n := prefixLen + len(arg)
+			args[i] = joined[off : off+n]
+			off += n
+		}
+	}
+}
+
+// pendingKeys holds the in-place writes of a batch until every command of
+// the batch has been checked.
+type pendingKeys struct {
+	prefixLen int
+	writes    []pendingWrite
+}
+
+// pendingWrite is one command's keys: at is the place of a single key
+// (joined is then that key), or 0 when spec.Find places them.
+type pendingWrite struct {
+	args   []string
+	at     int
+	spec   *keyspec.Command
+	joined string
+}
+
+func (w *pendingKeys) add(args []string, spec *keyspec.Command, joined string) {
+	w.writes = append(w.writes, pendingWrite{args: args, spec: spec, joined: joined})
+}
+
+// apply writes the keys. Each command was checked when it was added, so
+// Find cannot fail now; and a command given twice in a batch is written
+// twice with the same keys, not prefixed twice.
+func (w *pendingKeys) apply() {
+	for _, pw := range w.writes {
+		if pw.at > 0 {
+			pw.args[pw.at] = pw.joined
+			continue
+		}
+		var p keyspec.Positions
+		if pw.spec.Find(pw.args, &p) == nil {
+			kinds := p.Kinds(len(pw.args))
+			writeKeys(pw.args, &kinds, w.prefixLen, pw.joined)
+		}
+	}
+}
+
+func (c *Client) crossSlot(name, detail string) error {
+	if detail != "" {
+		detail = " (" + detail + ")"
+	}
+	return c.fail(name, "its keys do not all hash to one cluster slot"+detail+"; use a hash tag such as {user1}", ErrBadArguments)
+}
+
 // rebuild copies args into a new command with the keys and patterns that p
 // marks prefixed, keeping cmd's flags.
 func (c *Client) rebuild(cmd rueidis.Completed, args []string, spec *keyspec.Command, p *keyspec.Positions) (out rueidis.Completed, err error) {
@@ -108,7 +260,7 @@ func (c *Client) rebuild(cmd rueidis.Completed, args []string, spec *keyspec.Com
 		// A cluster builder panics when the keys of one command hash to
 		// different slots.
 		if r := recover(); r != nil {
-			err = c.fail(spec.Name, fmt.Sprintf("its keys do not all hash to one cluster slot (%v); use a hash tag such as {user1}", r), ErrBadArguments)
+			err = c.crossSlot(spec.Name, fmt.Sprint(r))
 		}
 	}()
 	a := c.shared.B().Arbitrary()
@@ -237,13 +389,18 @@ func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Comma
 // its error and index.
 func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed) ([]rueidis.Completed, int, error) {
 	out := make([]rueidis.Completed, len(multi))
+	later := pendingKeys{prefixLen: len(c.prefix), writes: make([]pendingWrite, 0, len(multi))}
 	for i, cmd := range multi {
-		rc, err := c.rewrite(ctx, cmd)
+		args := cmd.Commands()
+		spec, skip, err := c.lookup(ctx, args)
+		if err == nil {
+			out[i], err = c.rewriteAs(cmd, args, spec, skip, &later)
+		}
 		if err != nil {
 			return nil, i, err
 		}
-		out[i] = rc
 	}
+	later.apply()
 	return out, 0, nil
 }
 
@@ -260,15 +417,30 @@ func batchFailed(n, failed int, err error) []rueidis.RedisResult {
 	return results
 }
 
-// rewriteCacheable is rewrite for DoCache.
-func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable) (rueidis.Cacheable, error) {
+// rewriteCacheable is rewrite for DoCache; later is as for rewriteAs.
+func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable, later *pendingKeys) (rueidis.Cacheable, error) {
 	args := cmd.Commands()
 	spec, skip, err := c.lookup(ctx, args)
 	if err != nil {
 		return cmd, err
 	}
+	script := false
 	switch spec.Name {
 	case "EVAL_RO", "EVALSHA_RO", "FCALL_RO":
+		// NAME script|sha|function 1 key arg...: rueidis caches these only
+		// with exactly one key (and panics on more).
+		if len(args) < 4 || args[2] != "1" {
+			return cmd, c.fail(spec.Name, "DoCache of a read-only script takes exactly one key (numkeys 1)", ErrBadArguments)
+		}
+		script = true
+	}
+	if inPlace, _ := c.handedOver((*rueidis.Completed)(&cmd)); inPlace {
+		// In place, the command keeps every tag rueidis gave it, the
+		// read-only script's and MGET's included.
+		out, err := c.rewriteAs(rueidis.Completed(cmd), args, spec, skip, later)
+		return rueidis.Cacheable(out), err
+	}
+	if script {
 		// Rebuilt through Arbitrary, these would lose rueidis's read-only
 		// script tag, and the cache would key on the script instead of the
 		// key: the typed builders keep it.
@@ -285,16 +457,11 @@ func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable) (r
 		}
 		return rueidis.Cacheable(a.MultiGet()), nil
 	}
-	out, err := c.rewriteAs(rueidis.Completed(cmd), args, spec, skip)
+	out, err := c.rewriteAs(rueidis.Completed(cmd), args, spec, skip, nil)
 	return rueidis.Cacheable(out), err
 }
 
 func (c *Client) rebuildScriptCache(args []string, spec *keyspec.Command) (rueidis.Cacheable, error) {
-	// NAME script|sha|function 1 key arg...: rueidis caches these only with
-	// exactly one key.
-	if len(args) < 4 || args[2] != "1" {
-		return rueidis.Cacheable{}, c.fail(spec.Name, "DoCache of a read-only script takes exactly one key (numkeys 1)", ErrBadArguments)
-	}
 	b, key, rest := c.shared.B(), c.prefix+args[3], args[4:]
 	switch spec.Name {
 	case "EVAL_RO":

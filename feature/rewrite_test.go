@@ -2,12 +2,15 @@ package feature_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/internal/nodeslot"
 	"github.com/wireredis/wireredis/redistest"
 )
 
@@ -21,7 +24,14 @@ type recorder struct {
 
 func (r *recorder) B() rueidis.Builder { return r.b }
 
-func (r *recorder) Mode() rueidis.ClientMode { return rueidis.ClientModeStandalone }
+// Mode is that of the client the builder comes from: a single-node
+// builder marks the commands it builds.
+func (r *recorder) Mode() rueidis.ClientMode {
+	if ping := r.b.Ping().Build(); ping.Slot()&nodeslot.Mark != 0 {
+		return rueidis.ClientModeStandalone
+	}
+	return rueidis.ClientModeCluster
+}
 
 func (r *recorder) Do(_ context.Context, cmd rueidis.Completed) rueidis.RedisResult {
 	r.sent = append(r.sent, cmd)
@@ -34,69 +44,145 @@ func newRecorder(t testing.TB) *recorder {
 	return &recorder{b: redistest.Start(t).Client.B()}
 }
 
-func TestRewriteKeepsFlagsAndSlot(t *testing.T) {
-	rec := newRecorder(t)
-	s := feature.New(rec, "session")
-	b := rec.b
-	tests := []struct {
-		name   string
-		cmd    rueidis.Completed
-		want   rueidis.Completed // built directly with the prefixed keys
-		single bool              // one key: its slot is the command's
-	}{
-		{"GET read-only", b.Get().Key("k").Build(), b.Get().Key("session:k").Build(), true},
-		{"SET write", b.Set().Key("k").Value("v").Build(), b.Set().Key("session:k").Value("v").Build(), true},
-		{"BLPOP blocking", b.Blpop().Key("a", "b").Timeout(1).Build(), b.Blpop().Key("session:a", "session:b").Timeout(1).Build(), false},
-		{"MGET", b.Mget().Key("a", "b").Build(), b.Mget().Key("session:a", "session:b").Build(), false},
-		{"piped, retryable", b.Incr().Key("n").Build().ToPipe().ToRetryable(), b.Incr().Key("session:n").Build().ToPipe().ToRetryable(), true},
-		{"unblock on cancel", b.Brpop().Key("q").Timeout(0).Build().UnblockOnCancel(), b.Brpop().Key("session:q").Timeout(0).Build().UnblockOnCancel(), true},
-		{"XREAD BLOCK keeps read-only", b.Xread().Count(2).Block(100).Streams().Key("s1", "s2").Id("0", "$").Build(), b.Xread().Count(2).Block(100).Streams().Key("session:s1", "session:s2").Id("0", "$").Build(), false},
-		{"XREAD BLOCK without COUNT", b.Xread().Block(0).Streams().Key("s").Id("$").Build().UnblockOnCancel(), b.Xread().Block(0).Streams().Key("session:s").Id("$").Build().UnblockOnCancel(), true},
-		{"XREAD keys before ids", b.Xread().Count(1).Streams().Key("s1", "s2").Id("0", "$").Build(), b.Xread().Count(1).Streams().Key("session:s1", "session:s2").Id("0", "$").Build(), false},
-		{"EVAL numkeys", b.Eval().Script("s").Numkeys(2).Key("a", "b").Arg("x").Build(), b.Eval().Script("s").Numkeys(2).Key("session:a", "session:b").Arg("x").Build(), false},
-		{"ZUNIONSTORE", b.Zunionstore().Destination("d").Numkeys(2).Key("a", "b").Weights(1, 2).Build(), b.Zunionstore().Destination("session:d").Numkeys(2).Key("session:a", "session:b").Weights(1, 2).Build(), false},
-		{"SORT patterns", b.Arbitrary("SORT").Keys("l").Args("BY", "w_*", "LIMIT", "0", "5", "GET", "#", "get", "d_*->f", "STORE").Keys("out").Build(),
-			b.Arbitrary("SORT").Keys("session:l").Args("BY", "session:w_*", "LIMIT", "0", "5", "GET", "#", "get", "session:d_*->f", "STORE").Keys("session:out").Build(), false},
-		{"MIGRATE KEYS", b.Arbitrary("MIGRATE", "h", "1", "", "0", "5", "AUTH", "KEYS", "KEYS").Keys("a", "b").Build(),
-			b.Arbitrary("MIGRATE", "h", "1", "", "0", "5", "AUTH", "KEYS", "KEYS").Keys("session:a", "session:b").Build(), false},
-		{"MIGRATE one key", b.Arbitrary("MIGRATE", "h", "1").Keys("k").Args("0", "5", "COPY").Build(), b.Arbitrary("MIGRATE", "h", "1").Keys("session:k").Args("0", "5", "COPY").Build(), true},
-		{"OBJECT ENCODING", b.ObjectEncoding().Key("k").Build(), b.ObjectEncoding().Key("session:k").Build(), true},
-		{"PING keyless", b.Ping().Build(), b.Ping().Build(), false},
+// clusterBuilder returns the command builder of a cluster client: it puts
+// each key's slot in the command and refuses keys of different slots.
+// Building commands needs no cluster; miniredis answers CLUSTER SLOTS.
+func clusterBuilder(t testing.TB) rueidis.Builder {
+	t.Helper()
+	m := miniredis.RunT(t)
+	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{m.Addr()}, DisableCache: true, AlwaysRESP2: true})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := slices.Clone(tt.cmd.Commands())
-			rec.sent = rec.sent[:0]
-			if err := s.Do(context.Background(), tt.cmd).Error(); err != nil {
-				t.Fatal(err)
+	t.Cleanup(c.Close)
+	if c.Mode() != rueidis.ClientModeCluster {
+		t.Fatalf("miniredis gave a %s client, want a cluster one", c.Mode())
+	}
+	return c.B()
+}
+
+// TestRewriteKeepsFlagsAndSlot sends each command through a part, built by
+// a single-node and by a cluster builder, as it comes from the builder
+// (rewritten in place) and pinned (copied): what is sent is the command
+// built directly with the prefixed keys, with the same flags, and the
+// slot a cluster routes by.
+func TestRewriteKeepsFlagsAndSlot(t *testing.T) {
+	tests := []struct {
+		name string
+		// build returns the command and the same one built directly with
+		// prefixed keys. The keys share a hash tag, as a cluster builder
+		// insists.
+		build func(b rueidis.Builder) (cmd, want rueidis.Completed)
+		keyed bool
+	}{
+		{"GET read-only", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.Get().Key("k").Build(), b.Get().Key("session:k").Build()
+		}, true},
+		{"SET write", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.Set().Key("k").Value("v").Build(), b.Set().Key("session:k").Value("v").Build()
+		}, true},
+		{"BLPOP blocking", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.Blpop().Key("{t}a", "{t}b").Timeout(1).Build(), b.Blpop().Key("session:{t}a", "session:{t}b").Timeout(1).Build()
+		}, true},
+		{"MGET", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.Mget().Key("{t}a", "{t}b").Build(), b.Mget().Key("session:{t}a", "session:{t}b").Build()
+		}, true},
+		{"piped, retryable", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.Incr().Key("n").Build().ToPipe().ToRetryable(), b.Incr().Key("session:n").Build().ToPipe().ToRetryable()
+		}, true},
+		{"unblock on cancel", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.Brpop().Key("q").Timeout(0).Build().UnblockOnCancel(), b.Brpop().Key("session:q").Timeout(0).Build().UnblockOnCancel()
+		}, true},
+		{"XREAD BLOCK keeps read-only", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.Xread().Count(2).Block(100).Streams().Key("{t}s1", "{t}s2").Id("0", "$").Build(),
+				b.Xread().Count(2).Block(100).Streams().Key("session:{t}s1", "session:{t}s2").Id("0", "$").Build()
+		}, true},
+		{"XREAD BLOCK without COUNT", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.Xread().Block(0).Streams().Key("s").Id("$").Build().UnblockOnCancel(), b.Xread().Block(0).Streams().Key("session:s").Id("$").Build().UnblockOnCancel()
+		}, true},
+		{"XREAD keys before ids", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.Xread().Count(1).Streams().Key("{t}s1", "{t}s2").Id("0", "$").Build(),
+				b.Xread().Count(1).Streams().Key("session:{t}s1", "session:{t}s2").Id("0", "$").Build()
+		}, true},
+		{"EVAL numkeys", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.Eval().Script("s").Numkeys(2).Key("{t}a", "{t}b").Arg("x").Build(), b.Eval().Script("s").Numkeys(2).Key("session:{t}a", "session:{t}b").Arg("x").Build()
+		}, true},
+		{"ZUNIONSTORE", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.Zunionstore().Destination("{t}d").Numkeys(2).Key("{t}a", "{t}b").Weights(1, 2).Build(),
+				b.Zunionstore().Destination("session:{t}d").Numkeys(2).Key("session:{t}a", "session:{t}b").Weights(1, 2).Build()
+		}, true},
+		{"SORT patterns", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.Arbitrary("SORT").Keys("{t}l").Args("BY", "w_*", "LIMIT", "0", "5", "GET", "#", "get", "d_*->f", "STORE").Keys("{t}out").Build(),
+				b.Arbitrary("SORT").Keys("session:{t}l").Args("BY", "session:w_*", "LIMIT", "0", "5", "GET", "#", "get", "session:d_*->f", "STORE").Keys("session:{t}out").Build()
+		}, true},
+		{"MIGRATE KEYS", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.Arbitrary("MIGRATE", "h", "1", "", "0", "5", "AUTH", "KEYS", "KEYS").Keys("{t}a", "{t}b").Build(),
+				b.Arbitrary("MIGRATE", "h", "1", "", "0", "5", "AUTH", "KEYS", "KEYS").Keys("session:{t}a", "session:{t}b").Build()
+		}, true},
+		{"MIGRATE one key", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.Arbitrary("MIGRATE", "h", "1").Keys("k").Args("0", "5", "COPY").Build(), b.Arbitrary("MIGRATE", "h", "1").Keys("session:k").Args("0", "5", "COPY").Build()
+		}, true},
+		{"OBJECT ENCODING", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.ObjectEncoding().Key("k").Build(), b.ObjectEncoding().Key("session:k").Build()
+		}, true},
+		{"PING keyless", func(b rueidis.Builder) (rueidis.Completed, rueidis.Completed) {
+			return b.Ping().Build(), b.Ping().Build()
+		}, false},
+	}
+	flags := func(c rueidis.Completed) [5]bool {
+		return [5]bool{c.IsBlock(), c.IsReadOnly(), c.IsPipe(), c.IsRetryable(), c.IsUnblockOnCancel()}
+	}
+	single := newRecorder(t)
+	for _, builder := range []struct {
+		name    string
+		b       rueidis.Builder
+		cluster bool
+	}{{"single-node", single.b, false}, {"cluster", clusterBuilder(t), true}} {
+		for _, pinned := range []bool{false, true} {
+			for _, tt := range tests {
+				t.Run(fmt.Sprintf("%s/pinned=%v/%s", builder.name, pinned, tt.name), func(t *testing.T) {
+					rec := &recorder{b: builder.b}
+					s := feature.New(rec, "session")
+					cmd, want := tt.build(builder.b)
+					if pinned {
+						cmd = cmd.Pin()
+					}
+					before, slot := slices.Clone(cmd.Commands()), cmd.Slot()
+					sends := 1
+					if pinned {
+						sends = 2 // a pinned command is sent again
+					}
+					for range sends {
+						if err := s.Do(context.Background(), cmd).Error(); err != nil {
+							t.Fatal(err)
+						}
+					}
+					for _, got := range rec.sent {
+						if !slices.Equal(got.Commands(), want.Commands()) {
+							t.Errorf("sent %q, want %q", got.Commands(), want.Commands())
+						}
+						if flags(got) != flags(want) {
+							t.Errorf("flags block/readonly/pipe/retryable/unblock = %v, want %v", flags(got), flags(want))
+						}
+						switch {
+						case !tt.keyed:
+						case builder.cluster || pinned:
+							// A cluster routes by it; a copy is built anew.
+							if got.Slot() != want.Slot() {
+								t.Errorf("slot %d, want %d (that of the prefixed keys)", got.Slot(), want.Slot())
+							}
+						case got.Slot() != slot:
+							// A single node only spreads cached reads over
+							// its connections by it: left as built.
+							t.Errorf("slot %d, want %d (as built)", got.Slot(), slot)
+						}
+					}
+					if pinned && !slices.Equal(cmd.Commands(), before) {
+						t.Errorf("the caller's pinned command changed to %q", cmd.Commands())
+					}
+				})
 			}
-			got := rec.sent[0]
-			if !slices.Equal(got.Commands(), tt.want.Commands()) {
-				t.Errorf("sent %q, want %q", got.Commands(), tt.want.Commands())
-			}
-			// The slot is that of a prefixed key. (On a single node rueidis
-			// itself takes any key's; a cluster builder insists on one slot.)
-			var slots []uint16
-			for _, arg := range tt.want.Commands() {
-				get := rec.b.Get().Key(arg).Build()
-				slots = append(slots, get.Slot())
-			}
-			if tt.name != "PING keyless" && !slices.Contains(slots, got.Slot()) {
-				t.Errorf("slot %d is not that of any prefixed key", got.Slot())
-			}
-			if tt.single && got.Slot() != tt.want.Slot() {
-				t.Errorf("slot %d, want %d (that of the prefixed key)", got.Slot(), tt.want.Slot())
-			}
-			flags := func(c rueidis.Completed) [5]bool {
-				return [5]bool{c.IsBlock(), c.IsReadOnly(), c.IsPipe(), c.IsRetryable(), c.IsUnblockOnCancel()}
-			}
-			if flags(got) != flags(tt.want) {
-				t.Errorf("flags block/readonly/pipe/retryable/unblock = %v, want %v", flags(got), flags(tt.want))
-			}
-			if !slices.Equal(tt.cmd.Commands(), before) {
-				t.Errorf("the caller's command changed to %q", tt.cmd.Commands())
-			}
-		})
+		}
 	}
 }
 

@@ -118,7 +118,7 @@ type Positions struct {
 func (p *Positions) Reset() { p.n, p.more = 0, p.more[:0] }
 
 func (p *Positions) add(first, last, step int, kind Kind) {
-	s := span{first, last, step, kind}
+	s := span{first, last, max(step, 1), kind}
 	if p.n < len(p.fixed) {
 		p.fixed[p.n] = s
 		p.n++
@@ -141,6 +141,56 @@ func (p *Positions) At(i int) Kind {
 		if s := &p.more[j]; i >= s.first && i <= s.last && (i-s.first)%s.step == 0 {
 			return s.kind
 		}
+	}
+	return 0
+}
+
+// Kinds is what Positions holds for each argument of one command, laid out
+// for repeated lookups: a bit per argument when there are at most 64.
+type Kinds struct {
+	keys, patterns uint64
+	spill          *Positions // more than 64 arguments: ask it
+}
+
+// Kinds returns the kinds of the argc arguments p describes.
+func (p *Positions) Kinds(argc int) Kinds {
+	if argc > 64 {
+		return Kinds{spill: p}
+	}
+	var k Kinds
+	mark := func(s *span) {
+		for i := s.first; i <= s.last && i < argc; i += s.step {
+			bit := uint64(1) << i
+			if (k.keys|k.patterns)&bit != 0 {
+				continue // the first span to claim an argument decides, as in At
+			}
+			if s.kind == Key {
+				k.keys |= bit
+			} else {
+				k.patterns |= bit
+			}
+		}
+	}
+	for j := 0; j < p.n; j++ {
+		mark(&p.fixed[j])
+	}
+	for j := range p.more {
+		mark(&p.more[j])
+	}
+	return k
+}
+
+// At reports what argument i holds, as Positions.At does.
+func (k *Kinds) At(i int) Kind {
+	if k.spill != nil {
+		return k.spill.At(i)
+	}
+	bit := uint64(1) << i
+	switch {
+	case k.keys&bit != 0:
+		return Key
+	case k.patterns&bit != 0:
+		return Pattern
 	}
 	return 0
 }
@@ -269,6 +319,21 @@ func (c *Command) Find(args []string, p *Positions) error {
 		return migrateRule(args, p)
 	}
 	return nil
+}
+
+// SingleKey returns the position of the only key of a command whose one
+// key always sits at a fixed position (GET, SET, HSET, INCR, ...), or 0
+// when finding its keys takes Find. Commands whose arguments are too few
+// for the position must still go through Find, which says so.
+func (c *Command) SingleKey() int {
+	if len(c.Specs) != 1 || c.Rule != NoRule {
+		return 0
+	}
+	s := &c.Specs[0]
+	if s.Keyword != "" || s.KeyNum || s.LastKey != 0 || s.BeginIndex < 1 {
+		return 0
+	}
+	return s.BeginIndex
 }
 
 func (c *Command) badArgs(why string) error {

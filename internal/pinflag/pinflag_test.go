@@ -1,0 +1,50 @@
+package pinflag_test
+
+import (
+	"testing"
+
+	"github.com/redis/rueidis"
+
+	"github.com/wireredis/wireredis/internal/nodeslot"
+	"github.com/wireredis/wireredis/internal/pinflag"
+)
+
+// TestVerified fails when a rueidis upgrade changes the command layout:
+// the namespaced client would still be correct, but every command would
+// take the copying path, and the allocation targets would be lost.
+func TestVerified(t *testing.T) {
+	if !pinflag.Verified() {
+		t.Fatal("the layout of rueidis's commands is not the one pinflag mirrors: update the mirror in pinflag.go")
+	}
+}
+
+func TestUnpinned(t *testing.T) {
+	b := nodeslot.Builder()
+	cmd := b.Ping().Build()
+	if !pinflag.Unpinned(&cmd) {
+		t.Error("a fresh command reads as pinned")
+	}
+	pinned := b.Echo().Message("x").Build().Pin()
+	if pinflag.Unpinned(&pinned) {
+		t.Error("a pinned command reads as unpinned")
+	}
+	// Pin marks the shared command slice: a copy made before Pin is pinned too.
+	orig := b.Ping().Build()
+	cp := orig
+	_ = orig.Pin()
+	if pinflag.Unpinned(&cp) {
+		t.Error("a copy of a command pinned later reads as unpinned")
+	}
+	cache := b.Get().Key("k").Cache()
+	if !pinflag.UnpinnedCacheable(&cache) {
+		t.Error("a fresh cacheable command reads as pinned")
+	}
+	cache = cache.Pin()
+	if pinflag.UnpinnedCacheable(&cache) {
+		t.Error("a pinned cacheable command reads as unpinned")
+	}
+	var empty rueidis.Completed
+	if pinflag.Unpinned(&empty) {
+		t.Error("the zero command reads as unpinned")
+	}
+}
