@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -17,13 +18,15 @@ import (
 
 	"github.com/wireredis/wireredis/feature"
 	"github.com/wireredis/wireredis/internal/redisproc"
+	"github.com/wireredis/wireredis/provider"
+	"github.com/wireredis/wireredis/registry"
 )
 
 func main() {
 	out := flag.String("o", "", "write the report (markdown) here; default stdout")
 	svg := flag.String("svg", "", "write the chart (SVG) here")
 	trial := flag.Duration("trial", 2*time.Second, "length of one measurement")
-	rounds := flag.Int("rounds", 3, "rounds; each measures every client once, in turn")
+	rounds := flag.Int("rounds", 5, "rounds; each measures every client once, in turn")
 	flag.Parse()
 	if err := run(*out, *svg, *trial, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -46,12 +49,30 @@ func run(out, svg string, trial time.Duration, rounds int) error {
 	pinned := pin(server)
 	ctx := context.Background()
 
-	raw, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{server.Addr}, ForceSingleClient: true})
+	// Both from the same settings: the part as a service gets it (the
+	// registry's connection, its counters, the namespace), raw rueidis
+	// with the ClientOption those settings make.
+	opts, err := provider.LoadFrom([]string{"REDIS_URL=redis://" + server.Addr})
+	if err != nil {
+		return err
+	}
+	co, err := opts.ClientOption()
+	if err != nil {
+		return err
+	}
+	raw, err := rueidis.NewClient(co)
 	if err != nil {
 		return err
 	}
 	defer raw.Close()
-	part := feature.New(raw, "session")
+	reg, closeRegistry := registry.New(slog.New(slog.DiscardHandler))
+	defer closeRegistry()
+	session, release, err := feature.ProvideSessionRedis(ctx, reg, opts)
+	if err != nil {
+		return err
+	}
+	defer release()
+	part := session.Client
 	gr := goredis.NewClient(&goredis.Options{Addr: server.Addr})
 	defer func() { _ = gr.Close() }()
 
@@ -62,7 +83,7 @@ func run(out, svg string, trial time.Duration, rounds int) error {
 			}
 			return raw.Do(ctx, raw.B().Get().Key(k).Build()).Error()
 		}},
-		{"wireredis part", func(ctx context.Context, k, v string) error {
+		{"wireredis SessionRedis", func(ctx context.Context, k, v string) error {
 			if err := part.Do(ctx, part.B().Set().Key(k).Value(v).Build()).Error(); err != nil {
 				return err
 			}
@@ -82,7 +103,10 @@ func run(out, svg string, trial time.Duration, rounds int) error {
 	}
 	for round := range rounds {
 		for _, n := range levels {
-			for _, c := range clients { // A B C, A B C: drift hits all alike
+			// A B C, then B C A, C A B: drift hits all alike, and no client
+			// always follows the same one (whose garbage it would inherit).
+			for i := range clients {
+				c := clients[(i+round)%len(clients)]
 				ops, err := measure(ctx, c, n, trial)
 				if err != nil {
 					return fmt.Errorf("%s, %d goroutines: %w", c.name, n, err)

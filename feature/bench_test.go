@@ -2,30 +2,45 @@ package feature_test
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"testing"
 
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
+	"github.com/wireredis/wireredis/registry"
 )
 
-// BenchmarkServer compares raw rueidis and a part over a real
-// redis-server, side by side in one run: SET+GET of 16-byte values at
-// several degrees of parallelism, a client-side cache hit, and a DoMulti
-// of 64 commands. benchstat -col /client puts raw and part side by side
+// BenchmarkServer compares raw rueidis, a part over the same client, and
+// SessionRedis as the registry gives it (its own connection, counted),
+// over a real redis-server, side by side in one run: SET+GET of 16-byte
+// values at several degrees of parallelism, a client-side cache hit, and a
+// DoMulti of 64 commands. benchstat -col /client puts them side by side
 // (make bench).
 func BenchmarkServer(b *testing.B) {
 	srv := redistest.Start(b)
 	raw := srv.NewClient(b, nil)
 	part := feature.New(raw, "session")
 	ctx := context.Background()
+	opts, err := provider.LoadFrom([]string{"REDIS_URL=" + srv.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg, closeRegistry := registry.New(slog.New(slog.DiscardHandler))
+	b.Cleanup(closeRegistry)
+	session, release, err := feature.ProvideSessionRedis(ctx, reg, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(release)
 	value := "0123456789abcdef"
 	for _, c := range []struct {
 		name   string
 		client rueidis.Client
-	}{{"raw", raw}, {"part", part}} {
+	}{{"raw", raw}, {"part", part}, {"session", session}} {
 		cl := c.client
 		for _, par := range []int{1, 8, 64} {
 			b.Run("SetGet/goroutines="+strconv.Itoa(par)+"/client="+c.name, func(b *testing.B) {

@@ -24,6 +24,8 @@ type Client struct {
 	learner    *CommandLearner  // nil: commands missing from the table are refused
 	builder    *rueidis.Builder // for B(), when not the shared client's
 	log        *slog.Logger     // refused commands; nil: not logged
+	hot        *hotKeys         // for DoCache
+	recent     *recentCommands  // table entries of the commands sent last
 }
 
 // New wraps shared in the namespace. Closing the returned client does not
@@ -33,7 +35,7 @@ func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 	if namespace == "" {
 		panic("wireredis: feature.New needs a namespace")
 	}
-	c := &Client{shared: shared, ns: namespace, prefix: namespace + ":"}
+	c := &Client{shared: shared, ns: namespace, prefix: namespace + ":", hot: newHotKeys(), recent: new(recentCommands)}
 	for _, o := range opts {
 		o(c)
 	}

@@ -7,8 +7,11 @@
 //	session := feature.New(shared, "session")
 //	session.Do(ctx, session.B().Set().Key("user:1").Value("x").Build()) // SET session:user:1 x
 //
-// Commands are rebuilt, not edited in place, so the cluster slot is that of
-// the prefixed key and the caller's command is left as it was. Where the
+// As with rueidis, a command passed to a part is handed over: the part
+// prefixes its keys in place (rueidis then recycles it), which costs one
+// allocation. Pin a command to send it more than once; a pinned command is
+// never changed, but copied. On a cluster, the command gets the slot of its
+// prefixed keys. Where the
 // keys are comes from a table generated from the server's own key specs
 // (internal/keyspec); RegisterCommand adds module commands, and
 // LearnCommands asks the server about the rest. Pub/Sub channels are

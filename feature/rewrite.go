@@ -14,8 +14,10 @@ import (
 )
 
 // rewrite returns cmd as it must be sent in the namespace: the command
-// itself for keyless commands, a rebuilt one otherwise (so the cluster slot
-// is computed from the prefixed keys), or an error when it must not be sent.
+// itself for keyless commands; for the others, cmd with its keys prefixed
+// in place, or a copy when cmd is pinned (see handedOver), with the
+// cluster slot of the prefixed keys; or an error when it must not be sent,
+// cmd then left as it was.
 func (c *Client) rewrite(ctx context.Context, cmd rueidis.Completed) (rueidis.Completed, error) {
 	args := cmd.Commands()
 	spec, skip, err := c.lookup(ctx, args)
@@ -40,30 +42,7 @@ func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.C
 		return cmd, nil
 	case keyspec.Keys:
 		inPlace, slotted := c.handedOver(&cmd)
-		if at := spec.SingleKey(); inPlace && at > 0 && at < len(args) {
-			// Most commands: one key, at a fixed place.
-			key := c.prefix + args[at]
-			if later != nil {
-				later.writes = append(later.writes, pendingWrite{args: args, at: at, joined: key})
-			} else {
-				args[at] = key
-			}
-			if slotted {
-				return cmd.SetSlot(key), nil
-			}
-			return cmd, nil
-		}
-		var p keyspec.Positions
-		if err := spec.Find(args, &p); err != nil {
-			return cmd, c.fail(spec.Name, err.Error(), err)
-		}
-		if inPlace {
-			return c.prefixInPlace(cmd, args, spec, &p, slotted, later)
-		}
-		if spec.Name == "XREAD" && cmd.IsBlock() && cmd.IsReadOnly() {
-			return c.rebuildBlockingXread(cmd, args, &p)
-		}
-		return c.rebuild(cmd, args, spec, &p)
+		return c.rewriteKeys(cmd, args, spec, inPlace, slotted, later)
 	case keyspec.Scoped:
 		return c.scope(cmd, args, spec, skip)
 	case keyspec.Refused:
@@ -74,9 +53,51 @@ func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.C
 	return cmd, c.fail(spec.Name, "the key table has no class for it", ErrUnknownCommand)
 }
 
+// rewriteKeys rewrites a command of the Keys class; inPlace and slotted
+// are what handedOver says of it.
+func (c *Client) rewriteKeys(cmd rueidis.Completed, args []string, spec *keyspec.Command, inPlace, slotted bool, later *pendingKeys) (rueidis.Completed, error) {
+	if at := spec.SingleKey(); inPlace && at > 0 && at < len(args) {
+		// Most commands: one key, at a fixed place.
+		key := c.prefix + args[at]
+		if later != nil {
+			later.writes = append(later.writes, pendingWrite{args: args, at: at, joined: key})
+		} else {
+			args[at] = key
+		}
+		if slotted {
+			return cmd.SetSlot(key), nil
+		}
+		return cmd, nil
+	}
+	var p keyspec.Positions
+	if err := spec.Find(args, &p); err != nil {
+		return cmd, c.fail(spec.Name, err.Error(), err)
+	}
+	if inPlace {
+		return c.prefixInPlace(cmd, args, spec, &p, slotted, later)
+	}
+	if spec.Name == "XREAD" && cmd.IsBlock() && cmd.IsReadOnly() {
+		return c.rebuildBlockingXread(cmd, args, &p)
+	}
+	return c.rebuild(cmd, args, spec, &p)
+}
+
 // lookup finds args in the key table, then among the registered commands,
 // then through the learner.
 func (c *Client) lookup(ctx context.Context, args []string) (*keyspec.Command, int, error) {
+	if len(args) > 0 {
+		if spec := c.recent.find(args[0]); spec != nil {
+			return spec, 1, nil
+		}
+	}
+	spec, n, err := c.lookupTables(ctx, args)
+	if err == nil && n == 1 {
+		c.recent.remember(args[0], spec)
+	}
+	return spec, n, err
+}
+
+func (c *Client) lookupTables(ctx context.Context, args []string) (*keyspec.Command, int, error) {
 	spec, n, err := keyspec.Lookup(args)
 	if err == nil || !keyspec.IsUnknown(err) {
 		if err != nil {
@@ -420,6 +441,22 @@ func batchFailed(n, failed int, err error) []rueidis.RedisResult {
 // rewriteCacheable is rewrite for DoCache; later is as for rewriteAs.
 func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable, later *pendingKeys) (rueidis.Cacheable, error) {
 	args := cmd.Commands()
+	if len(args) == 2 {
+		// A hot key (see hotKeys): a one-key command read before.
+		if prefixed, ok := c.hot.find(args[0], args[1]); ok {
+			if inPlace, slotted := c.handedOver((*rueidis.Completed)(&cmd)); inPlace {
+				if later != nil {
+					later.writes = append(later.writes, pendingWrite{args: args, at: 1, joined: prefixed})
+				} else {
+					args[1] = prefixed
+				}
+				if slotted {
+					return rueidis.Cacheable(rueidis.Completed(cmd).SetSlot(prefixed)), nil
+				}
+				return cmd, nil
+			}
+		}
+	}
 	spec, skip, err := c.lookup(ctx, args)
 	if err != nil {
 		return cmd, err
@@ -434,11 +471,20 @@ func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable, la
 		}
 		script = true
 	}
-	if inPlace, _ := c.handedOver((*rueidis.Completed)(&cmd)); inPlace {
-		// In place, the command keeps every tag rueidis gave it, the
-		// read-only script's and MGET's included.
-		out, err := c.rewriteAs(rueidis.Completed(cmd), args, spec, skip, later)
-		return rueidis.Cacheable(out), err
+	if spec.Class == keyspec.Keys {
+		if inPlace, slotted := c.handedOver((*rueidis.Completed)(&cmd)); inPlace {
+			// In place, the command keeps every tag rueidis gave it, the
+			// read-only script's and MGET's included.
+			key := ""
+			if len(args) == 2 && spec.SingleKey() == 1 {
+				key = args[1]
+			}
+			out, err := c.rewriteKeys(rueidis.Completed(cmd), args, spec, true, slotted, later)
+			if err == nil && key != "" {
+				c.hot.remember(args[0], key, c.prefix+key)
+			}
+			return rueidis.Cacheable(out), err
+		}
 	}
 	if script {
 		// Rebuilt through Arbitrary, these would lose rueidis's read-only

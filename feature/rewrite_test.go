@@ -2,9 +2,11 @@ package feature_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/rueidis"
@@ -35,6 +37,11 @@ func (r *recorder) Mode() rueidis.ClientMode {
 
 func (r *recorder) Do(_ context.Context, cmd rueidis.Completed) rueidis.RedisResult {
 	r.sent = append(r.sent, cmd)
+	return rueidis.NewErrorResult(nil)
+}
+
+func (r *recorder) DoCache(_ context.Context, cmd rueidis.Cacheable, _ time.Duration) rueidis.RedisResult {
+	r.sent = append(r.sent, rueidis.Completed(cmd))
 	return rueidis.NewErrorResult(nil)
 }
 
@@ -207,5 +214,58 @@ func TestScopedRewrite(t *testing.T) {
 		if got := rec.sent[0].Commands(); !slices.Equal(got, tt.want) {
 			t.Errorf("namespace %q: sent %q, want %q", tt.ns, got, tt.want)
 		}
+	}
+}
+
+// TestDoCacheOfAHotKey reads keys again and again through DoCache, as a
+// client-side cache is used: the part remembers their prefixed names
+// (hotKeys), and what it sends must not change for it, on a single node
+// or on a cluster, for one command or another on the same key, for one
+// part or another.
+func TestDoCacheOfAHotKey(t *testing.T) {
+	for _, builder := range []struct {
+		name    string
+		b       rueidis.Builder
+		cluster bool
+	}{{"single-node", newRecorder(t).b, false}, {"cluster", clusterBuilder(t), true}} {
+		t.Run(builder.name, func(t *testing.T) {
+			rec := &recorder{b: builder.b}
+			session, cache := feature.New(rec, "session"), feature.New(rec, "cache")
+			ctx := context.Background()
+			b := builder.b
+			for range 3 {
+				for _, tc := range []struct {
+					part rueidis.Client
+					cmd  rueidis.Cacheable
+					want []string
+				}{
+					{session, b.Get().Key("k").Cache(), []string{"GET", "session:k"}},
+					{session, b.Hgetall().Key("k").Cache(), []string{"HGETALL", "session:k"}},
+					{cache, b.Get().Key("k").Cache(), []string{"GET", "cache:k"}},
+					{session, b.Get().Key("k").Cache().Pin(), []string{"GET", "session:k"}},
+				} {
+					rec.sent = rec.sent[:0]
+					if err := tc.part.DoCache(ctx, tc.cmd, time.Minute).Error(); err != nil {
+						t.Fatal(err)
+					}
+					got := rec.sent[0]
+					if !slices.Equal(got.Commands(), tc.want) {
+						t.Fatalf("sent %q, want %q", got.Commands(), tc.want)
+					}
+					if want := b.Get().Key(tc.want[1]).Build(); builder.cluster && got.Slot() != want.Slot() {
+						t.Errorf("%q: slot %d, want %d", tc.want, got.Slot(), want.Slot())
+					}
+				}
+			}
+			// A batch of hot keys, one refused: nothing is written.
+			get := b.Get().Key("k").Cache()
+			res := session.DoMultiCache(ctx, rueidis.CT(get, time.Minute), rueidis.CT(b.EvalRo().Script("s").Numkeys(2).Key("{t}a", "{t}b").Cache(), time.Minute))
+			if !errors.Is(res[1].Error(), feature.ErrBadArguments) {
+				t.Fatalf("DoMultiCache: %v", res[1].Error())
+			}
+			if got := get.Commands(); !slices.Equal(got, []string{"GET", "k"}) {
+				t.Errorf("a hot key of a refused batch became %q", got)
+			}
+		})
 	}
 }

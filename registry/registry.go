@@ -284,7 +284,7 @@ func (r *Registry) shut(c *conn, reason string) {
 		return
 	}
 	if !c.n.drain(c.opts.ShutdownTimeout) {
-		r.log.Warn("wireredis: closing with commands still in flight", "addr", c.addr, "db", c.db, "in_flight", c.n.inFlight.Load(), "waited", c.opts.ShutdownTimeout)
+		r.log.Warn("wireredis: closing with commands still in flight", "addr", c.addr, "db", c.db, "in_flight", c.n.inFlight(), "waited", c.opts.ShutdownTimeout)
 	}
 	t.Client.Close() // rueidis waits for its pending calls too
 	r.log.Info("wireredis: connection closed", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "conn", c.id, "reason", reason)
@@ -337,7 +337,7 @@ func (r *Registry) Stats() []ConnStats {
 		s := ConnStats{
 			Fingerprint: c.fingerprint, Addr: c.addr, DB: c.db, Refs: c.refs,
 			Connected: c.client.Load() != nil,
-			Commands:  c.n.sent.Load(), Errors: c.n.failed.Load(), InFlight: c.n.inFlight.Load(),
+			Commands:  c.n.sent(), Errors: c.n.failed.Load(), InFlight: c.n.inFlight(),
 		}
 		for name := range c.users {
 			s.Namespaces = append(s.Namespaces, name)

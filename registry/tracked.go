@@ -9,12 +9,28 @@ import (
 	"github.com/redis/rueidis"
 )
 
-// counters are a connection's command counts, kept with atomics.
+// counters are a connection's command counts, kept with atomics: two
+// adds per command (started, finished), the least that counts what is in
+// flight for a graceful close.
 type counters struct {
-	sent, failed, inFlight atomic.Int64
+	started, finished atomic.Int64
+	// refused counts the starts that found the connection closing: they
+	// are finished at once and were never sent.
+	refused, failed atomic.Int64
 	// closing is set by the last release: commands sent after it fail,
 	// the ones in flight are waited for.
 	closing atomic.Bool
+}
+
+// sent is the number of commands sent.
+func (c *counters) sent() int64 { return c.started.Load() - c.refused.Load() }
+
+// inFlight is the number of commands under way. finished is read first:
+// every finish it counts belongs to a start made before, so the difference
+// is never negative.
+func (c *counters) inFlight() int64 {
+	f := c.finished.Load()
+	return c.started.Load() - f
 }
 
 // errReleased is what a command gets once its connection's last part has
@@ -32,23 +48,25 @@ type tracked struct {
 // start counts n commands in; false means the connection is closing and
 // they must not be sent.
 func (t *tracked) start(n int) bool {
-	t.n.inFlight.Add(int64(n))
+	t.n.started.Add(int64(n))
 	if t.n.closing.Load() {
-		t.n.inFlight.Add(-int64(n))
+		t.n.refused.Add(int64(n))
+		t.n.finished.Add(int64(n))
 		return false
 	}
-	t.n.sent.Add(int64(n))
 	return true
 }
 
 func (t *tracked) done(n int, errs int) {
-	t.n.inFlight.Add(-int64(n))
+	t.n.finished.Add(int64(n))
 	if errs > 0 {
 		t.n.failed.Add(int64(errs))
 	}
 }
 
-func failed(r rueidis.RedisResult) int {
+// failed takes a pointer: a RedisResult is large, and this runs on every
+// command.
+func failed(r *rueidis.RedisResult) int {
 	if err := r.Error(); err != nil && !rueidis.IsRedisNil(err) {
 		return 1
 	}
@@ -57,8 +75,8 @@ func failed(r rueidis.RedisResult) int {
 
 func failedAll(rs []rueidis.RedisResult) int {
 	n := 0
-	for _, r := range rs {
-		n += failed(r)
+	for i := range rs {
+		n += failed(&rs[i])
 	}
 	return n
 }
@@ -68,7 +86,7 @@ func (t *tracked) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRe
 		return rueidis.NewErrorResult(errReleased)
 	}
 	r := t.Client.Do(ctx, cmd)
-	t.done(1, failed(r))
+	t.done(1, failed(&r))
 	return r
 }
 
@@ -86,7 +104,7 @@ func (t *tracked) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.D
 		return rueidis.NewErrorResult(errReleased)
 	}
 	r := t.Client.DoCache(ctx, cmd, ttl)
-	t.done(1, failed(r))
+	t.done(1, failed(&r))
 	return r
 }
 
@@ -114,11 +132,12 @@ func (t *tracked) Nodes() map[string]rueidis.Client {
 func (t *tracked) Close() {}
 
 // drain refuses new commands and waits until none is in flight, or until
-// timeout.
+// timeout. A start either comes before closing is set, and is then counted
+// by inFlight until it finishes, or sees closing and is refused.
 func (c *counters) drain(timeout time.Duration) bool {
 	c.closing.Store(true)
 	deadline := time.Now().Add(timeout)
-	for c.inFlight.Load() > 0 {
+	for c.inFlight() > 0 {
 		if time.Now().After(deadline) {
 			return false
 		}

@@ -18,7 +18,7 @@ type completed struct {
 
 type commandSlice struct {
 	s []string
-	l int32
+	l int32 // the length when built
 	r int32 // 1 once pinned
 }
 
@@ -78,13 +78,13 @@ func sameLayout(real, mirror reflect.Type) bool {
 }
 
 // pinIsTheField checks the behaviour behind the layout: a fresh command
-// reads as unpinned, its arguments are the slice the mirror sees, and Pin
-// flips the field Unpinned reads.
+// reads as unpinned, its arguments are the slice the mirror sees, with the
+// built length next to it, and Pin flips the field Unpinned reads.
 func pinIsTheField() bool {
 	cmd := rueidis.Builder{}.Ping().Build()
 	view := (*completed)(unsafe.Pointer(&cmd))
 	args := cmd.Commands()
-	if view.cs == nil || len(view.cs.s) != 1 || &view.cs.s[0] != &args[0] || view.cs.r != 0 {
+	if view.cs == nil || len(view.cs.s) != 1 || &view.cs.s[0] != &args[0] || view.cs.l != 1 || view.cs.r != 0 {
 		return false
 	}
 	_ = cmd.Pin()
