@@ -35,11 +35,11 @@ lint: check-generated
 
 # The load generator (raw rueidis, a part and go-redis against one
 # redis-server, interleaved) writes docs/benchmarks.md and its chart; the
-# Go benchmarks of the rewrite follow, raw and part side by side.
+# Go benchmarks follow: raw rueidis, a part over it, and SessionRedis side by side.
 bench:
 	./scripts/ensure-redis-server.sh
 	cd bench && go run . -o ../docs/benchmarks.md -svg ../docs/benchmarks.svg
 	go test -run '^$$' -bench 'BenchmarkDo|BenchmarkServer' -benchtime 20000x -count 6 ./feature > bench/go-bench.txt
-	{ echo; echo '## Go benchmarks, raw and part side by side (benchstat -col /client)'; echo; echo '```'; \
+	{ echo; echo '## Go benchmarks: raw rueidis, a part over it, and SessionRedis from a registry (benchstat -col /client)'; echo; echo '```'; \
 	  $(BENCHSTAT) -col /client bench/go-bench.txt; echo '```'; } >> docs/benchmarks.md
 	rm -f bench/go-bench.txt

@@ -89,6 +89,13 @@ func run(out, svg string, trial time.Duration, rounds int) error {
 			}
 			return part.Do(ctx, part.B().Get().Key(k).Build()).Error()
 		}},
+		{"raw rueidis, prefix by hand", func(ctx context.Context, k, v string) error {
+			k = "session:" + k // the keys SessionRedis stores: the same work for the server
+			if err := raw.Do(ctx, raw.B().Set().Key(k).Value(v).Build()).Error(); err != nil {
+				return err
+			}
+			return raw.Do(ctx, raw.B().Get().Key(k).Build()).Error()
+		}},
 		{"go-redis, prefix by hand", func(ctx context.Context, k, v string) error {
 			if err := gr.Set(ctx, "session:"+k, v, 0).Err(); err != nil {
 				return err
