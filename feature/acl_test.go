@@ -10,9 +10,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
-	"github.com/wireredis/wireredis/registry"
 )
 
 type step struct {
@@ -115,12 +113,7 @@ func TestACLEnforcedIsolation(t *testing.T) {
 	if err := srv.Client.Do(ctx, acl).Error(); err != nil {
 		t.Fatal(err)
 	}
-	base, err := provider.LoadFrom([]string{"REDIS_URL=" + srv.URL(), "REDIS_USERNAME=app", "REDIS_PASSWORD=app-password"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, closeAll := registry.New(nil)
-	defer closeAll()
+	reg, base := parts(t, "REDIS_URL="+srv.URL(), "REDIS_USERNAME=app", "REDIS_PASSWORD=app-password")
 	session, releaseSession, err := feature.ProvideSessionRedis(ctx, reg, base)
 	if err != nil {
 		t.Fatal(err)

@@ -2,16 +2,13 @@ package feature_test
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 	"testing"
 
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
-	"github.com/wireredis/wireredis/registry"
 )
 
 // BenchmarkServer compares raw rueidis, a part over the same client, and
@@ -25,12 +22,7 @@ func BenchmarkServer(b *testing.B) {
 	raw := srv.NewClient(b, nil)
 	part := feature.New(raw, "session")
 	ctx := context.Background()
-	opts, err := provider.LoadFrom([]string{"REDIS_URL=" + srv.URL()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	reg, closeRegistry := registry.New(slog.New(slog.DiscardHandler))
-	b.Cleanup(closeRegistry)
+	reg, opts := parts(b, "REDIS_URL="+srv.URL())
 	session, release, err := feature.ProvideSessionRedis(ctx, reg, opts)
 	if err != nil {
 		b.Fatal(err)

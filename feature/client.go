@@ -113,7 +113,7 @@ func (c *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Du
 // DoMultiCache is DoMulti with client-side caching.
 func (c *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL) []rueidis.RedisResult {
 	out := make([]rueidis.CacheableTTL, len(multi))
-	later := pendingKeys{prefixLen: len(c.prefix), writes: make([]pendingWrite, 0, len(multi))}
+	later := make(pendingKeys, 0, len(multi))
 	for i, m := range multi {
 		cmd, err := c.rewriteCacheable(ctx, m.Cmd, &later)
 		if err != nil {
@@ -121,7 +121,7 @@ func (c *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL
 		}
 		out[i] = rueidis.CacheableTTL{Cmd: cmd, TTL: m.TTL}
 	}
-	later.apply()
+	c.writePending(later)
 	return c.shared.DoMultiCache(ctx, out...)
 }
 

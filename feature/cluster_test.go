@@ -36,13 +36,7 @@ func movedCount(t *testing.T, c *redistest.Cluster) int {
 
 func clusterParts(t *testing.T, c *redistest.Cluster, environ ...string) (reg *registry.Registry, base provider.Options) {
 	t.Helper()
-	base, err := provider.LoadFrom(append([]string{"REDIS_ADDRS=" + strings.Join(c.Addrs[:2], ",")}, environ...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, closeAll := registry.New(nil)
-	t.Cleanup(closeAll)
-	return reg, base
+	return parts(t, append([]string{"REDIS_ADDRS=" + strings.Join(c.Addrs[:2], ",")}, environ...)...)
 }
 
 func TestCluster(t *testing.T) {

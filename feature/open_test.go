@@ -11,15 +11,23 @@ import (
 	"github.com/wireredis/wireredis/registry"
 )
 
-func TestOpenAppliesOverridesAndShares(t *testing.T) {
-	ctx := context.Background()
-	srv := redistest.Start(t)
-	base, err := provider.LoadFrom([]string{"REDIS_URL=" + srv.URL(), "REDIS_ANALYTICS_DB=1"})
+// parts loads the settings environ gives, and a registry for the parts,
+// closed when the test ends.
+func parts(t testing.TB, environ ...string) (*registry.Registry, provider.Options) {
+	t.Helper()
+	base, err := provider.LoadFrom(environ)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg, closeAll := registry.New(nil)
-	defer closeAll()
+	t.Cleanup(closeAll)
+	return reg, base
+}
+
+func TestOpenAppliesOverridesAndShares(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	reg, base := parts(t, "REDIS_URL="+srv.URL(), "REDIS_ANALYTICS_DB=1")
 
 	session, releaseSession, err := feature.ProvideSessionRedis(ctx, reg, base)
 	if err != nil {
@@ -69,12 +77,7 @@ func TestOpenAppliesOverridesAndShares(t *testing.T) {
 
 func TestOpenErrors(t *testing.T) {
 	ctx := context.Background()
-	reg, closeAll := registry.New(nil)
-	defer closeAll()
-	base, err := provider.LoadFrom([]string{"REDIS_BILLING_PORT=http"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg, base := parts(t, "REDIS_BILLING_PORT=http")
 	if _, _, err := feature.Open(ctx, reg, base, "billing"); !errors.Is(err, provider.ErrInvalidConfig) {
 		t.Errorf("Open with REDIS_BILLING_PORT=http: %v", err)
 	}
@@ -89,12 +92,7 @@ func TestOpenErrors(t *testing.T) {
 func TestPartOptions(t *testing.T) {
 	ctx := context.Background()
 	main, other := redistest.Start(t), redistest.Start(t)
-	base, err := provider.LoadFrom([]string{"REDIS_URL=" + main.URL(), "BILLING_REDIS_URL=" + other.URL() + "/3", "BROKEN_URL=redis://h:x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, closeAll := registry.New(nil)
-	defer closeAll()
+	reg, base := parts(t, "REDIS_URL="+main.URL(), "BILLING_REDIS_URL="+other.URL()+"/3", "BROKEN_URL=redis://h:x")
 
 	limits, release, err := feature.Part{Namespace: "ratelimit", HashTag: true}.Open(ctx, reg, base)
 	if err != nil {
@@ -144,12 +142,7 @@ func TestBackgroundPart(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
 	srv.Kill()
-	base, err := provider.LoadFrom([]string{"REDIS_URL=" + srv.URL(), "REDIS_SESSION_STARTUP=background", "REDIS_PING_TIMEOUT=300ms"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, closeAll := registry.New(nil)
-	defer closeAll()
+	reg, base := parts(t, "REDIS_URL="+srv.URL(), "REDIS_SESSION_STARTUP=background", "REDIS_PING_TIMEOUT=300ms")
 	session, release, err := feature.ProvideSessionRedis(ctx, reg, base)
 	if err != nil {
 		t.Fatalf("a background part with Redis down: %v", err)

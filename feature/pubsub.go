@@ -37,15 +37,15 @@ func (c *Client) channels(cmd rueidis.Completed, args []string, spec *keyspec.Co
 		if len(names) != 2 {
 			return cmd, c.fail(spec.Name, "it takes a channel and a message", ErrBadArguments)
 		}
-		return finish(cmd, b.Arbitrary(args[0]).Args(c.prefix+names[0], names[1]), spec.Name), nil
+		return finish(cmd, b.Arbitrary(args[0]).Args(c.prefix+names[0], names[1])), nil
 	case "SPUBLISH":
 		if len(names) != 2 {
 			return cmd, c.fail(spec.Name, "it takes a channel and a message", ErrBadArguments)
 		}
 		// The shard channel decides the cluster slot, like a key.
-		return finish(cmd, b.Arbitrary(args[0]).Keys(c.prefix+names[0]).Args(names[1]), spec.Name), nil
+		return finish(cmd, b.Arbitrary(args[0]).Keys(c.prefix+names[0]).Args(names[1])), nil
 	case "PUBSUB NUMSUB", "PUBSUB SHARDNUMSUB":
-		return finish(cmd, b.Arbitrary(args[:skip]...).Args(c.prefixAll(names, c.prefix)...), spec.Name), nil
+		return finish(cmd, b.Arbitrary(args[:skip]...).Args(c.prefixAll(names, c.prefix)...)), nil
 	case "PUBSUB CHANNELS", "PUBSUB SHARDCHANNELS":
 		pattern := "*"
 		switch len(names) {
@@ -55,7 +55,7 @@ func (c *Client) channels(cmd rueidis.Completed, args []string, spec *keyspec.Co
 		default:
 			return cmd, c.fail(spec.Name, "it takes at most one pattern", ErrBadArguments)
 		}
-		return finish(cmd, b.Arbitrary(args[:skip]...).Args(c.globPrefix+pattern), spec.Name), nil
+		return finish(cmd, b.Arbitrary(args[:skip]...).Args(c.globPrefix+pattern)), nil
 	}
 	return cmd, c.fail(spec.Name, "the key table has no rule for this Pub/Sub command", ErrUnknownCommand)
 }

@@ -11,9 +11,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
-	"github.com/wireredis/wireredis/registry"
 )
 
 // run numbers the runs of a test (go test -count=N): registrations are
@@ -98,12 +96,7 @@ func TestRegisterCommandErrors(t *testing.T) {
 func TestLearnCommands(t *testing.T) {
 	srv := redistest.Start(t, "--rename-command", "GETRANGE", "SLICE", "--rename-command", "SORT", "ORDERBY")
 	ctx := context.Background()
-	base, err := provider.LoadFrom([]string{"REDIS_URL=" + srv.URL(), "REDIS_LEARN_COMMANDS=true", "REDIS_CACHE_LEARN_COMMANDS=false"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, closeAll := registry.New(nil)
-	defer closeAll()
+	reg, base := parts(t, "REDIS_URL="+srv.URL(), "REDIS_LEARN_COMMANDS=true", "REDIS_CACHE_LEARN_COMMANDS=false")
 	session, release, err := feature.Open(ctx, reg, base, "session")
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.C
 		if cmd.Slot() == nodeslot.Mark && c.shared.Mode() == rueidis.ClientModeCluster {
 			// Built by a single-node builder: a cluster client cannot
 			// route it as it is.
-			return finish(cmd, c.shared.B().Arbitrary(args...), spec.Name), nil
+			return finish(cmd, c.shared.B().Arbitrary(args...)), nil
 		}
 		return cmd, nil
 	case keyspec.Keys:
@@ -58,16 +58,7 @@ func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.C
 func (c *Client) rewriteKeys(cmd rueidis.Completed, args []string, spec *keyspec.Command, inPlace, slotted bool, later *pendingKeys) (rueidis.Completed, error) {
 	if at := spec.SingleKey(); inPlace && at > 0 && at < len(args) {
 		// Most commands: one key, at a fixed place.
-		key := c.prefix + args[at]
-		if later != nil {
-			later.writes = append(later.writes, pendingWrite{args: args, at: at, joined: key})
-		} else {
-			args[at] = key
-		}
-		if slotted {
-			return cmd.SetSlot(key), nil
-		}
-		return cmd, nil
+		return setKey(cmd, args, at, c.prefix+args[at], slotted, later), nil
 	}
 	var p keyspec.Positions
 	if err := spec.Find(args, &p); err != nil {
@@ -205,11 +196,26 @@ func (c *Client) prefixInPlace(cmd rueidis.Completed, args []string, spec *keysp
 		}
 	}
 	if later != nil {
-		later.add(args, spec, joined)
+		*later = append(*later, pendingWrite{args: args, spec: spec, joined: joined})
 	} else {
 		writeKeys(args, &kinds, len(c.prefix), joined)
 	}
 	return out, nil
+}
+
+// setKey puts prefixed, the key at args[at] with the prefix, in its place,
+// now or when later is written, and returns cmd, with the slot of the key
+// when slotted.
+func setKey(cmd rueidis.Completed, args []string, at int, prefixed string, slotted bool, later *pendingKeys) rueidis.Completed {
+	if later != nil {
+		*later = append(*later, pendingWrite{args: args, at: at, joined: prefixed})
+	} else {
+		args[at] = prefixed
+	}
+	if slotted {
+		return cmd.SetSlot(prefixed)
+	}
+	return cmd
 }
 
 // slotOf returns the cluster slot of key, as rueidis computes it.
@@ -232,10 +238,7 @@ func writeKeys(args []string, kinds *keyspec.Kinds, prefixLen int, joined string
 
 // pendingKeys holds the in-place writes of a batch until every command of
 // the batch has been checked.
-type pendingKeys struct {
-	prefixLen int
-	writes    []pendingWrite
-}
+type pendingKeys []pendingWrite
 
 // pendingWrite is one command's keys: at is the place of a single key
 // (joined is then that key), or 0 when spec.Find places them.
@@ -246,15 +249,10 @@ type pendingWrite struct {
 	joined string
 }
 
-func (w *pendingKeys) add(args []string, spec *keyspec.Command, joined string) {
-	w.writes = append(w.writes, pendingWrite{args: args, spec: spec, joined: joined})
-}
-
-// apply writes the keys. Each command was checked when it was added, so
-// Find cannot fail now; and a command given twice in a batch is written
-// twice with the same keys, not prefixed twice.
-func (w *pendingKeys) apply() {
-	for _, pw := range w.writes {
+// writePending writes the keys held in w. Each command was checked when
+// it was added, so Find cannot fail now.
+func (c *Client) writePending(w pendingKeys) {
+	for _, pw := range w {
 		if pw.at > 0 {
 			pw.args[pw.at] = pw.joined
 			continue
@@ -262,7 +260,7 @@ func (w *pendingKeys) apply() {
 		var p keyspec.Positions
 		if pw.spec.Find(pw.args, &p) == nil {
 			kinds := p.Kinds(len(pw.args))
-			writeKeys(pw.args, &kinds, w.prefixLen, pw.joined)
+			writeKeys(pw.args, &kinds, len(c.prefix), pw.joined)
 		}
 	}
 }
@@ -295,7 +293,7 @@ func (c *Client) rebuild(cmd rueidis.Completed, args []string, spec *keyspec.Com
 			a = a.Args(arg)
 		}
 	}
-	return finish(cmd, a, spec.Name), nil
+	return finish(cmd, a), nil
 }
 
 // rebuildBlockingXread rebuilds XREAD ... BLOCK with rueidis's typed
@@ -348,12 +346,12 @@ type arbitrary interface {
 }
 
 // finish builds a with the flags of the original cmd.
-func finish[A arbitrary](cmd rueidis.Completed, a A, name string) rueidis.Completed {
+func finish[A arbitrary](cmd rueidis.Completed, a A) rueidis.Completed {
 	var out rueidis.Completed
 	switch {
 	case cmd.IsBlock():
 		out = a.Blocking()
-	case cmd.IsReadOnly() && name == "MGET":
+	case (*rueidis.Cacheable)(&cmd).IsMGet(): // rueidis's MGET tag (MGET, JSON.MGET)
 		out = a.MultiGet()
 	case cmd.IsReadOnly():
 		out = a.ReadOnly()
@@ -403,14 +401,14 @@ func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Comma
 	default: // PUBSUB CHANNELS, PUBSUB SHARDCHANNELS
 		return c.channels(cmd, args, spec, skip)
 	}
-	return finish(cmd, a, spec.Name), nil
+	return finish(cmd, a), nil
 }
 
 // rewriteAll rewrites a batch; when a command cannot be sent, it returns
 // its error and index.
 func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed) ([]rueidis.Completed, int, error) {
 	out := make([]rueidis.Completed, len(multi))
-	later := pendingKeys{prefixLen: len(c.prefix), writes: make([]pendingWrite, 0, len(multi))}
+	later := make(pendingKeys, 0, len(multi))
 	for i, cmd := range multi {
 		args := cmd.Commands()
 		spec, skip, err := c.lookup(ctx, args)
@@ -421,7 +419,7 @@ func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed) ([]r
 			return nil, i, err
 		}
 	}
-	later.apply()
+	c.writePending(later)
 	return out, 0, nil
 }
 
@@ -440,28 +438,23 @@ func batchFailed(n, failed int, err error) []rueidis.RedisResult {
 
 // rewriteCacheable is rewrite for DoCache; later is as for rewriteAs.
 func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable, later *pendingKeys) (rueidis.Cacheable, error) {
-	args := cmd.Commands()
-	if len(args) == 2 {
-		// A hot key (see hotKeys): a one-key command read before.
+	completed := rueidis.Completed(cmd)
+	args := completed.Commands()
+	inPlace, slotted := c.handedOver(&completed)
+	if inPlace && len(args) == 2 {
 		if prefixed, ok := c.hot.find(args[0], args[1]); ok {
-			if inPlace, slotted := c.handedOver((*rueidis.Completed)(&cmd)); inPlace {
-				if later != nil {
-					later.writes = append(later.writes, pendingWrite{args: args, at: 1, joined: prefixed})
-				} else {
-					args[1] = prefixed
-				}
-				if slotted {
-					return rueidis.Cacheable(rueidis.Completed(cmd).SetSlot(prefixed)), nil
-				}
-				return cmd, nil
-			}
+			// A hot key (see hotKeys): a one-key command read before.
+			return rueidis.Cacheable(setKey(completed, args, 1, prefixed, slotted, later)), nil
 		}
 	}
 	spec, skip, err := c.lookup(ctx, args)
 	if err != nil {
 		return cmd, err
 	}
-	script := false
+	if spec.Class != keyspec.Keys {
+		out, err := c.rewriteAs(completed, args, spec, skip, later)
+		return rueidis.Cacheable(out), err
+	}
 	switch spec.Name {
 	case "EVAL_RO", "EVALSHA_RO", "FCALL_RO":
 		// NAME script|sha|function 1 key arg...: rueidis caches these only
@@ -469,41 +462,20 @@ func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable, la
 		if len(args) < 4 || args[2] != "1" {
 			return cmd, c.fail(spec.Name, "DoCache of a read-only script takes exactly one key (numkeys 1)", ErrBadArguments)
 		}
-		script = true
-	}
-	if spec.Class == keyspec.Keys {
-		if inPlace, slotted := c.handedOver((*rueidis.Completed)(&cmd)); inPlace {
-			// In place, the command keeps every tag rueidis gave it, the
-			// read-only script's and MGET's included.
-			key := ""
-			if len(args) == 2 && spec.SingleKey() == 1 {
-				key = args[1]
-			}
-			out, err := c.rewriteKeys(rueidis.Completed(cmd), args, spec, true, slotted, later)
-			if err == nil && key != "" {
-				c.hot.remember(args[0], key, c.prefix+key)
-			}
-			return rueidis.Cacheable(out), err
+		if !inPlace {
+			// Copied through Arbitrary, these would lose rueidis's
+			// read-only script tag, and the cache would key on the script
+			// instead of the key: the typed builders keep it. (In place,
+			// the command keeps every tag rueidis gave it.)
+			return c.rebuildScriptCache(args, spec)
 		}
 	}
-	if script {
-		// Rebuilt through Arbitrary, these would lose rueidis's read-only
-		// script tag, and the cache would key on the script instead of the
-		// key: the typed builders keep it.
-		return c.rebuildScriptCache(args, spec)
+	if inPlace && len(args) == 2 && spec.SingleKey() == 1 {
+		prefixed := c.prefix + args[1]
+		c.hot.remember(args[0], args[1], prefixed)
+		return rueidis.Cacheable(setKey(completed, args, 1, prefixed, slotted, later)), nil
 	}
-	if cmd.IsMGet() {
-		var p keyspec.Positions
-		if err := spec.Find(args, &p); err != nil {
-			return cmd, c.fail(spec.Name, err.Error(), err)
-		}
-		a := c.shared.B().Arbitrary(args[0])
-		for _, k := range args[1:] {
-			a = a.Keys(c.prefix + k)
-		}
-		return rueidis.Cacheable(a.MultiGet()), nil
-	}
-	out, err := c.rewriteAs(rueidis.Completed(cmd), args, spec, skip, nil)
+	out, err := c.rewriteKeys(completed, args, spec, inPlace, slotted, later)
 	return rueidis.Cacheable(out), err
 }
 

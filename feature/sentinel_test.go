@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
-	"github.com/wireredis/wireredis/registry"
 )
 
 // TestSentinelFailover: the primary is killed; after the sentinels promote
@@ -18,12 +16,7 @@ import (
 func TestSentinelFailover(t *testing.T) {
 	ctx := context.Background()
 	s := redistest.StartSentinel(t, 2)
-	base, err := provider.LoadFrom([]string{"REDIS_ADDRS=" + strings.Join(s.Sentinels, ","), "REDIS_SENTINEL_MASTER=" + redistest.SentinelMaster})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, closeAll := registry.New(nil)
-	defer closeAll()
+	reg, base := parts(t, "REDIS_ADDRS="+strings.Join(s.Sentinels, ","), "REDIS_SENTINEL_MASTER="+redistest.SentinelMaster)
 	session, release, err := feature.ProvideSessionRedis(ctx, reg, base)
 	if err != nil {
 		t.Fatal(err)
