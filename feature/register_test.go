@@ -5,8 +5,10 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/rueidis"
 
@@ -17,6 +19,10 @@ import (
 // run numbers the runs of a test (go test -count=N): registrations are
 // process-wide, so each run registers names of its own.
 var run atomic.Int64
+
+// registerJSONMGet registers JSON.MGET once per test process: a name is
+// registered once.
+var registerJSONMGet sync.Once
 
 func TestRegisterCommand(t *testing.T) {
 	r := "R" + strconv.FormatInt(run.Add(1), 10)
@@ -58,6 +64,22 @@ func TestRegisterCommand(t *testing.T) {
 		if got := strings.Join(rec.sent[0].Commands(), " "); got != tc.want {
 			t.Errorf("sent %q, want %q", got, tc.want)
 		}
+	}
+	// A pinned, cached JSON.MGET is copied: its keys prefixed, its path
+	// not, and rueidis's MGET tag kept.
+	registerJSONMGet.Do(func() {
+		if err := feature.RegisterCommand("JSON.MGET", feature.CommandSpec{Keys: []feature.KeySpec{{BeginIndex: 1, LastKey: -2, KeyStep: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	rec.sent = rec.sent[:0]
+	mget := b.JsonMget().Key("a", "b").Path("$").Cache().Pin()
+	if err := s.DoCache(context.Background(), mget, time.Minute).Error(); err != nil {
+		t.Fatal(err)
+	}
+	sent := rueidis.Cacheable(rec.sent[0])
+	if got, want := strings.Join(sent.Commands(), " "), "JSON.MGET session:a session:b $"; got != want || !sent.IsMGet() {
+		t.Errorf("DoCache sent %q (MGET tag %v), want %q with the tag", got, sent.IsMGet(), want)
 	}
 	// Still unknown: the container without a registered subcommand.
 	if err := s.Do(context.Background(), b.Arbitrary("XSEARCH.CONF"+r, "SET", "x").Build()).Error(); !errors.Is(err, feature.ErrUnknownCommand) {
