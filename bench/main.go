@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -27,8 +30,11 @@ func main() {
 	svg := flag.String("svg", "", "write the chart (SVG) here")
 	trial := flag.Duration("trial", 2*time.Second, "length of one measurement")
 	rounds := flag.Int("rounds", 5, "rounds; each measures every client once, in turn")
+	levels := flag.String("goroutines", "1,8,64,256", "the goroutine counts to measure, comma-separated")
+	only := flag.String("clients", "", "measure only the clients whose names contain one of these comma-separated words")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the trials here")
 	flag.Parse()
-	if err := run(*out, *svg, *trial, *rounds); err != nil {
+	if err := run(*out, *svg, *trial, *rounds, *levels, *only, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -40,7 +46,11 @@ type client struct {
 	op   func(ctx context.Context, key, value string) error
 }
 
-func run(out, svg string, trial time.Duration, rounds int) error {
+func run(out, svg string, trial time.Duration, rounds int, levelList, only, cpuprofile string) error {
+	levels, err := parseLevels(levelList)
+	if err != nil {
+		return err
+	}
 	server, err := redisproc.Start("--io-threads", "1")
 	if err != nil {
 		return err
@@ -103,7 +113,33 @@ func run(out, svg string, trial time.Duration, rounds int) error {
 			return gr.Get(ctx, "session:"+k).Err()
 		}},
 	}
-	levels := []int{1, 8, 64, 256}
+	// A partial run (some clients, some goroutine counts) is for
+	// exploring, a profile say: it prints the trials and writes no report.
+	explore := only != "" || levelList != "1,8,64,256"
+	if only != "" {
+		clients = slices.DeleteFunc(clients, func(c client) bool {
+			for w := range strings.SplitSeq(only, ",") {
+				if w != "" && strings.Contains(c.name, w) {
+					return false
+				}
+			}
+			return true
+		})
+		if len(clients) == 0 {
+			return fmt.Errorf("-clients %q matches no client", only)
+		}
+	}
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = f.Close() }()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	results := map[string]map[int][]float64{} // client → goroutines → ops/s per round
 	for _, c := range clients {
 		results[c.name] = map[int][]float64{}
@@ -114,14 +150,29 @@ func run(out, svg string, trial time.Duration, rounds int) error {
 			// always follows the same one (whose garbage it would inherit).
 			for i := range clients {
 				c := clients[(i+round)%len(clients)]
+				before, w0 := cpuTime(), writes()
 				ops, err := measure(ctx, c, n, trial)
 				if err != nil {
 					return fmt.Errorf("%s, %d goroutines: %w", c.name, n, err)
 				}
+				perCommand := (cpuTime() - before).Seconds() * 1e9 / (ops * trial.Seconds())
+				perWrite := ops * trial.Seconds() / float64(writes()-w0)
 				results[c.name][n] = append(results[c.name][n], ops)
-				fmt.Fprintf(os.Stderr, "round %d  %-26s %4d goroutines  %9.0f ops/s\n", round+1, c.name, n, ops)
+				fmt.Fprintf(os.Stderr, "round %d  %-28s %4d goroutines  %9.0f ops/s  %6.0f ns CPU/command  %5.1f commands/write\n", round+1, c.name, n, ops, perCommand, perWrite)
 			}
 		}
+	}
+	if explore {
+		for _, n := range levels {
+			for _, c := range clients {
+				var r []float64
+				for i, v := range results[c.name][n] {
+					r = append(r, v/results[clients[0].name][n][i])
+				}
+				fmt.Fprintf(os.Stderr, "median  %-28s %4d goroutines  %9.0f ops/s  %.3f × %s\n", c.name, n, median(results[c.name][n]), median(r), clients[0].name)
+			}
+		}
+		return nil
 	}
 	hit, err := cacheHits(ctx, raw, part)
 	if err != nil {
@@ -142,6 +193,42 @@ func run(out, svg string, trial time.Duration, rounds int) error {
 		return nil
 	}
 	return os.WriteFile(out, []byte(report), 0o644)
+}
+
+func parseLevels(list string) ([]int, error) {
+	var levels []int
+	for f := range strings.SplitSeq(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-goroutines: %q is not a positive number", f)
+		}
+		levels = append(levels, n)
+	}
+	return levels, nil
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var u syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &u) != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
+
+// writes is the number of write system calls this process has made.
+func writes() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscw: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // measure runs n goroutines doing SET+GET of random keys for d and

@@ -4,10 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
 
+	"github.com/wireredis/wireredis/internal/counted"
 	"github.com/wireredis/wireredis/internal/nodeslot"
 )
 
@@ -16,16 +18,24 @@ import (
 // safe for concurrent use.
 type Client struct {
 	shared rueidis.Client
-	ns     string
-	prefix string
+	// conn is the registry's counted connection under shared, once known:
+	// shared itself, or what pending resolved to. Its mode never changes,
+	// and the part calls it without an interface dispatch.
+	conn    atomic.Pointer[counted.Client]
+	pending counted.Pending // a lazy or background part's, until resolved
+	ns      string
+	prefix  string
 	// globPrefix is prefix with its glob characters escaped, for the
 	// patterns of KEYS and SCAN MATCH.
 	globPrefix string
-	learner    *CommandLearner  // nil: commands missing from the table are refused
-	builder    *rueidis.Builder // for B(), when not the shared client's
-	log        *slog.Logger     // refused commands; nil: not logged
-	hot        *hotKeys         // for DoCache
-	recent     *recentCommands  // table entries of the commands sent last
+	hashTag    bool
+	// nodeBuilder is a single-node builder, for B() of a hash-tag part on
+	// a cluster.
+	nodeBuilder rueidis.Builder
+	learner     *CommandLearner // nil: commands missing from the table are refused
+	log         *slog.Logger    // refused commands; nil: not logged
+	hot         *hotKeys        // for DoCache
+	recent      *recentCommands // table entries of the commands sent last
 }
 
 // New wraps shared in the namespace. Closing the returned client does not
@@ -35,12 +45,63 @@ func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 	if namespace == "" {
 		panic("wireredis: feature.New needs a namespace")
 	}
-	c := &Client{shared: shared, ns: namespace, prefix: namespace + ":", hot: newHotKeys(), recent: new(recentCommands)}
+	c := &Client{ns: namespace, prefix: namespace + ":", hot: newHotKeys(), recent: new(recentCommands)}
+	c.attach(shared)
 	for _, o := range opts {
 		o(c)
 	}
+	if c.hashTag {
+		c.nodeBuilder = nodeslot.Builder()
+	}
 	c.globPrefix = escapeGlob(c.prefix)
 	return c
+}
+
+// attach makes shared the client the commands go to.
+func (c *Client) attach(shared rueidis.Client) {
+	c.shared = shared
+	switch s := shared.(type) {
+	case *counted.Client:
+		c.conn.Store(s)
+	case counted.Pending:
+		c.pending = s
+	}
+}
+
+// on returns the part over another client (a node of shared): the same
+// namespace, options and memories.
+func (c *Client) on(shared rueidis.Client) *Client {
+	node := &Client{
+		ns: c.ns, prefix: c.prefix, globPrefix: c.globPrefix, hashTag: c.hashTag, nodeBuilder: c.nodeBuilder,
+		learner: c.learner, log: c.log, hot: c.hot, recent: c.recent,
+	}
+	node.attach(shared)
+	return node
+}
+
+// resolve returns the counted connection the commands go to: nil, without
+// an error, when shared is not the registry's. A lazy part dials here, on
+// its first command; a background part fails with ErrNotReady until its
+// connection is made. The rewrite asks the mode of the connection, so it
+// must come after this.
+func (c *Client) resolve(ctx context.Context) (*counted.Client, error) {
+	if t := c.conn.Load(); t != nil || c.pending == nil {
+		return t, nil
+	}
+	t, err := c.pending.Resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.conn.Store(t)
+	return t, nil
+}
+
+// isCluster reports whether the shared client is a cluster client.
+func (c *Client) isCluster() bool {
+	if t := c.conn.Load(); t != nil {
+		return t.Mode() == rueidis.ClientModeCluster
+	}
+	return c.shared.Mode() == rueidis.ClientModeCluster
 }
 
 // WithLogger logs each command the part refuses (at Warn), with its name
@@ -53,10 +114,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 func WithHashTag() Option {
 	return func(c *Client) {
 		c.prefix = "{" + c.ns + "}:"
-		if c.shared != nil && c.shared.Mode() == rueidis.ClientModeCluster {
-			b := nodeslot.Builder()
-			c.builder = &b
-		}
+		c.hashTag = true
 	}
 }
 
@@ -74,28 +132,48 @@ func (c *Client) StripKey(k string) (key string, ok bool) { return strings.CutPr
 // cluster returns one that does not check cluster slots, since the keys
 // its callers write hash to other slots than the prefixed keys it sends.
 func (c *Client) B() rueidis.Builder {
-	if c.builder != nil {
-		return *c.builder
+	if t := c.conn.Load(); t != nil {
+		if c.hashTag && t.Mode() == rueidis.ClientModeCluster {
+			return c.nodeBuilder
+		}
+		return t.B()
 	}
-	return c.shared.B()
+	b := c.shared.B() // a lazy part dials here: its mode is known after
+	if c.hashTag && c.shared.Mode() == rueidis.ClientModeCluster {
+		return c.nodeBuilder
+	}
+	return b
 }
 
 // Do sends cmd with its keys prefixed.
 func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	out, err := c.rewrite(ctx, cmd)
+	t, err := c.resolve(ctx)
+	if err == nil {
+		cmd, err = c.rewrite(ctx, cmd)
+	}
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
-	return c.shared.Do(ctx, out)
+	if t != nil {
+		return t.Do(ctx, cmd)
+	}
+	return c.shared.Do(ctx, cmd)
 }
 
 // DoMulti sends the commands with their keys prefixed, in one pipeline.
 // When one of them cannot be sent, none is: its result carries a
 // *CommandError, the others ErrNotSent.
 func (c *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
+	t, err := c.resolve(ctx)
+	if err != nil {
+		return counted.ErrorResults(len(multi), err)
+	}
 	out, at, err := c.rewriteAll(ctx, multi)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
+	}
+	if t != nil {
+		return t.DoMulti(ctx, out...)
 	}
 	return c.shared.DoMulti(ctx, out...)
 }
@@ -103,15 +181,25 @@ func (c *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []ruei
 // DoCache is Do with client-side caching; invalidations arrive for the
 // prefixed key, which is the key the cache holds.
 func (c *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
-	out, err := c.rewriteCacheable(ctx, cmd, nil)
+	t, err := c.resolve(ctx)
+	if err == nil {
+		cmd, err = c.rewriteCacheable(ctx, cmd, nil)
+	}
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
-	return c.shared.DoCache(ctx, out, ttl)
+	if t != nil {
+		return t.DoCache(ctx, cmd, ttl)
+	}
+	return c.shared.DoCache(ctx, cmd, ttl)
 }
 
 // DoMultiCache is DoMulti with client-side caching.
 func (c *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL) []rueidis.RedisResult {
+	t, err := c.resolve(ctx)
+	if err != nil {
+		return counted.ErrorResults(len(multi), err)
+	}
 	out := make([]rueidis.CacheableTTL, len(multi))
 	later := make(pendingKeys, 0, len(multi))
 	for i, m := range multi {
@@ -122,11 +210,17 @@ func (c *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL
 		out[i] = rueidis.CacheableTTL{Cmd: cmd, TTL: m.TTL}
 	}
 	c.writePending(later)
+	if t != nil {
+		return t.DoMultiCache(ctx, out...)
+	}
 	return c.shared.DoMultiCache(ctx, out...)
 }
 
 // DoStream is Do with the reply streamed to an io.Writer.
 func (c *Client) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResultStream {
+	if _, err := c.resolve(ctx); err != nil {
+		return rueidis.NewErrorResultStream(err)
+	}
 	out, err := c.rewrite(ctx, cmd)
 	if err != nil {
 		return rueidis.NewErrorResultStream(err)
@@ -136,6 +230,9 @@ func (c *Client) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.Re
 
 // DoMultiStream is DoMulti with the replies streamed.
 func (c *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) rueidis.MultiRedisResultStream {
+	if _, err := c.resolve(ctx); err != nil {
+		return rueidis.NewErrorResultStream(err)
+	}
 	out, _, err := c.rewriteAll(ctx, multi)
 	if err != nil {
 		return rueidis.NewErrorResultStream(err)
@@ -177,9 +274,7 @@ func (c *Client) Nodes() map[string]rueidis.Client {
 			out[addr] = c
 			continue
 		}
-		node := *c
-		node.shared = n
-		out[addr] = &node
+		out[addr] = c.on(n)
 	}
 	return out
 }

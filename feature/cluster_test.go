@@ -15,6 +15,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/internal/nodeslot"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
@@ -100,6 +101,44 @@ func TestCluster(t *testing.T) {
 	err = session.Do(ctx, session.B().Arbitrary("MSET").Args("a", "1", "b", "2").Build()).Error()
 	if !errors.Is(err, feature.ErrBadArguments) || !strings.Contains(err.Error(), "one cluster slot") {
 		t.Errorf("MSET across slots: %v, want a CommandError about the slot", err)
+	}
+
+	// A lazy part holds the registry's deferred client, whose mode is
+	// standalone until its first command dials: the part must ask again
+	// rather than remember it. Sent first, commands of a single-node
+	// builder then still get the slot of their prefixed keys, and keys of
+	// two slots are refused before anything is sent.
+	lazy, releaseLazy, err := feature.Open(ctx, reg, base, "lazy", func(o *provider.Options) {
+		o.Startup, o.ClientName = provider.StartupLazy, "lazy" // a connection of its own
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseLazy()
+	single := nodeslot.Builder()
+	err = lazy.Do(ctx, single.Mset().KeyValue().KeyValue("a", "1").KeyValue("b", "2").Build()).Error()
+	if !errors.Is(err, feature.ErrBadArguments) || !strings.Contains(err.Error(), "one cluster slot") {
+		t.Errorf("lazy part, MSET across slots: %v, want a CommandError about the slot", err)
+	}
+	must(t, lazy.Do(ctx, single.Set().Key("k").Value("v").Build()))
+	if got, _ := c.Client.Do(ctx, c.Client.B().Get().Key("lazy:k").Build()).ToString(); got != "v" {
+		t.Errorf("lazy:k = %q, want v", got)
+	}
+	if lazy.Mode() != "cluster" {
+		t.Errorf("lazy part: Mode = %s, want cluster", lazy.Mode())
+	}
+	// A lazy hash-tag part learns it is on a cluster when B dials: its
+	// builder must then not check the slots of unprefixed keys.
+	lazyTagged, releaseLazyTagged, err := feature.Part{Namespace: "lazytag", HashTag: true, Overrides: []func(*provider.Options){func(o *provider.Options) {
+		o.Startup, o.ClientName = provider.StartupLazy, "lazytag"
+	}}}.Open(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseLazyTagged()
+	must(t, lazyTagged.Do(ctx, lazyTagged.B().Mset().KeyValue().KeyValue("a", "1").KeyValue("b", "2").Build()))
+	if got, _ := c.Client.Do(ctx, c.Client.B().Get().Key("{lazytag}:b").Build()).ToString(); got != "2" {
+		t.Errorf("{lazytag}:b = %q, want 2", got)
 	}
 
 	// Steady state: no MOVED redirections.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/feature"
 	"github.com/wireredis/wireredis/provider"
@@ -72,6 +75,54 @@ func TestOpenAppliesOverridesAndShares(t *testing.T) {
 	releaseReports()
 	if s := reg.Stats(); len(s) != 0 {
 		t.Errorf("Stats after releasing every part = %+v", s)
+	}
+}
+
+// TestPartCommandsAreCounted: what a part sends is in the registry's
+// Stats, whether the part came connected (fail-fast) or dialled on its
+// first command (lazy); refused commands were not sent and are not
+// counted; after the last release, commands fail with rueidis.ErrClosing.
+func TestPartCommandsAreCounted(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	reg, base := parts(t, "REDIS_URL="+srv.URL(), "REDIS_LAZY_STARTUP=lazy", "REDIS_LAZY_DB=1")
+	session, releaseSession, err := feature.ProvideSessionRedis(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lazy, releaseLazy, err := feature.Open(ctx, reg, base, "lazy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	statsOf := func(db int) registry.ConnStats {
+		t.Helper()
+		for _, s := range reg.Stats() {
+			if s.DB == db {
+				return s
+			}
+		}
+		t.Fatalf("no connection to DB %d in %+v", db, reg.Stats())
+		return registry.ConnStats{}
+	}
+	for db, c := range map[int]*feature.Client{0: session.Client, 1: lazy} {
+		c.Do(ctx, c.B().Set().Key("s").Value("x").Build())
+		c.Do(ctx, c.B().Incr().Key("s").Build()) // an error: not an integer
+		c.Do(ctx, c.B().Get().Key("missing").Build())
+		c.DoMulti(ctx, c.B().Get().Key("s").Build(), c.B().Exists().Key("s").Build())
+		c.DoCache(ctx, c.B().Get().Key("s").Cache(), time.Minute)
+		c.DoMultiCache(ctx, rueidis.CT(c.B().Strlen().Key("s").Cache(), time.Minute))
+		c.Do(ctx, c.B().Arbitrary("NOT.A.COMMAND").Args("k").Build()) // refused: never sent
+		s := statsOf(db)
+		if !s.Connected || s.Commands != 7 || s.Errors != 1 || s.InFlight != 0 {
+			t.Errorf("DB %d: Connected %v, Commands %d, Errors %d, InFlight %d; want true, 7, 1, 0", db, s.Connected, s.Commands, s.Errors, s.InFlight)
+		}
+	}
+	releaseSession()
+	releaseLazy()
+	for _, c := range []*feature.Client{session.Client, lazy} {
+		if err := c.Do(ctx, c.B().Get().Key("s").Build()).Error(); !errors.Is(err, rueidis.ErrClosing) {
+			t.Errorf("%s after its release: %v, want rueidis.ErrClosing", c.Namespace(), err)
+		}
 	}
 }
 

@@ -28,6 +28,9 @@ type recentCommands struct {
 type recentCommand struct {
 	name string
 	spec *keyspec.Command
+	// singleKey is spec.SingleKey() of a Keys command, 0 for the others:
+	// kept here, the common command reads no memory of the table.
+	singleKey int
 }
 
 func (r *recentCommands) slot(name string) *atomic.Pointer[recentCommand] {
@@ -39,13 +42,17 @@ func (r *recentCommands) slot(name string) *atomic.Pointer[recentCommand] {
 }
 
 // find returns the entry of a command named by its first argument alone.
-func (r *recentCommands) find(name string) *keyspec.Command {
+func (r *recentCommands) find(name string) *recentCommand {
 	if e := r.slot(name).Load(); e != nil && e.name == name {
-		return e.spec
+		return e
 	}
 	return nil
 }
 
 func (r *recentCommands) remember(name string, spec *keyspec.Command) {
-	r.slot(name).Store(&recentCommand{name: name, spec: spec})
+	e := &recentCommand{name: name, spec: spec}
+	if spec.Class == keyspec.Keys {
+		e.singleKey = spec.SingleKey()
+	}
+	r.slot(name).Store(e)
 }

@@ -20,6 +20,18 @@ import (
 // cmd then left as it was.
 func (c *Client) rewrite(ctx context.Context, cmd rueidis.Completed) (rueidis.Completed, error) {
 	args := cmd.Commands()
+	if len(args) > 0 {
+		if e := c.recent.find(args[0]); e != nil {
+			// The common command, from the memory alone: one key, at a
+			// fixed place (GET, SET, HSET, ...).
+			if at := e.singleKey; at > 0 && at < len(args) {
+				if inPlace, slotted := c.handedOver(&cmd); inPlace {
+					return setKey(cmd, args, at, c.prefix+args[at], slotted, nil), nil
+				}
+			}
+			return c.rewriteAs(cmd, args, e.spec, 1, nil)
+		}
+	}
 	spec, skip, err := c.lookup(ctx, args)
 	if err != nil {
 		return cmd, err
@@ -34,7 +46,7 @@ func (c *Client) rewrite(ctx context.Context, cmd rueidis.Completed) (rueidis.Co
 func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, later *pendingKeys) (rueidis.Completed, error) {
 	switch spec.Class {
 	case keyspec.Keyless:
-		if cmd.Slot() == nodeslot.Mark && c.shared.Mode() == rueidis.ClientModeCluster {
+		if cmd.Slot() == nodeslot.Mark && c.isCluster() {
 			// Built by a single-node builder: a cluster client cannot
 			// route it as it is.
 			return finish(cmd, c.shared.B().Arbitrary(args...)), nil
@@ -77,8 +89,8 @@ func (c *Client) rewriteKeys(cmd rueidis.Completed, args []string, spec *keyspec
 // then through the learner.
 func (c *Client) lookup(ctx context.Context, args []string) (*keyspec.Command, int, error) {
 	if len(args) > 0 {
-		if spec := c.recent.find(args[0]); spec != nil {
-			return spec, 1, nil
+		if e := c.recent.find(args[0]); e != nil {
+			return e.spec, 1, nil
 		}
 	}
 	spec, n, err := c.lookupTables(ctx, args)
@@ -151,7 +163,7 @@ func (c *Client) handedOver(cmd *rueidis.Completed) (inPlace, slotted bool) {
 	if cmd.Slot()&nodeslot.Mark == 0 {
 		return true, true // a cluster builder's
 	}
-	return c.shared.Mode() != rueidis.ClientModeCluster, false
+	return !c.isCluster(), false
 }
 
 // prefixInPlace prefixes the keys and patterns that p marks in the

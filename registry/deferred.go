@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/wireredis/wireredis/internal/counted"
 )
 
 // deferred is the client of a lazy or background part while its
@@ -18,7 +20,9 @@ type deferred struct {
 	background bool
 }
 
-func (d *deferred) get(ctx context.Context) (*tracked, error) {
+// Resolve returns the connection, dialling it first for a lazy part; a
+// background part still dialling gets ErrNotReady.
+func (d *deferred) Resolve(ctx context.Context) (*counted.Client, error) {
 	if t := d.c.client.Load(); t != nil {
 		return t, nil
 	}
@@ -43,7 +47,7 @@ func (d *deferred) B() rueidis.Builder {
 	}
 	if !d.background {
 		ctx, cancel := context.WithTimeout(context.Background(), d.c.opts.PingTimeout)
-		t, err := d.get(ctx)
+		t, err := d.Resolve(ctx)
 		cancel()
 		if err == nil {
 			return t.B()
@@ -53,7 +57,7 @@ func (d *deferred) B() rueidis.Builder {
 }
 
 func (d *deferred) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	t, err := d.get(ctx)
+	t, err := d.Resolve(ctx)
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
@@ -61,15 +65,15 @@ func (d *deferred) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisR
 }
 
 func (d *deferred) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
-	t, err := d.get(ctx)
+	t, err := d.Resolve(ctx)
 	if err != nil {
-		return errorResults(len(multi), err)
+		return counted.ErrorResults(len(multi), err)
 	}
 	return t.DoMulti(ctx, multi...)
 }
 
 func (d *deferred) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
-	t, err := d.get(ctx)
+	t, err := d.Resolve(ctx)
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
@@ -77,15 +81,15 @@ func (d *deferred) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.
 }
 
 func (d *deferred) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL) []rueidis.RedisResult {
-	t, err := d.get(ctx)
+	t, err := d.Resolve(ctx)
 	if err != nil {
-		return errorResults(len(multi), err)
+		return counted.ErrorResults(len(multi), err)
 	}
 	return t.DoMultiCache(ctx, multi...)
 }
 
 func (d *deferred) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResultStream {
-	t, err := d.get(ctx)
+	t, err := d.Resolve(ctx)
 	if err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
@@ -93,7 +97,7 @@ func (d *deferred) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.
 }
 
 func (d *deferred) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) rueidis.MultiRedisResultStream {
-	t, err := d.get(ctx)
+	t, err := d.Resolve(ctx)
 	if err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
@@ -101,7 +105,7 @@ func (d *deferred) DoMultiStream(ctx context.Context, multi ...rueidis.Completed
 }
 
 func (d *deferred) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
-	t, err := d.get(ctx)
+	t, err := d.Resolve(ctx)
 	if err != nil {
 		return err
 	}
@@ -109,7 +113,7 @@ func (d *deferred) Receive(ctx context.Context, subscribe rueidis.Completed, fn 
 }
 
 func (d *deferred) Dedicated(fn func(rueidis.DedicatedClient) error) error {
-	t, err := d.get(context.Background())
+	t, err := d.Resolve(context.Background())
 	if err != nil {
 		return err
 	}
@@ -119,7 +123,7 @@ func (d *deferred) Dedicated(fn func(rueidis.DedicatedClient) error) error {
 // Dedicate has no error to return: when the connection cannot be made,
 // the client it returns answers every call with that error.
 func (d *deferred) Dedicate() (rueidis.DedicatedClient, func()) {
-	t, err := d.get(context.Background())
+	t, err := d.Resolve(context.Background())
 	if err != nil {
 		return failedDedicated{err: err, b: d.r.templateBuilder()}, func() {}
 	}
@@ -140,7 +144,7 @@ func (f failedDedicated) Do(context.Context, rueidis.Completed) rueidis.RedisRes
 }
 
 func (f failedDedicated) DoMulti(_ context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
-	return errorResults(len(multi), f.err)
+	return counted.ErrorResults(len(multi), f.err)
 }
 
 func (f failedDedicated) Receive(context.Context, rueidis.Completed, func(rueidis.PubSubMessage)) error {
@@ -178,11 +182,3 @@ func (d *deferred) Mode() rueidis.ClientMode {
 
 // Close does nothing: the registry closes the connection.
 func (d *deferred) Close() {}
-
-func errorResults(n int, err error) []rueidis.RedisResult {
-	out := make([]rueidis.RedisResult, n)
-	for i := range out {
-		out[i] = rueidis.NewErrorResult(err)
-	}
-	return out
-}

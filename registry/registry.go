@@ -15,6 +15,7 @@ import (
 	"github.com/google/wire"
 	"github.com/redis/rueidis"
 
+	"github.com/wireredis/wireredis/internal/counted"
 	"github.com/wireredis/wireredis/internal/nodeslot"
 	"github.com/wireredis/wireredis/provider"
 )
@@ -53,8 +54,8 @@ type conn struct {
 	opts        provider.Options
 	co          rueidis.ClientOption
 
-	client atomic.Pointer[tracked] // nil until connected
-	n      counters
+	client atomic.Pointer[counted.Client] // nil until connected
+	n      counted.Counters
 
 	// Under Registry.mu:
 	dialing chan struct{} // closed when the running dial is over
@@ -196,7 +197,7 @@ func (r *Registry) connect(ctx context.Context, c *conn) error {
 		c.err, err = errGone, errGone
 	}
 	if err == nil {
-		c.client.Store(&tracked{Client: client, n: &c.n})
+		c.client.Store(counted.New(client, &c.n))
 	}
 	close(ch)
 	r.mu.Unlock()
@@ -283,8 +284,8 @@ func (r *Registry) shut(c *conn, reason string) {
 		r.log.Debug("wireredis: unused connection dropped", "addr", c.addr, "db", c.db, "reason", reason)
 		return
 	}
-	if !c.n.drain(c.opts.ShutdownTimeout) {
-		r.log.Warn("wireredis: closing with commands still in flight", "addr", c.addr, "db", c.db, "in_flight", c.n.inFlight(), "waited", c.opts.ShutdownTimeout)
+	if !c.n.Drain(c.opts.ShutdownTimeout) {
+		r.log.Warn("wireredis: closing with commands still in flight", "addr", c.addr, "db", c.db, "in_flight", c.n.InFlight(), "waited", c.opts.ShutdownTimeout)
 	}
 	t.Client.Close() // rueidis waits for its pending calls too
 	r.log.Info("wireredis: connection closed", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "conn", c.id, "reason", reason)
@@ -317,7 +318,7 @@ func (r *Registry) Value(client rueidis.Client, key any, create func() any) any 
 // hands reports whether client is one that Acquire gave out for c.
 func (c *conn) hands(client rueidis.Client) bool {
 	switch v := client.(type) {
-	case *tracked:
+	case *counted.Client:
 		return v == c.client.Load()
 	case *deferred:
 		return v.c == c
@@ -337,7 +338,7 @@ func (r *Registry) Stats() []ConnStats {
 		s := ConnStats{
 			Fingerprint: c.fingerprint, Addr: c.addr, DB: c.db, Refs: c.refs,
 			Connected: c.client.Load() != nil,
-			Commands:  c.n.sent(), Errors: c.n.failed.Load(), InFlight: c.n.inFlight(),
+			Commands:  c.n.Sent(), Errors: c.n.Failed(), InFlight: c.n.InFlight(),
 		}
 		for name := range c.users {
 			s.Namespaces = append(s.Namespaces, name)

@@ -1,0 +1,189 @@
+package counted
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// Counters are a connection's command counts, kept with atomics: two
+// adds per command (started, finished), the least that counts what is in
+// flight for a graceful close. The zero value is ready to use.
+type Counters struct {
+	started, finished atomic.Int64
+	// refused counts the starts that found the connection closing: they
+	// are finished at once and were never sent.
+	refused, failed atomic.Int64
+	// closing is set by the last release: commands sent after it fail,
+	// the ones in flight are waited for.
+	closing atomic.Bool
+}
+
+// Sent is the number of commands sent.
+func (c *Counters) Sent() int64 { return c.started.Load() - c.refused.Load() }
+
+// Failed is the number of commands whose reply was an error (a nil reply
+// is not one).
+func (c *Counters) Failed() int64 { return c.failed.Load() }
+
+// InFlight is the number of commands under way. finished is read first:
+// every finish it counts belongs to a start made before, so the difference
+// is never negative.
+func (c *Counters) InFlight() int64 {
+	f := c.finished.Load()
+	return c.started.Load() - f
+}
+
+// ErrReleased is what a command gets once Drain has begun: its
+// connection's last part has been released.
+var ErrReleased = fmt.Errorf("%w: the part was released", rueidis.ErrClosing)
+
+// Client is the shared rueidis.Client with its commands counted in n and
+// its Close left to its owner (a part must not close what other parts
+// share). Streams, Receive and dedicated connections are not counted.
+type Client struct {
+	rueidis.Client
+	n    *Counters
+	mode rueidis.ClientMode
+}
+
+// New counts the commands of client in n.
+func New(client rueidis.Client, n *Counters) *Client {
+	return &Client{Client: client, n: n, mode: client.Mode()}
+}
+
+// Mode is the mode of the client, which a rueidis client keeps for life:
+// asked on every command, it is read from here.
+func (t *Client) Mode() rueidis.ClientMode { return t.mode }
+
+// Pending is a client whose connection is still to be made (the
+// registry's lazy and background parts): Resolve makes it, or says why it
+// cannot yet, and returns the Client the commands then go to. Its Mode is
+// standalone until then, whatever the connection turns out to be.
+type Pending interface {
+	rueidis.Client
+	Resolve(ctx context.Context) (*Client, error)
+}
+
+// Counters returns the counters the commands are counted in.
+func (t *Client) Counters() *Counters { return t.n }
+
+// start counts n commands in; false means the connection is closing and
+// they must not be sent.
+func (t *Client) start(n int) bool {
+	t.n.started.Add(int64(n))
+	if t.n.closing.Load() {
+		t.n.refused.Add(int64(n))
+		t.n.finished.Add(int64(n))
+		return false
+	}
+	return true
+}
+
+func (t *Client) done(n int, errs int) {
+	t.n.finished.Add(int64(n))
+	if errs > 0 {
+		t.n.failed.Add(int64(errs))
+	}
+}
+
+// failed takes a pointer: a RedisResult is large, and this runs on every
+// command.
+func failed(r *rueidis.RedisResult) int {
+	if err := r.Error(); err != nil && !rueidis.IsRedisNil(err) {
+		return 1
+	}
+	return 0
+}
+
+func failedAll(rs []rueidis.RedisResult) int {
+	n := 0
+	for i := range rs {
+		n += failed(&rs[i])
+	}
+	return n
+}
+
+// Do sends cmd, counted.
+func (t *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	if !t.start(1) {
+		return rueidis.NewErrorResult(ErrReleased)
+	}
+	r := t.Client.Do(ctx, cmd)
+	t.done(1, failed(&r))
+	return r
+}
+
+// DoMulti sends the commands, each counted.
+func (t *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
+	if !t.start(len(multi)) {
+		return ErrorResults(len(multi), ErrReleased)
+	}
+	rs := t.Client.DoMulti(ctx, multi...)
+	t.done(len(multi), failedAll(rs))
+	return rs
+}
+
+// DoCache sends cmd through the client-side cache, counted (a cache hit
+// too: it is a command the part ran).
+func (t *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
+	if !t.start(1) {
+		return rueidis.NewErrorResult(ErrReleased)
+	}
+	r := t.Client.DoCache(ctx, cmd, ttl)
+	t.done(1, failed(&r))
+	return r
+}
+
+// DoMultiCache is DoMulti through the client-side cache.
+func (t *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL) []rueidis.RedisResult {
+	if !t.start(len(multi)) {
+		return ErrorResults(len(multi), ErrReleased)
+	}
+	rs := t.Client.DoMultiCache(ctx, multi...)
+	t.done(len(multi), failedAll(rs))
+	return rs
+}
+
+// Nodes returns the nodes of the connection, tracked and unclosable too.
+func (t *Client) Nodes() map[string]rueidis.Client {
+	nodes := t.Client.Nodes()
+	out := make(map[string]rueidis.Client, len(nodes))
+	for addr, n := range nodes {
+		out[addr] = New(n, t.n)
+	}
+	return out
+}
+
+// Close does nothing: the connection closes when its last reference is
+// released.
+func (t *Client) Close() {}
+
+// Drain refuses new commands and waits until none is in flight, or until
+// timeout; false means commands were still in flight. A start either comes
+// before closing is set, and is then counted by InFlight until it
+// finishes, or sees closing and is refused.
+func (c *Counters) Drain(timeout time.Duration) bool {
+	c.closing.Store(true)
+	deadline := time.Now().Add(timeout)
+	for c.InFlight() > 0 {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return true
+}
+
+// ErrorResults returns n results that fail with err: what a batch gets
+// when none of it can be sent.
+func ErrorResults(n int, err error) []rueidis.RedisResult {
+	out := make([]rueidis.RedisResult, n)
+	for i := range out {
+		out[i] = rueidis.NewErrorResult(err)
+	}
+	return out
+}
