@@ -29,7 +29,7 @@ func main() {
 	out := flag.String("o", "", "write the report (markdown) here; default stdout")
 	svg := flag.String("svg", "", "write the chart (SVG) here")
 	trial := flag.Duration("trial", 2*time.Second, "length of one measurement")
-	rounds := flag.Int("rounds", 5, "rounds; each measures every client once, in turn")
+	rounds := flag.Int("rounds", 7, "rounds; each measures every client once, in turn")
 	levels := flag.String("goroutines", "1,8,64,256", "the goroutine counts to measure, comma-separated")
 	only := flag.String("clients", "", "measure only the clients whose names contain one of these comma-separated words")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the trials here")

@@ -136,7 +136,7 @@ func render(results map[string]map[int][]float64, clients []client, levels []int
 	var s strings.Builder
 	s.WriteString("# Benchmarks\n\nWritten by `make bench` (the load generator in `bench/`); do not edit by hand.\n\n")
 	fmt.Fprintf(&s, "Machine: %s.\n\n", machine)
-	s.WriteString("## SET+GET of random keys, 16-byte values\n\nCommands per second: the median of the rounds, and their range. The ratios are the medians of the per-round ratios (each pairs trials run back to back). The clients take turns, the order rotating each round (A B C D, B C D A, ...), so drift hits them alike.\n\n")
+	s.WriteString("## SET+GET of random keys, 16-byte values\n\nCommands per second: the median of the rounds, and their range. The ratios are the medians of the per-round ratios (each pairs trials run back to back), with their range. The clients take turns, the order rotating each round (A B C D, B C D A, ...), so drift hits them alike.\n\n")
 	s.WriteString("| goroutines |")
 	for _, c := range clients {
 		fmt.Fprintf(&s, " %s |", c.name)
@@ -149,12 +149,18 @@ func render(results map[string]map[int][]float64, clients []client, levels []int
 	// ratio pairs the rounds: a's ops/s over b's in the same round, whose
 	// trials ran back to back; the median of those ratios is what a drift
 	// of the machine across rounds disturbs least.
-	ratio := func(a, b string, n int) float64 {
+	ratios := func(a, b string, n int) []float64 {
 		var r []float64
 		for i := range results[a][n] {
 			r = append(r, results[a][n][i]/results[b][n][i])
 		}
-		return median(r)
+		return r
+	}
+	ratio := func(a, b string, n int) float64 { return median(ratios(a, b, n)) }
+	// spread is the median ratio with the range of the rounds' ratios.
+	spread := func(a, b string, n int) string {
+		r := ratios(a, b, n)
+		return fmt.Sprintf("%.2f (%.2f–%.2f)", median(r), slices.Min(r), slices.Max(r))
 	}
 	for _, n := range levels {
 		fmt.Fprintf(&s, "| %d |", n)
@@ -162,7 +168,7 @@ func render(results map[string]map[int][]float64, clients []client, levels []int
 			v := results[c.name][n]
 			fmt.Fprintf(&s, " %.0f (%.0f–%.0f) |", median(v), slices.Min(v), slices.Max(v))
 		}
-		fmt.Fprintf(&s, " %.2f | %.2f | %.2f |\n", ratio(clients[1].name, clients[0].name, n), ratio(clients[1].name, clients[2].name, n), ratio(clients[1].name, clients[3].name, n))
+		fmt.Fprintf(&s, " %s | %s | %s |\n", spread(clients[1].name, clients[0].name, n), spread(clients[1].name, clients[2].name, n), spread(clients[1].name, clients[3].name, n))
 	}
 	s.WriteString("\n![commands per second by goroutines](benchmarks.svg)\n\n")
 	s.WriteString("## Against the targets\n\n| target | measured | met |\n|---|---:|:---:|\n")

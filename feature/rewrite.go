@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/redis/rueidis"
 
@@ -26,7 +27,12 @@ func (c *Client) rewrite(ctx context.Context, cmd rueidis.Completed) (rueidis.Co
 			// fixed place (GET, SET, HSET, ...).
 			if at := e.singleKey; at > 0 && at < len(args) {
 				if inPlace, slotted := c.handedOver(&cmd); inPlace {
-					return setKey(cmd, args, at, c.prefix+args[at], slotted, nil), nil
+					key := join(c.prefix, args[at])
+					args[at] = key
+					if slotted {
+						return cmd.SetSlot(key), nil
+					}
+					return cmd, nil
 				}
 			}
 			return c.rewriteAs(cmd, args, e.spec, 1, nil)
@@ -70,7 +76,7 @@ func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.C
 func (c *Client) rewriteKeys(cmd rueidis.Completed, args []string, spec *keyspec.Command, inPlace, slotted bool, later *pendingKeys) (rueidis.Completed, error) {
 	if at := spec.SingleKey(); inPlace && at > 0 && at < len(args) {
 		// Most commands: one key, at a fixed place.
-		return setKey(cmd, args, at, c.prefix+args[at], slotted, later), nil
+		return setKey(cmd, args, at, join(c.prefix, args[at]), slotted, later), nil
 	}
 	var p keyspec.Positions
 	if err := spec.Find(args, &p); err != nil {
@@ -228,6 +234,14 @@ func setKey(cmd rueidis.Completed, args []string, at int, prefixed string, slott
 		return cmd.SetSlot(prefixed)
 	}
 	return cmd
+}
+
+// join is prefix+key in one allocation, without the general string
+// concatenation's loop over its operands: it runs on every command.
+func join(prefix, key string) string {
+	b := make([]byte, len(prefix)+len(key))
+	copy(b[copy(b, prefix):], key)
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // slotOf returns the cluster slot of key, as rueidis computes it.
@@ -483,7 +497,7 @@ func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable, la
 		}
 	}
 	if inPlace && len(args) == 2 && spec.SingleKey() == 1 {
-		prefixed := c.prefix + args[1]
+		prefixed := join(c.prefix, args[1])
 		c.hot.remember(args[0], args[1], prefixed)
 		return rueidis.Cacheable(setKey(completed, args, 1, prefixed, slotted, later)), nil
 	}
