@@ -62,7 +62,7 @@ func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.C
 		inPlace, slotted := c.handedOver(&cmd)
 		return c.rewriteKeys(cmd, args, spec, inPlace, slotted, later)
 	case keyspec.Scoped:
-		return c.scope(cmd, args, spec, skip)
+		return c.scope(cmd, args, spec, skip, later)
 	case keyspec.Refused:
 		return cmd, c.fail(spec.Name, "refused: "+spec.Reason, ErrRefused)
 	case keyspec.Channels:
@@ -397,37 +397,60 @@ func finish[A arbitrary](cmd rueidis.Completed, a A) rueidis.Completed {
 }
 
 // scope rewrites KEYS, SCAN and PUBSUB CHANNELS so that they only see the
-// namespace.
-func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int) (rueidis.Completed, error) {
-	a := c.shared.B().Arbitrary()
+// namespace. A KEYS, or a SCAN with a MATCH, handed over (see handedOver)
+// gets its patterns prefixed in place, now or with later; the others are
+// copied.
+func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, later *pendingKeys) (rueidis.Completed, error) {
 	switch spec.Name {
 	case "KEYS":
 		if len(args) != 2 {
 			return cmd, c.fail(spec.Name, "it takes one pattern", ErrBadArguments)
 		}
-		a = a.Args(args[0], c.globPrefix+args[1])
 	case "SCAN":
 		if len(args) < 2 {
 			return cmd, c.fail(spec.Name, "it needs a cursor", ErrBadArguments)
 		}
-		a = a.Args(args[0], args[1])
-		matched := false
-		for i := 2; i < len(args); i++ {
-			if strings.EqualFold(args[i], "MATCH") && i+1 < len(args) {
-				a = a.Args(args[i], c.globPrefix+args[i+1])
-				matched = true
-				i++
-				continue
-			}
-			a = a.Args(args[i])
-		}
-		if !matched {
-			a = a.Args("MATCH", c.globPrefix+"*")
-		}
 	default: // PUBSUB CHANNELS, PUBSUB SHARDCHANNELS
 		return c.channels(cmd, args, spec, skip)
 	}
+	first := patternAt(spec.Name, args, 0)
+	if inPlace, _ := c.handedOver(&cmd); inPlace && first > 0 {
+		for at := first; at > 0; at = patternAt(spec.Name, args, at+1) {
+			setKey(cmd, args, at, join(c.globPrefix, args[at]), false, later)
+		}
+		return cmd, nil
+	}
+	a := c.shared.B().Arbitrary()
+	next := first
+	for i, arg := range args {
+		if next > 0 && i == next {
+			arg = c.globPrefix + arg
+			next = patternAt(spec.Name, args, i+1)
+		}
+		a = a.Args(arg)
+	}
+	if first == 0 { // a SCAN without MATCH
+		a = a.Args("MATCH", c.globPrefix+"*")
+	}
 	return finish(cmd, a), nil
+}
+
+// patternAt returns the place of the first pattern at or after from of a
+// KEYS or SCAN command (whose length scope has checked): the argument of
+// KEYS, the one after a MATCH of SCAN; 0 when there is none.
+func patternAt(name string, args []string, from int) int {
+	if name == "KEYS" {
+		if from <= 1 {
+			return 1
+		}
+		return 0
+	}
+	for i := max(from, 2); i+1 < len(args); i++ {
+		if strings.EqualFold(args[i], "MATCH") {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // rewriteAll rewrites a batch; when a command cannot be sent, it returns

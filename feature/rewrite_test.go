@@ -193,26 +193,46 @@ func TestRewriteKeepsFlagsAndSlot(t *testing.T) {
 	}
 }
 
+// TestScopedRewrite: KEYS and SCAN see the namespace only. A command
+// handed over gets its patterns prefixed in place; a pinned one is copied
+// and stays as it was, to be sent again.
 func TestScopedRewrite(t *testing.T) {
 	rec := newRecorder(t)
 	b := rec.b
 	tests := []struct {
 		ns   string
-		cmd  rueidis.Completed
+		cmd  func() rueidis.Completed
 		want []string
 	}{
-		{"session", b.Keys().Pattern("user:*").Build(), []string{"KEYS", "session:user:*"}},
-		{"session", b.Scan().Cursor(0).Build(), []string{"SCAN", "0", "MATCH", "session:*"}},
-		{"session", b.Scan().Cursor(7).Match("u*").Count(10).Type("hash").Build(), []string{"SCAN", "7", "MATCH", "session:u*", "COUNT", "10", "TYPE", "hash"}},
-		{"a*b?[c]", b.Keys().Pattern("*").Build(), []string{"KEYS", `a\*b\?\[c\]:*`}},
+		{"session", func() rueidis.Completed { return b.Keys().Pattern("user:*").Build() }, []string{"KEYS", "session:user:*"}},
+		{"session", func() rueidis.Completed { return b.Scan().Cursor(0).Build() }, []string{"SCAN", "0", "MATCH", "session:*"}},
+		{"session", func() rueidis.Completed { return b.Scan().Cursor(7).Match("u*").Count(10).Type("hash").Build() }, []string{"SCAN", "7", "MATCH", "session:u*", "COUNT", "10", "TYPE", "hash"}},
+		{"a*b?[c]", func() rueidis.Completed { return b.Keys().Pattern("*").Build() }, []string{"KEYS", `a\*b\?\[c\]:*`}},
+		// A pattern that reads "MATCH" is a pattern, not the keyword; every
+		// MATCH, in any case, gets the namespace.
+		{"session", func() rueidis.Completed {
+			return b.Arbitrary("SCAN", "0", "match", "MATCH", "COUNT", "5", "MATCH", "x*").Build()
+		},
+			[]string{"SCAN", "0", "match", "session:MATCH", "COUNT", "5", "MATCH", "session:x*"}},
+		{"session", func() rueidis.Completed { return b.Arbitrary("SCAN", "0", "COUNT", "MATCH").Build() }, []string{"SCAN", "0", "COUNT", "MATCH", "MATCH", "session:*"}},
 	}
 	for _, tt := range tests {
-		rec.sent = rec.sent[:0]
-		if err := feature.New(rec, tt.ns).Do(context.Background(), tt.cmd).Error(); err != nil {
-			t.Fatal(err)
-		}
-		if got := rec.sent[0].Commands(); !slices.Equal(got, tt.want) {
-			t.Errorf("namespace %q: sent %q, want %q", tt.ns, got, tt.want)
+		for _, pinned := range []bool{false, true} {
+			rec.sent = rec.sent[:0]
+			cmd := tt.cmd()
+			if pinned {
+				cmd = cmd.Pin()
+			}
+			asBuilt := slices.Clone(cmd.Commands())
+			if err := feature.New(rec, tt.ns).Do(context.Background(), cmd).Error(); err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.sent[0].Commands(); !slices.Equal(got, tt.want) {
+				t.Errorf("namespace %q, pinned %v: sent %q, want %q", tt.ns, pinned, got, tt.want)
+			}
+			if got := cmd.Commands(); pinned && !slices.Equal(got, asBuilt) {
+				t.Errorf("pinned %q became %q", asBuilt, got)
+			}
 		}
 	}
 }
