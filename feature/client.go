@@ -243,6 +243,9 @@ func (c *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) 
 // Receive subscribes to the namespaced channels and calls fn for each
 // message, with the namespace taken off its channel and pattern.
 func (c *Client) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
+	if _, err := c.resolve(ctx); err != nil {
+		return err
+	}
 	out, err := c.rewrite(ctx, subscribe)
 	if err != nil {
 		return err

@@ -127,6 +127,30 @@ func TestCluster(t *testing.T) {
 	if lazy.Mode() != "cluster" {
 		t.Errorf("lazy part: Mode = %s, want cluster", lazy.Mode())
 	}
+	// Scan, as the first call of a lazy part, visits every primary.
+	for i := range 30 {
+		must(t, lazy.Do(ctx, lazy.B().Set().Key(fmt.Sprintf("n%d", i)).Value("v").Build()))
+	}
+	scanLazy, releaseScanLazy, err := feature.Open(ctx, reg, base, "lazy", func(o *provider.Options) {
+		o.Startup, o.ClientName = provider.StartupLazy, "scanlazy"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseScanLazy()
+	found := 0
+	for k, err := range scanLazy.Scan(ctx, feature.ScanOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k != "k" && !strings.HasPrefix(k, "n") {
+			t.Errorf("lazy part's Scan yielded %q", k)
+		}
+		found++
+	}
+	if found != 31 {
+		t.Errorf("lazy part's Scan, as its first call, found %d keys, want 31 (k, n0...n29, over every primary)", found)
+	}
 	// A lazy hash-tag part learns it is on a cluster when B dials: its
 	// builder must then not check the slots of unprefixed keys.
 	lazyTagged, releaseLazyTagged, err := feature.Part{Namespace: "lazytag", HashTag: true, Overrides: []func(*provider.Options){func(o *provider.Options) {

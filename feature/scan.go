@@ -79,6 +79,9 @@ func (c *Client) scanNode(ctx context.Context, node rueidis.Client, pattern stri
 // primaries returns the nodes whose keys Scan visits: the shared client
 // itself, or on a cluster each primary (replicas hold the same keys).
 func (c *Client) primaries(ctx context.Context) ([]rueidis.Client, error) {
+	if _, err := c.resolve(ctx); err != nil { // a lazy part learns its mode
+		return nil, err
+	}
 	if !c.isCluster() {
 		return []rueidis.Client{c.shared}, nil
 	}
