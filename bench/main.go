@@ -25,12 +25,15 @@ import (
 	"github.com/wireredis/wireredis/registry"
 )
 
+// allLevels are the goroutine counts of the report.
+const allLevels = "1,8,64,256"
+
 func main() {
 	out := flag.String("o", "", "write the report (markdown) here; default stdout")
 	svg := flag.String("svg", "", "write the chart (SVG) here")
 	trial := flag.Duration("trial", 2*time.Second, "length of one measurement")
 	rounds := flag.Int("rounds", 7, "rounds; each measures every client once, in turn")
-	levels := flag.String("goroutines", "1,8,64,256", "the goroutine counts to measure, comma-separated")
+	levels := flag.String("goroutines", allLevels, "the goroutine counts to measure, comma-separated")
 	only := flag.String("clients", "", "measure only the clients whose names contain one of these comma-separated words")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the trials here")
 	flag.Parse()
@@ -115,7 +118,7 @@ func run(out, svg string, trial time.Duration, rounds int, levelList, only, cpup
 	}
 	// A partial run (some clients, some goroutine counts) is for
 	// exploring, a profile say: it prints the trials and writes no report.
-	explore := only != "" || levelList != "1,8,64,256"
+	explore := only != "" || levelList != allLevels
 	if only != "" {
 		clients = slices.DeleteFunc(clients, func(c client) bool {
 			for w := range strings.SplitSeq(only, ",") {

@@ -16,7 +16,6 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/redistest"
 )
 
 // sink is a rueidis.Client whose Do returns at once, so that what is
@@ -81,18 +80,8 @@ func TestRewriteAllocations(t *testing.T) {
 // rueidis recycles what it sends, so the part's count includes whatever
 // the recycling misses.
 func TestAllocationsAgainstRedis(t *testing.T) {
-	srv := redistest.Start(t)
-	raw := srv.NewClient(t, nil)
-	part := feature.New(raw, "session")
+	raw, part, session := rawPartSession(t)
 	ctx := context.Background()
-	// And SessionRedis as a service gets it: over the registry's counted
-	// connection, which it calls directly.
-	reg, base := parts(t, "REDIS_URL="+srv.URL())
-	session, release, err := feature.ProvideSessionRedis(ctx, reg, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
 	runs := func(c rueidis.Client, build func(b rueidis.Builder) rueidis.Completed) float64 {
 		send := func() {
 			if err := c.Do(ctx, build(c.B())).Error(); err != nil && !rueidis.IsRedisNil(err) {

@@ -6,9 +6,6 @@ import (
 	"testing"
 
 	"github.com/redis/rueidis"
-
-	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/redistest"
 )
 
 // BenchmarkServer compares raw rueidis, a part over the same client, and
@@ -18,16 +15,8 @@ import (
 // DoMulti of 64 commands. benchstat -col /client puts them side by side
 // (make bench).
 func BenchmarkServer(b *testing.B) {
-	srv := redistest.Start(b)
-	raw := srv.NewClient(b, nil)
-	part := feature.New(raw, "session")
+	raw, part, session := rawPartSession(b)
 	ctx := context.Background()
-	reg, opts := parts(b, "REDIS_URL="+srv.URL())
-	session, release, err := feature.ProvideSessionRedis(ctx, reg, opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(release)
 	value := "0123456789abcdef"
 	for _, c := range []struct {
 		name   string

@@ -132,14 +132,8 @@ func (c *Client) StripKey(k string) (key string, ok bool) { return strings.CutPr
 // cluster returns one that does not check cluster slots, since the keys
 // its callers write hash to other slots than the prefixed keys it sends.
 func (c *Client) B() rueidis.Builder {
-	if t := c.conn.Load(); t != nil {
-		if c.hashTag && t.Mode() == rueidis.ClientModeCluster {
-			return c.nodeBuilder
-		}
-		return t.B()
-	}
 	b := c.shared.B() // a lazy part dials here: its mode is known after
-	if c.hashTag && c.shared.Mode() == rueidis.ClientModeCluster {
+	if c.hashTag && c.isCluster() {
 		return c.nodeBuilder
 	}
 	return b
@@ -200,16 +194,10 @@ func (c *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL
 	if err != nil {
 		return counted.ErrorResults(len(multi), err)
 	}
-	out := make([]rueidis.CacheableTTL, len(multi))
-	later := make(pendingKeys, 0, len(multi))
-	for i, m := range multi {
-		cmd, err := c.rewriteCacheable(ctx, m.Cmd, &later)
-		if err != nil {
-			return batchFailed(len(multi), i, err)
-		}
-		out[i] = rueidis.CacheableTTL{Cmd: cmd, TTL: m.TTL}
+	out, at, err := c.rewriteAllCacheable(ctx, multi)
+	if err != nil {
+		return batchFailed(len(multi), at, err)
 	}
-	c.writePending(later)
 	if t != nil {
 		return t.DoMultiCache(ctx, out...)
 	}

@@ -27,6 +27,23 @@ func parts(t testing.TB, environ ...string) (*registry.Registry, provider.Option
 	return reg, base
 }
 
+// rawPartSession returns three clients of one redis-server, for measuring
+// side by side: raw rueidis, a part over that same client, and
+// SessionRedis as the registry gives it (a counted connection of its own,
+// which the part calls directly).
+func rawPartSession(tb testing.TB) (rueidis.Client, *feature.Client, feature.SessionRedis) {
+	tb.Helper()
+	srv := redistest.Start(tb)
+	raw := srv.NewClient(tb, nil)
+	reg, base := parts(tb, "REDIS_URL="+srv.URL())
+	session, release, err := feature.ProvideSessionRedis(context.Background(), reg, base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(release)
+	return raw, feature.New(raw, "session"), session
+}
+
 func TestOpenAppliesOverridesAndShares(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)

@@ -28,9 +28,6 @@ type recentCommands struct {
 type recentCommand struct {
 	name string
 	spec *keyspec.Command
-	// singleKey is spec.SingleKey() of a Keys command, 0 for the others:
-	// kept here, the common command reads no memory of the table.
-	singleKey int
 }
 
 func (r *recentCommands) slot(name string) *atomic.Pointer[recentCommand] {
@@ -42,17 +39,13 @@ func (r *recentCommands) slot(name string) *atomic.Pointer[recentCommand] {
 }
 
 // find returns the entry of a command named by its first argument alone.
-func (r *recentCommands) find(name string) *recentCommand {
+func (r *recentCommands) find(name string) *keyspec.Command {
 	if e := r.slot(name).Load(); e != nil && e.name == name {
-		return e
+		return e.spec
 	}
 	return nil
 }
 
 func (r *recentCommands) remember(name string, spec *keyspec.Command) {
-	e := &recentCommand{name: name, spec: spec}
-	if spec.Class == keyspec.Keys {
-		e.singleKey = spec.SingleKey()
-	}
-	r.slot(name).Store(e)
+	r.slot(name).Store(&recentCommand{name: name, spec: spec})
 }

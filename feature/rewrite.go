@@ -21,23 +21,6 @@ import (
 // cmd then left as it was.
 func (c *Client) rewrite(ctx context.Context, cmd rueidis.Completed) (rueidis.Completed, error) {
 	args := cmd.Commands()
-	if len(args) > 0 {
-		if e := c.recent.find(args[0]); e != nil {
-			// The common command, from the memory alone: one key, at a
-			// fixed place (GET, SET, HSET, ...).
-			if at := e.singleKey; at > 0 && at < len(args) {
-				if inPlace, slotted := c.handedOver(&cmd); inPlace {
-					key := join(c.prefix, args[at])
-					args[at] = key
-					if slotted {
-						return cmd.SetSlot(key), nil
-					}
-					return cmd, nil
-				}
-			}
-			return c.rewriteAs(cmd, args, e.spec, 1, nil)
-		}
-	}
 	spec, skip, err := c.lookup(ctx, args)
 	if err != nil {
 		return cmd, err
@@ -95,8 +78,8 @@ func (c *Client) rewriteKeys(cmd rueidis.Completed, args []string, spec *keyspec
 // then through the learner.
 func (c *Client) lookup(ctx context.Context, args []string) (*keyspec.Command, int, error) {
 	if len(args) > 0 {
-		if e := c.recent.find(args[0]); e != nil {
-			return e.spec, 1, nil
+		if spec := c.recent.find(args[0]); spec != nil {
+			return spec, 1, nil
 		}
 	}
 	spec, n, err := c.lookupTables(ctx, args)
@@ -467,6 +450,21 @@ func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed) ([]r
 		if err != nil {
 			return nil, i, err
 		}
+	}
+	c.writePending(later)
+	return out, 0, nil
+}
+
+// rewriteAllCacheable is rewriteAll for DoMultiCache.
+func (c *Client) rewriteAllCacheable(ctx context.Context, multi []rueidis.CacheableTTL) ([]rueidis.CacheableTTL, int, error) {
+	out := make([]rueidis.CacheableTTL, len(multi))
+	later := make(pendingKeys, 0, len(multi))
+	for i, m := range multi {
+		cmd, err := c.rewriteCacheable(ctx, m.Cmd, &later)
+		if err != nil {
+			return nil, i, err
+		}
+		out[i] = rueidis.CacheableTTL{Cmd: cmd, TTL: m.TTL}
 	}
 	c.writePending(later)
 	return out, 0, nil

@@ -37,6 +37,22 @@ func (c *Counters) InFlight() int64 {
 	return c.started.Load() - f
 }
 
+// Drain refuses new commands and waits until none is in flight, or until
+// timeout; false means commands were still in flight. A start either comes
+// before closing is set, and is then counted by InFlight until it
+// finishes, or sees closing and is refused.
+func (c *Counters) Drain(timeout time.Duration) bool {
+	c.closing.Store(true)
+	deadline := time.Now().Add(timeout)
+	for c.InFlight() > 0 {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return true
+}
+
 // ErrReleased is what a command gets once Drain has begun: its
 // connection's last part has been released.
 var ErrReleased = fmt.Errorf("%w: the part was released", rueidis.ErrClosing)
@@ -58,18 +74,6 @@ func New(client rueidis.Client, n *Counters) *Client {
 // Mode is the mode of the client, which a rueidis client keeps for life:
 // asked on every command, it is read from here.
 func (t *Client) Mode() rueidis.ClientMode { return t.mode }
-
-// Pending is a client whose connection is still to be made (the
-// registry's lazy and background parts): Resolve makes it, or says why it
-// cannot yet, and returns the Client the commands then go to. Its Mode is
-// standalone until then, whatever the connection turns out to be.
-type Pending interface {
-	rueidis.Client
-	Resolve(ctx context.Context) (*Client, error)
-}
-
-// Counters returns the counters the commands are counted in.
-func (t *Client) Counters() *Counters { return t.n }
 
 // start counts n commands in; false means the connection is closing and
 // they must not be sent.
@@ -148,7 +152,7 @@ func (t *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL
 	return rs
 }
 
-// Nodes returns the nodes of the connection, tracked and unclosable too.
+// Nodes returns the nodes of the connection, counted and unclosable too.
 func (t *Client) Nodes() map[string]rueidis.Client {
 	nodes := t.Client.Nodes()
 	out := make(map[string]rueidis.Client, len(nodes))
@@ -162,20 +166,13 @@ func (t *Client) Nodes() map[string]rueidis.Client {
 // released.
 func (t *Client) Close() {}
 
-// Drain refuses new commands and waits until none is in flight, or until
-// timeout; false means commands were still in flight. A start either comes
-// before closing is set, and is then counted by InFlight until it
-// finishes, or sees closing and is refused.
-func (c *Counters) Drain(timeout time.Duration) bool {
-	c.closing.Store(true)
-	deadline := time.Now().Add(timeout)
-	for c.InFlight() > 0 {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return true
+// Pending is a client whose connection is still to be made (the
+// registry's lazy and background parts): Resolve makes it, or says why it
+// cannot yet, and returns the Client the commands then go to. Its Mode is
+// standalone until then, whatever the connection turns out to be.
+type Pending interface {
+	rueidis.Client
+	Resolve(ctx context.Context) (*Client, error)
 }
 
 // ErrorResults returns n results that fail with err: what a batch gets

@@ -39,11 +39,6 @@ func Unpinned(cmd *rueidis.Completed) bool {
 	return cs != nil && cs.r == 0
 }
 
-// UnpinnedCacheable is Unpinned for a DoCache command.
-func UnpinnedCacheable(cmd *rueidis.Cacheable) bool {
-	return Unpinned((*rueidis.Completed)(cmd))
-}
-
 func verify() bool {
 	return sameLayout(reflect.TypeFor[rueidis.Completed](), reflect.TypeFor[completed]()) &&
 		reflect.TypeFor[rueidis.Cacheable]().ConvertibleTo(reflect.TypeFor[rueidis.Completed]()) &&

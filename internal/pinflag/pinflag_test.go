@@ -36,11 +36,11 @@ func TestUnpinned(t *testing.T) {
 		t.Error("a copy of a command pinned later reads as unpinned")
 	}
 	cache := b.Get().Key("k").Cache()
-	if !pinflag.UnpinnedCacheable(&cache) {
+	if !pinflag.Unpinned((*rueidis.Completed)(&cache)) {
 		t.Error("a fresh cacheable command reads as pinned")
 	}
 	cache = cache.Pin()
-	if pinflag.UnpinnedCacheable(&cache) {
+	if pinflag.Unpinned((*rueidis.Completed)(&cache)) {
 		t.Error("a pinned cacheable command reads as unpinned")
 	}
 	var empty rueidis.Completed
