@@ -3,6 +3,8 @@ package feature_test
 import (
 	"context"
 	"errors"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
 )
 
@@ -104,22 +107,56 @@ func noNil(err error) error {
 	return err
 }
 
-// TestACLEnforcedIsolation lets the server judge: its ACL user may touch
-// only ~session:* keys and &session:* channels.
+// deniedByACL reports whether err is the server's ACL refusal (NOPERM; inside
+// a script, its own words for it).
+func deniedByACL(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "NOPERM") ||
+		strings.Contains(err.Error(), "can't access") || strings.Contains(err.Error(), "can't run"))
+}
+
+// aclUser creates, through redis-cli as an operator would paste it, the
+// user ACLRules describes for parts, with a password.
+func aclUser(t *testing.T, srv *redistest.Server, base provider.Options, user string, parts ...feature.Part) {
+	t.Helper()
+	rules, err := feature.ACLRules(base, parts, feature.ACLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := "ACL SETUSER " + user + " " + strings.Join(rules, " ") + "\n"
+	cli := exec.Command("redis-cli", "-h", "127.0.0.1", "-p", strconv.Itoa(srv.Port()))
+	cli.Stdin = strings.NewReader(line)
+	out, err := cli.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "OK" {
+		t.Fatalf("redis-cli took %q: %s %v", line, out, err)
+	}
+	if err := srv.Client.Do(context.Background(), srv.Client.B().AclSetuser().Username(user).Rule(">"+user+"-password").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestACLEnforcedIsolation lets the server judge: the user that ACLRules
+// describes for the session part runs every command family through it
+// without a single NOPERM, while the server refuses the cache part's
+// keys, every class of command a part refuses, and a script that reaches
+// outside the namespace.
 func TestACLEnforcedIsolation(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
-	acl := srv.Client.B().AclSetuser().Username("app").Rule("on", ">app-password", "~session:*", "&session:*", "+@all").Build()
-	if err := srv.Client.Do(ctx, acl).Error(); err != nil {
-		t.Fatal(err)
+	base := func(environ ...string) provider.Options {
+		o, err := provider.LoadFrom(append([]string{"REDIS_URL=" + srv.URL()}, environ...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
 	}
-	reg, base := parts(t, "REDIS_URL="+srv.URL(), "REDIS_USERNAME=app", "REDIS_PASSWORD=app-password")
-	session, releaseSession, err := feature.ProvideSessionRedis(ctx, reg, base)
+	aclUser(t, srv, base(), "app", feature.Part{Namespace: "session"})
+	reg, creds := parts(t, "REDIS_URL="+srv.URL(), "REDIS_USERNAME=app", "REDIS_PASSWORD=app-password")
+	session, releaseSession, err := feature.ProvideSessionRedis(ctx, reg, creds)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer releaseSession()
-	cache, releaseCache, err := feature.ProvideCacheRedis(ctx, reg, base)
+	cache, releaseCache, err := feature.ProvideCacheRedis(ctx, reg, creds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,4 +181,61 @@ func TestACLEnforcedIsolation(t *testing.T) {
 		}
 	}
 	t.Logf("session: %d steps, no NOPERM; cache: %d of %d steps denied by the server", len(steps), denied, len(steps))
+
+	// What a part refuses, sent as that user without a part (as a bug, or
+	// a script, would): the server refuses it too.
+	must(t, srv.Client.Do(ctx, srv.Client.B().Set().Key("victim").Value("secret").Build()))
+	raw := srv.NewClient(t, func(o *rueidis.ClientOption) { o.Username, o.Password = "app", "app-password" })
+	for _, args := range [][]string{
+		{"EVAL", "return redis.call('GET', 'victim')", "0"},
+		{"EVAL", "return redis.call('GET', KEYS[1])", "1", "victim"},
+		{"EVAL", "return redis.call('DBSIZE')", "0"},
+		{"EVAL", "return redis.call('FLUSHALL')", "0"},
+		{"GEORADIUS", "session:geo", "15", "37", "500", "km", "STORE", "session:a", "STORE", "victim"},
+		{"GET", "victim"},
+		{"SET", "victim", "x"},
+		{"COPY", "victim", "session:copy"},
+		{"PUBLISH", "victim", "x"},
+		{"CONFIG", "SET", "maxmemory", "1"},
+		{"CONFIG", "GET", "*"},
+		{"REPLICAOF", "127.0.0.1", "1"},
+		{"SHUTDOWN", "NOSAVE"},
+		{"SAVE"},
+		{"FUNCTION", "FLUSH"},
+		{"FUNCTION", "LIST"},
+		{"SCRIPT", "FLUSH"},
+		{"ACL", "SETUSER", "x"},
+		{"ACL", "LIST"},
+		{"CLIENT", "LIST"},
+		{"CLIENT", "KILL", "TYPE", "normal"},
+		{"CLIENT", "PAUSE", "1"},
+		{"SLOWLOG", "GET"},
+		{"INFO", "keyspace"},
+		{"MEMORY", "STATS"},
+		{"PUBSUB", "NUMPAT"},
+		{"DBSIZE"},
+		{"RANDOMKEY"},
+		{"FLUSHDB"},
+		{"SWAPDB", "0", "1"},
+		{"SELECT", "1"},
+		{"MOVE", "session:a", "1"},
+		{"MIGRATE", "127.0.0.1", "1", "session:a", "0", "100"},
+		{"MONITOR"},
+		{"LATENCY", "RESET"},
+		{"MODULE", "LIST"},
+		{"CLUSTER", "INFO"},
+	} {
+		err := raw.Do(ctx, raw.B().Arbitrary(args...).Build()).Error()
+		if !deniedByACL(err) {
+			t.Errorf("as the part's ACL user, %q: %v, want NOPERM", args, err)
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := raw.Receive(rctx, raw.B().Subscribe().Channel("victim").Build(), func(rueidis.PubSubMessage) {}); !deniedByACL(err) {
+		t.Errorf("as the part's ACL user, SUBSCRIBE victim: %v, want NOPERM", err)
+	}
+	if got := str(t, srv.Client.Do(ctx, srv.Client.B().Get().Key("victim").Build())); got != "secret" {
+		t.Errorf("victim = %q", got)
+	}
 }

@@ -2,10 +2,13 @@ package feature
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/redis/rueidis"
 
@@ -25,10 +28,7 @@ type Client struct {
 	pending counted.Pending // a lazy or background part's, until resolved
 	ns      string
 	prefix  string
-	// globPrefix is prefix with its glob characters escaped, for the
-	// patterns of KEYS and SCAN MATCH.
-	globPrefix string
-	hashTag    bool
+	hashTag bool
 	// nodeBuilder is a single-node builder, for B() of a hash-tag part on
 	// a cluster.
 	nodeBuilder rueidis.Builder
@@ -39,13 +39,13 @@ type Client struct {
 }
 
 // New wraps shared in the namespace. Closing the returned client does not
-// close shared. It panics on an empty namespace, which would leave keys
-// unprefixed.
+// close shared. It panics on a namespace that ValidNamespace refuses:
+// Open returns that as an error instead.
 func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
-	if namespace == "" {
-		panic("wireredis: feature.New needs a namespace")
+	if err := ValidNamespace(namespace); err != nil {
+		panic(err)
 	}
-	c := &Client{ns: namespace, prefix: namespace + ":", hot: newHotKeys(), recent: new(recentCommands)}
+	c := &Client{ns: namespace, prefix: keyPrefix(namespace, false), hot: newHotKeys(), recent: new(recentCommands)}
 	c.attach(shared)
 	for _, o := range opts {
 		o(c)
@@ -53,8 +53,32 @@ func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 	if c.hashTag {
 		c.nodeBuilder = nodeslot.Builder()
 	}
-	c.globPrefix = escapeGlob(c.prefix)
 	return c
+}
+
+// ValidNamespace reports why namespace cannot name a part, or nil. An
+// empty namespace would leave keys unprefixed; Redis reads * ? [ ] and \
+// in the patterns the prefix goes into (KEYS, SCAN MATCH, SORT BY and GET
+// substitute at the first *), and { } as a hash tag; white space and
+// control characters have no place in a key prefix.
+func ValidNamespace(namespace string) error {
+	fail := func(why string) error {
+		return fmt.Errorf("wireredis: %w %q: %s", ErrNamespace, namespace, why)
+	}
+	if namespace == "" {
+		return fail("it is empty, which would leave keys unprefixed")
+	}
+	for _, r := range namespace {
+		switch {
+		case strings.ContainsRune(`*?[]\`, r):
+			return fail("Redis reads " + string(r) + " in the patterns the prefix goes into")
+		case r == '{' || r == '}':
+			return fail("Redis reads { } as a hash tag; use WithHashTag (Part.HashTag) to give the part one")
+		case unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError:
+			return fail("it holds white space, a control character or invalid UTF-8")
+		}
+	}
+	return nil
 }
 
 // attach makes shared the client the commands go to.
@@ -72,7 +96,7 @@ func (c *Client) attach(shared rueidis.Client) {
 // namespace, options and memories.
 func (c *Client) on(shared rueidis.Client) *Client {
 	node := &Client{
-		ns: c.ns, prefix: c.prefix, globPrefix: c.globPrefix, hashTag: c.hashTag, nodeBuilder: c.nodeBuilder,
+		ns: c.ns, prefix: c.prefix, hashTag: c.hashTag, nodeBuilder: c.nodeBuilder,
 		learner: c.learner, log: c.log, hot: c.hot, recent: c.recent,
 	}
 	node.attach(shared)
@@ -113,9 +137,17 @@ func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 // work on a cluster.
 func WithHashTag() Option {
 	return func(c *Client) {
-		c.prefix = "{" + c.ns + "}:"
+		c.prefix = keyPrefix(c.ns, true)
 		c.hashTag = true
 	}
+}
+
+// keyPrefix is what a part puts in front of its keys and channels.
+func keyPrefix(namespace string, hashTag bool) string {
+	if hashTag {
+		return "{" + namespace + "}:"
+	}
+	return namespace + ":"
 }
 
 // Namespace returns the namespace, without "{", "}" or ":".
@@ -143,7 +175,7 @@ func (c *Client) B() rueidis.Builder {
 func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
 	t, err := c.resolve(ctx)
 	if err == nil {
-		cmd, err = c.rewrite(ctx, cmd)
+		cmd, err = c.rewrite(ctx, cmd, alone)
 	}
 	if err != nil {
 		return rueidis.NewErrorResult(err)
@@ -162,7 +194,7 @@ func (c *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []ruei
 	if err != nil {
 		return counted.ErrorResults(len(multi), err)
 	}
-	out, at, err := c.rewriteAll(ctx, multi)
+	out, at, err := c.rewriteAll(ctx, multi, inBatch, nil)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
 	}
@@ -209,7 +241,7 @@ func (c *Client) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.Re
 	if _, err := c.resolve(ctx); err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
-	out, err := c.rewrite(ctx, cmd)
+	out, err := c.rewrite(ctx, cmd, alone)
 	if err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
@@ -221,7 +253,7 @@ func (c *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) 
 	if _, err := c.resolve(ctx); err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
-	out, _, err := c.rewriteAll(ctx, multi)
+	out, _, err := c.rewriteAll(ctx, multi, inBatch, nil)
 	if err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
@@ -234,7 +266,7 @@ func (c *Client) Receive(ctx context.Context, subscribe rueidis.Completed, fn fu
 	if _, err := c.resolve(ctx); err != nil {
 		return err
 	}
-	out, err := c.rewrite(ctx, subscribe)
+	out, err := c.rewriteSubscribe(ctx, subscribe, alone)
 	if err != nil {
 		return err
 	}
@@ -243,9 +275,14 @@ func (c *Client) Receive(ctx context.Context, subscribe rueidis.Completed, fn fu
 
 // Dedicated runs fn with a connection of its own (for WATCH/MULTI/EXEC);
 // the DedicatedClient fn gets is namespaced too.
+//
+// A transaction fn leaves open (MULTI without EXEC, WATCH without EXEC or
+// UNWATCH) is closed before rueidis takes the connection back.
 func (c *Client) Dedicated(fn func(rueidis.DedicatedClient) error) error {
 	return c.shared.Dedicated(func(d rueidis.DedicatedClient) error {
-		return fn(&dedicated{d: d, c: c})
+		dd := &dedicated{d: d, c: c}
+		defer dd.txn.close(d)
+		return fn(dd)
 	})
 }
 
@@ -253,7 +290,11 @@ func (c *Client) Dedicated(fn func(rueidis.DedicatedClient) error) error {
 // connection back.
 func (c *Client) Dedicate() (rueidis.DedicatedClient, func()) {
 	d, cancel := c.shared.Dedicate()
-	return &dedicated{d: d, c: c}, cancel
+	dd := &dedicated{d: d, c: c}
+	return dd, func() {
+		dd.txn.close(d)
+		cancel()
+	}
 }
 
 // Nodes returns each node of the shared client, in this namespace.
@@ -277,24 +318,33 @@ func (c *Client) Mode() rueidis.ClientMode { return c.shared.Mode() }
 // the client (by Open, or wire's cleanup) releases this part's reference.
 func (c *Client) Close() {}
 
-// dedicated is a namespaced rueidis.DedicatedClient.
+// dedicated is a namespaced rueidis.DedicatedClient. Like rueidis's, it
+// is for one goroutine at a time.
 type dedicated struct {
-	d rueidis.DedicatedClient
-	c *Client
+	d   rueidis.DedicatedClient
+	c   *Client
+	txn txnState
 }
 
-func (d *dedicated) B() rueidis.Builder { return d.d.B() }
+// B is the part's builder: a hash-tag part's callers write keys of other
+// slots than the prefixed keys it sends.
+func (d *dedicated) B() rueidis.Builder { return d.c.B() }
 
 func (d *dedicated) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	out, err := d.c.rewrite(ctx, cmd)
+	txn := d.txn
+	err := txn.next(d.c, commandName(cmd), false)
+	if err == nil {
+		cmd, err = d.c.rewrite(ctx, cmd, onDedicated)
+	}
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
-	return d.d.Do(ctx, out)
+	d.txn = txn
+	return d.d.Do(ctx, cmd)
 }
 
 func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
-	out, at, err := d.c.rewriteAll(ctx, multi)
+	out, at, err := d.c.rewriteAll(ctx, multi, onDedicated, &d.txn)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
 	}
@@ -302,11 +352,24 @@ func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []r
 }
 
 func (d *dedicated) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
-	out, err := d.c.rewrite(ctx, subscribe)
+	txn := d.txn
+	err := txn.next(d.c, commandName(subscribe), false)
+	if err == nil {
+		subscribe, err = d.c.rewriteSubscribe(ctx, subscribe, onDedicated)
+	}
 	if err != nil {
 		return err
 	}
-	return d.d.Receive(ctx, out, d.c.stripMessage(fn))
+	d.txn = txn
+	return d.d.Receive(ctx, subscribe, d.c.stripMessage(fn))
+}
+
+// commandName is the name of a command, in upper case.
+func commandName(cmd rueidis.Completed) string {
+	if args := cmd.Commands(); len(args) > 0 {
+		return strings.ToUpper(args[0])
+	}
+	return ""
 }
 
 // SetPubSubHooks installs hooks that get channels and patterns with the

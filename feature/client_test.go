@@ -226,7 +226,9 @@ func TestFamilies(t *testing.T) {
 			if got != "from-src" {
 				t.Errorf("EVAL = %q", got)
 			}
-			sha := str(t, s.Do(ctx, b.ScriptLoad().Script(script).Build()))
+			// Loading scripts is the administrator's (the script cache is
+			// the whole server's); running them is the part's.
+			sha := str(t, srv.Client.Do(ctx, srv.Client.B().ScriptLoad().Script(script).Build()))
 			must(t, s.Do(ctx, b.Evalsha().Sha1(sha).Numkeys(2).Key("dst2", "src").Arg("v2").Build()))
 			if v := str(t, s.Do(ctx, b.EvalRo().Script("return redis.call('GET', KEYS[1])").Numkeys(1).Key("dst2").Build())); v != "v2" {
 				t.Errorf("EVAL_RO = %q", v)
@@ -455,9 +457,10 @@ func testDoCacheInvalidation(t *testing.T, pinned bool) {
 	// The read-only scripts keep rueidis's read-only script tag through the
 	// rebuild, so they are cached by key and invalidated too.
 	const script = "return redis.call('GET', KEYS[1])"
-	sha := str(t, s.Do(ctx, b.ScriptLoad().Script(script).Build()))
+	admin := srv.Client
+	sha := str(t, admin.Do(ctx, admin.B().ScriptLoad().Script(script).Build()))
 	lib := "#!lua name=wrlib\nredis.register_function{function_name='wrget', callback=function(keys) return redis.call('GET', keys[1]) end, flags={'no-writes'}}"
-	must(t, s.Do(ctx, b.FunctionLoad().Replace().FunctionCode(lib).Build()))
+	must(t, admin.Do(ctx, admin.B().FunctionLoad().Replace().FunctionCode(lib).Build()))
 	value := "v2"
 	for _, ro := range []struct {
 		name string

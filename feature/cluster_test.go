@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+	"github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/wireredis/wireredis/feature"
 	"github.com/wireredis/wireredis/internal/nodeslot"
@@ -101,6 +102,48 @@ func TestCluster(t *testing.T) {
 	err = session.Do(ctx, session.B().Arbitrary("MSET").Args("a", "1", "b", "2").Build()).Error()
 	if !errors.Is(err, feature.ErrBadArguments) || !strings.Contains(err.Error(), "one cluster slot") {
 		t.Errorf("MSET across slots: %v, want a CommandError about the slot", err)
+	}
+	// rueidis sends a batch with a command without keys (MULTI, PING) to
+	// the node of its keyed commands, and panics when these span slots:
+	// a part refuses it instead.
+	for _, batch := range []rueidis.Commands{
+		{session.B().Multi().Build(), session.B().Set().Key("a").Value("1").Build(), session.B().Set().Key("b").Value("2").Build(), session.B().Exec().Build()},
+		{session.B().Ping().Build(), session.B().Set().Key("a").Value("1").Build(), session.B().Set().Key("b").Value("2").Build()},
+	} {
+		res := session.DoMulti(ctx, batch...)
+		if err := res[len(res)-1].Error(); !errors.Is(err, feature.ErrBadArguments) && !errors.Is(err, feature.ErrNotSent) {
+			t.Errorf("a batch with %s and keys of two slots: %v, want a CommandError", batch[0].Commands()[0], res)
+		}
+	}
+	// Transactions: in one batch of a hash-tag part, and on its dedicated
+	// connection, whose builder (like the part's) does not check the slots
+	// of the unprefixed keys.
+	res := tagged.DoMulti(ctx, tagged.B().Multi().Build(), tagged.B().Set().Key("a").Value("1").Build(), tagged.B().Incr().Key("b").Build(), tagged.B().Exec().Build())
+	if arr, err := res[3].ToArray(); err != nil || len(arr) != 2 {
+		t.Errorf("hash-tag part, MULTI SET INCR EXEC on a cluster: %v %v", arr, err)
+	}
+	err = tagged.Dedicated(func(d rueidis.DedicatedClient) error {
+		if err := d.Do(ctx, d.B().Watch().Key("a", "b").Build()).Error(); err != nil {
+			return err
+		}
+		res := d.DoMulti(ctx, d.B().Multi().Build(), d.B().Set().Key("a").Value("2").Build(), d.B().Exec().Build())
+		return res[2].Error()
+	})
+	if err != nil {
+		t.Errorf("hash-tag part, WATCH a b / MULTI / EXEC on a dedicated connection: %v", err)
+	}
+	err = rueidiscompat.NewAdapter(tagged).Watch(ctx, func(tx rueidiscompat.Tx) error {
+		_, err := tx.TxPipelined(ctx, func(p rueidiscompat.Pipeliner) error {
+			p.Set(ctx, "a", "3", 0)
+			return nil
+		})
+		return err
+	}, "a", "b")
+	if err != nil {
+		t.Errorf("hash-tag part, rueidiscompat Watch of a and b: %v", err)
+	}
+	if got, _ := c.Client.Do(ctx, c.Client.B().Get().Key("{ratelimit}:a").Build()).ToString(); got != "3" {
+		t.Errorf("{ratelimit}:a = %q, want 3", got)
 	}
 
 	// A lazy part holds the registry's deferred client, whose mode is

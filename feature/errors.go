@@ -8,10 +8,17 @@ import (
 	"github.com/wireredis/wireredis/registry"
 )
 
+// ErrNamespace is matched by the errors of a namespace that cannot be
+// used: empty, with characters Redis patterns or hash tags read
+// (* ? [ ] \ { }), white space or control characters.
+var ErrNamespace = errors.New("invalid namespace")
+
 var (
 	// ErrRefused is matched by errors for commands that would cross the
-	// namespace (FLUSHDB, RANDOMKEY, SELECT, ...).
-	ErrRefused = errors.New("refused: it would cross the namespace")
+	// namespace (FLUSHDB, RANDOMKEY, SELECT, ...), reach the whole server
+	// (CONFIG, SHUTDOWN, CLIENT KILL, ...) or, sent alone on a shared
+	// connection, act on other parts' commands (MULTI, WATCH, ...).
+	ErrRefused = keyspec.ErrRefused
 	// ErrUnknownCommand is matched by errors for commands the key table does
 	// not know: their keys cannot be placed, so they are not sent.
 	ErrUnknownCommand = keyspec.ErrUnknownCommand

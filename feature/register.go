@@ -59,8 +59,15 @@ func RegisterCommand(name string, spec CommandSpec) error {
 	if name == "" {
 		return fail("the name is empty")
 	}
-	if _, _, err := keyspec.Lookup(strings.Fields(name)); err == nil {
+	words := strings.Fields(name)
+	if _, _, err := keyspec.Lookup(words); err == nil {
 		return fail("the key table has it already")
+	}
+	if len(words) == 1 && keyspec.IsContainer(name) {
+		return fail("the key table has subcommands of it; register a subcommand the table lacks (\"" + name + " NEWSUB\")")
+	}
+	if len(words) > 2 {
+		return fail("name a command, or a container and its subcommand")
 	}
 	if spec.Keyless == (len(spec.Keys) > 0) {
 		return fail("give key specs, or Keyless for a command without keys")

@@ -14,25 +14,41 @@ import (
 	"github.com/wireredis/wireredis/internal/pinflag"
 )
 
+// where says how a command is sent, for the rules that depend on it.
+type where uint8
+
+const (
+	// alone: by itself, on the connection the parts share.
+	alone where = iota
+	// inBatch: in one DoMulti on the shared connection, which rueidis
+	// writes with nothing of other parts between its commands.
+	inBatch
+	// onDedicated: on a connection the part has to itself (Dedicated).
+	onDedicated
+)
+
 // rewrite returns cmd as it must be sent in the namespace: the command
 // itself for keyless commands; for the others, cmd with its keys prefixed
 // in place, or a copy when cmd is pinned (see handedOver), with the
 // cluster slot of the prefixed keys; or an error when it must not be sent,
 // cmd then left as it was.
-func (c *Client) rewrite(ctx context.Context, cmd rueidis.Completed) (rueidis.Completed, error) {
+func (c *Client) rewrite(ctx context.Context, cmd rueidis.Completed, at where) (rueidis.Completed, error) {
 	args := cmd.Commands()
 	spec, skip, err := c.lookup(ctx, args)
 	if err != nil {
 		return cmd, err
 	}
-	return c.rewriteAs(cmd, args, spec, skip, nil)
+	return c.rewriteAs(cmd, args, spec, skip, nil, at)
 }
 
 // rewriteAs is rewrite for a command already looked up: spec is its entry
 // and skip how many leading arguments name it. With a non-nil later, keys
 // prefixed in place are only written when later.apply runs, so that a
 // batch is left untouched when one of its commands fails.
-func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, later *pendingKeys) (rueidis.Completed, error) {
+func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, later *pendingKeys, at where) (rueidis.Completed, error) {
+	if spec.Transaction && at == alone {
+		return cmd, c.fail(spec.Name, "sent alone on the connection the parts share, it would take in other parts' commands (or end their transactions); send the whole WATCH/MULTI...EXEC in one DoMulti, or use Dedicated", ErrRefused)
+	}
 	switch spec.Class {
 	case keyspec.Keyless:
 		if cmd.Slot() == nodeslot.Mark && c.isCluster() {
@@ -45,11 +61,11 @@ func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.C
 		inPlace, slotted := c.handedOver(&cmd)
 		return c.rewriteKeys(cmd, args, spec, inPlace, slotted, later)
 	case keyspec.Scoped:
-		return c.scope(cmd, args, spec, skip, later)
+		return c.scope(cmd, args, spec, skip, later, at)
 	case keyspec.Refused:
 		return cmd, c.fail(spec.Name, "refused: "+spec.Reason, ErrRefused)
 	case keyspec.Channels:
-		return c.channels(cmd, args, spec, skip)
+		return c.channels(cmd, args, spec, skip, at)
 	}
 	return cmd, c.fail(spec.Name, "the key table has no class for it", ErrUnknownCommand)
 }
@@ -75,27 +91,25 @@ func (c *Client) rewriteKeys(cmd rueidis.Completed, args []string, spec *keyspec
 }
 
 // lookup finds args in the key table, then among the registered commands,
-// then through the learner.
+// then through the learner. The memory of recent commands holds table
+// entries named by their first argument alone: no registration or
+// learned entry can stand for such a name (RegisterCommand refuses the
+// table's names, containers included).
 func (c *Client) lookup(ctx context.Context, args []string) (*keyspec.Command, int, error) {
 	if len(args) > 0 {
 		if spec := c.recent.find(args[0]); spec != nil {
 			return spec, 1, nil
 		}
 	}
-	spec, n, err := c.lookupTables(ctx, args)
-	if err == nil && n == 1 {
-		c.recent.remember(args[0], spec)
-	}
-	return spec, n, err
-}
-
-func (c *Client) lookupTables(ctx context.Context, args []string) (*keyspec.Command, int, error) {
 	spec, n, err := keyspec.Lookup(args)
-	if err == nil || !keyspec.IsUnknown(err) {
-		if err != nil {
-			return nil, 0, c.lookupError(args, err)
+	if err == nil {
+		if n == 1 {
+			c.recent.remember(args[0], spec)
 		}
 		return spec, n, nil
+	}
+	if !keyspec.IsUnknown(err) {
+		return nil, 0, c.lookupError(args, err)
 	}
 	if spec, n := lookupRegistered(args); spec != nil {
 		return spec, n, nil
@@ -383,7 +397,7 @@ func finish[A arbitrary](cmd rueidis.Completed, a A) rueidis.Completed {
 // namespace. A KEYS, or a SCAN with a MATCH, handed over (see handedOver)
 // gets its patterns prefixed in place, now or with later; the others are
 // copied.
-func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, later *pendingKeys) (rueidis.Completed, error) {
+func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, later *pendingKeys, at where) (rueidis.Completed, error) {
 	switch spec.Name {
 	case "KEYS":
 		if len(args) != 2 {
@@ -394,12 +408,12 @@ func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Comma
 			return cmd, c.fail(spec.Name, "it needs a cursor", ErrBadArguments)
 		}
 	default: // PUBSUB CHANNELS, PUBSUB SHARDCHANNELS
-		return c.channels(cmd, args, spec, skip)
+		return c.channels(cmd, args, spec, skip, at)
 	}
 	first := patternAt(spec.Name, args, 0)
 	if inPlace, _ := c.handedOver(&cmd); inPlace && first > 0 {
 		for at := first; at > 0; at = patternAt(spec.Name, args, at+1) {
-			setKey(cmd, args, at, join(c.globPrefix, args[at]), false, later)
+			setKey(cmd, args, at, join(c.prefix, args[at]), false, later)
 		}
 		return cmd, nil
 	}
@@ -407,13 +421,13 @@ func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Comma
 	next := first
 	for i, arg := range args {
 		if next > 0 && i == next {
-			arg = c.globPrefix + arg
+			arg = c.prefix + arg
 			next = patternAt(spec.Name, args, i+1)
 		}
 		a = a.Args(arg)
 	}
 	if first == 0 { // a SCAN without MATCH
-		a = a.Args("MATCH", c.globPrefix+"*")
+		a = a.Args("MATCH", c.prefix+"*")
 	}
 	return finish(cmd, a), nil
 }
@@ -437,22 +451,71 @@ func patternAt(name string, args []string, from int) int {
 }
 
 // rewriteAll rewrites a batch; when a command cannot be sent, it returns
-// its error and index.
-func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed) ([]rueidis.Completed, int, error) {
+// its error and index. The batch's transaction commands are followed from
+// dedicated's state (on a dedicated connection, updated when the batch
+// can go), or from none: on the shared connection (at is inBatch), a
+// batch must leave no transaction open behind it (see txnState).
+func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed, at where, dedicated *txnState) ([]rueidis.Completed, int, error) {
 	out := make([]rueidis.Completed, len(multi))
 	later := make(pendingKeys, 0, len(multi))
+	var txn txnState
+	if dedicated != nil {
+		txn = *dedicated
+	}
 	for i, cmd := range multi {
 		args := cmd.Commands()
 		spec, skip, err := c.lookup(ctx, args)
 		if err == nil {
-			out[i], err = c.rewriteAs(cmd, args, spec, skip, &later)
+			err = txn.next(c, spec.Name, at == inBatch)
+		}
+		if err == nil {
+			out[i], err = c.rewriteAs(cmd, args, spec, skip, &later, at)
 		}
 		if err != nil {
 			return nil, i, err
 		}
 	}
+	if at == inBatch {
+		if err := txn.end(c); err != nil {
+			return nil, len(multi) - 1, err
+		}
+		if err := c.oneNodeBatch(out); err != nil {
+			return nil, 0, err
+		}
+	}
 	c.writePending(later)
+	if dedicated != nil {
+		*dedicated = txn
+	}
 	return out, 0, nil
+}
+
+// noSlot is where cluster slots end: rueidis gives a command without keys
+// a slot beyond it.
+const noSlot = 16384
+
+// oneNodeBatch refuses, on a cluster, a batch that rueidis cannot route: a
+// command without keys (MULTI, PING, ...) goes to the node of the keyed
+// commands around it, so these must all share one slot (rueidis panics
+// otherwise).
+func (c *Client) oneNodeBatch(out []rueidis.Completed) error {
+	if !c.isCluster() {
+		return nil
+	}
+	unslotted, slot, slots := false, uint16(0), 0
+	for _, cmd := range out {
+		switch s := cmd.Slot(); {
+		case s >= noSlot:
+			unslotted = true
+		case slots == 0 || s != slot:
+			slot = s
+			slots++
+		}
+	}
+	if unslotted && slots > 1 {
+		return c.crossSlot("DoMulti", "a batch with a command without keys, such as MULTI, is sent to one node")
+	}
+	return nil
 }
 
 // rewriteAllCacheable is rewriteAll for DoMultiCache.
@@ -494,13 +557,17 @@ func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable, la
 			return rueidis.Cacheable(setKey(completed, args, 1, prefixed, slotted, later)), nil
 		}
 	}
-	spec, skip, err := c.lookup(ctx, args)
+	spec, _, err := c.lookup(ctx, args)
 	if err != nil {
 		return cmd, err
 	}
 	if spec.Class != keyspec.Keys {
-		out, err := c.rewriteAs(completed, args, spec, skip, later)
-		return rueidis.Cacheable(out), err
+		// rueidis tracks cached replies by key: one without keys would
+		// never be invalidated (and on a cluster, rueidis panics on it).
+		if spec.Class == keyspec.Refused {
+			return cmd, c.fail(spec.Name, "refused: "+spec.Reason, ErrRefused)
+		}
+		return cmd, c.fail(spec.Name, "DoCache caches replies by key, and it has none; send it with Do", ErrBadArguments)
 	}
 	switch spec.Name {
 	case "EVAL_RO", "EVALSHA_RO", "FCALL_RO":
@@ -522,6 +589,15 @@ func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable, la
 		c.hot.remember(args[0], args[1], prefixed)
 		return rueidis.Cacheable(setKey(completed, args, 1, prefixed, slotted, later)), nil
 	}
+	if c.isCluster() {
+		// Without a key given (ZDIFF 0 ...), there is no slot to route
+		// by, and rueidis panics on it. Checked before anything is
+		// written.
+		var p keyspec.Positions
+		if err := spec.Find(args, &p); err == nil && p.Empty() {
+			return cmd, c.fail(spec.Name, "DoCache caches replies by key, and none is given; send it with Do", ErrBadArguments)
+		}
+	}
 	out, err := c.rewriteKeys(completed, args, spec, inPlace, slotted, later)
 	return rueidis.Cacheable(out), err
 }
@@ -536,22 +612,6 @@ func (c *Client) rebuildScriptCache(args []string, spec *keyspec.Command) (rueid
 	default:
 		return b.FcallRo().Function(args[1]).Numkeys(1).Key(key).Arg(rest...).Cache(), nil
 	}
-}
-
-// escapeGlob escapes the characters that KEYS and SCAN MATCH patterns
-// treat specially, so that a prefix matches only itself.
-func escapeGlob(s string) string {
-	if !strings.ContainsAny(s, `*?[]\`) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[]\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func formatInt(n int64) string   { return strconv.FormatInt(n, 10) }

@@ -28,9 +28,9 @@ type ScanOptions struct {
 //		...
 //	}
 func (c *Client) Scan(ctx context.Context, opts ScanOptions) iter.Seq2[string, error] {
-	pattern := c.globPrefix + "*"
+	pattern := c.prefix + "*"
 	if opts.Match != "" {
-		pattern = c.globPrefix + opts.Match
+		pattern = c.prefix + opts.Match
 	}
 	return func(yield func(string, error) bool) {
 		nodes, err := c.primaries(ctx)

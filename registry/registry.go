@@ -36,8 +36,9 @@ type Registry struct {
 	log *slog.Logger
 
 	mu     sync.Mutex
-	conns  map[string]*conn // by fingerprint
-	closed bool
+	conns  map[string]*conn    // by fingerprint; guarded by mu
+	claims map[string][]*claim // by server address; guarded by mu
+	closed bool                // guarded by mu
 
 	serial atomic.Uint64 // numbers the connections, for the logs
 
@@ -108,12 +109,33 @@ func (r *Registry) Logger() *slog.Logger { return r.log }
 // lazy returns at once and dials on the first command; background returns
 // at once and dials in the background, retrying with capped backoff,
 // while commands fail with ErrNotReady.
+//
+// The client is not namespaced: parts get theirs from feature.Open, and
+// administration (CONFIG, FUNCTION LOAD, ...) goes through Admin.
 func (r *Registry) Acquire(ctx context.Context, opts provider.Options) (rueidis.Client, func(), error) {
+	return r.acquire(ctx, opts, opts.Fingerprint(), opts.Feature())
+}
+
+// Admin returns an unnamespaced client for administration: the commands a
+// part refuses because they reach the whole server (CONFIG, FUNCTION LOAD,
+// SCRIPT FLUSH, CLIENT LIST, ...) or another database or server (MIGRATE,
+// MOVE). Its connection is its own, never shared with parts, so that its
+// transactions and connection state cannot reach their commands; admin
+// clients of equal settings share one. The func releases it. Keep it to
+// deployment steps and operator tools: it can read and change every
+// namespace.
+func (r *Registry) Admin(ctx context.Context, opts provider.Options) (rueidis.Client, func(), error) {
+	return r.acquire(ctx, opts, opts.Fingerprint()+"/admin", adminUser)
+}
+
+// adminUser is how Stats and Check name the holders of Admin clients.
+const adminUser = "(admin)"
+
+func (r *Registry) acquire(ctx context.Context, opts provider.Options, fp, feature string) (rueidis.Client, func(), error) {
 	co, err := opts.ClientOption()
 	if err != nil {
 		return nil, nil, err
 	}
-	fp, feature := opts.Fingerprint(), opts.Feature()
 	failFast := opts.Startup == provider.StartupFailFast || opts.Startup == ""
 	r.mu.Lock()
 	var c *conn

@@ -22,9 +22,6 @@ func TestNamespacingDocIsCurrent(t *testing.T) {
 	for _, c := range keyspec.Table() {
 		counts[c.Class]++
 		total++
-		if c.Class == keyspec.Refused && !strings.Contains(text, "| `"+c.Name+"` |") {
-			t.Errorf("docs/namespacing.md does not list the refused command %s", c.Name)
-		}
 	}
 	for class, n := range counts {
 		if row := fmt.Sprintf("| %s | %d |", class, n); !strings.Contains(text, row) {
@@ -34,9 +31,24 @@ func TestNamespacingDocIsCurrent(t *testing.T) {
 	if s := fmt.Sprintf("the %d commands and subcommands of redis %s", total, keyspec.ServerVersion()); !strings.Contains(text, s) {
 		t.Errorf("docs/namespacing.md lacks %q", s)
 	}
-	_, section, _ := strings.Cut(text, "## Refused commands")
+	_, section, _ := strings.Cut(text, "## What a part refuses")
 	section, _, _ = strings.Cut(section, "\n## ")
-	if got := strings.Count(section, "\n| `"); got != counts[keyspec.Refused] {
-		t.Errorf("docs/namespacing.md lists %d refused commands, the table %d", got, counts[keyspec.Refused])
+	listed := map[string]bool{}
+	for _, row := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(row, "| `") {
+			continue
+		}
+		names, _, _ := strings.Cut(row[2:], " |")
+		for _, n := range strings.Split(names, ", ") {
+			listed[strings.Trim(n, "`")] = true
+		}
+	}
+	for _, c := range keyspec.Table() {
+		if c.Class == keyspec.Refused && !listed[c.Name] {
+			t.Errorf("docs/namespacing.md does not list the refused command %s", c.Name)
+		}
+	}
+	if len(listed) != counts[keyspec.Refused] {
+		t.Errorf("docs/namespacing.md lists %d refused commands, the table %d", len(listed), counts[keyspec.Refused])
 	}
 }

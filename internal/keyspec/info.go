@@ -135,8 +135,9 @@ func parseSpec(m *rueidis.RedisMessage) (RawSpec, error) {
 // Learn turns what a server says of a command missing from the table into
 // a table entry. It trusts the server's key specs, or its legacy key
 // positions when there are none; a command whose keys they cannot locate
-// (movable keys without complete specs, incomplete specs, channels) is
-// Refused, so that it is never sent unprefixed.
+// (movable keys without complete specs, incomplete specs, channels), and
+// a command without keys, is Refused, so that nothing is sent unprefixed
+// or server-wide.
 func Learn(info Info) *Command {
 	c := &Command{Name: info.Name}
 	if len(info.Subs) > 0 {
@@ -171,7 +172,10 @@ func Learn(info Info) *Command {
 		}
 		c.Class, c.Specs = Keys, []Spec{{BeginIndex: int(info.First), LastKey: last, KeyStep: int(max(info.Step, 1))}}
 	default:
-		c.Class = Keyless
+		// A part sends a command without keys only when it reaches
+		// nothing beyond the part (the table's allowlist); the server
+		// cannot say that of a command it does not document.
+		return refuse("it has no keys, and a command without keys may reach the whole server; if it does not, register it as Keyless")
 	}
 	return c
 }

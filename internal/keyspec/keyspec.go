@@ -74,6 +74,10 @@ type Command struct {
 	Rule RuleID
 	// Reason explains a Refused command and names the alternative.
 	Reason string
+	// Transaction marks MULTI, EXEC, DISCARD, WATCH and UNWATCH: they act
+	// on the connection's state, which a shared connection must not keep
+	// between two requests.
+	Transaction bool
 	// Subcommands of a container command (OBJECT, XINFO, ...), by upper-case
 	// name.
 	Subcommands map[string]*Command
@@ -86,9 +90,11 @@ type RuleID uint8
 
 // The rules.
 const (
-	NoRule      RuleID = iota
-	SortRule           // SORT, SORT_RO: BY/GET patterns, STORE
-	MigrateRule        // MIGRATE: the key at 3, or KEYS
+	NoRule        RuleID = iota
+	SortRule             // SORT, SORT_RO: BY/GET patterns, STORE
+	GeoRadiusRule        // GEORADIUS, GEORADIUSBYMEMBER: every STORE and STOREDIST
+	XreadRule            // XREAD, XREADGROUP: the streams after the STREAMS the server reaches
+	CopyRule             // COPY: refuses the DB option
 )
 
 // Kind tells what an argument position holds.
@@ -206,6 +212,10 @@ var ErrUnknownCommand = errors.New("command not in the key table")
 // located (a missing or non-numeric numkeys, too few arguments).
 var ErrBadArguments = errors.New("cannot locate the keys")
 
+// ErrRefused is matched by errors for commands, or options of commands,
+// that would cross the namespace.
+var ErrRefused = errors.New("refused: it would cross the namespace")
+
 // Lookup finds the table entry for args (args[0] is the command name,
 // args[1] the subcommand of a container) and how many leading arguments
 // name it. Names match case-insensitively.
@@ -315,8 +325,12 @@ func (c *Command) Find(args []string, p *Positions) error {
 	switch c.Rule {
 	case SortRule:
 		return sortRule(args, p)
-	case MigrateRule:
-		return migrateRule(args, p)
+	case GeoRadiusRule:
+		return geoRadiusRule(c.Name, args, p)
+	case XreadRule:
+		return xreadRule(args, p)
+	case CopyRule:
+		return copyRule(args)
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ func TestFindAgreesWithTheServer(t *testing.T) {
 		{"OBJECT", "ENCODING", "k"},
 		{"XINFO", "STREAM", "s"},
 		{"MEMORY", "USAGE", "k", "SAMPLES", "5"},
-		{"COPY", "a", "b", "DB", "1"},
+		{"COPY", "a", "b", "REPLACE"},
 		{"SORT", "k", "STORE", "dst"},
 		{"SINTERCARD", "3", "a", "b", "c"},
 		{"WATCH", "a", "b"},
@@ -74,7 +74,10 @@ func TestFindAgreesWithTheServer(t *testing.T) {
 	}
 }
 
-func TestSortPatternsAndMigrate(t *testing.T) {
+// TestRules covers the hand-written rules. Where a rule corrects key specs
+// the server does not follow (GEORADIUS, XREAD), the effect oracle
+// (feature/effect_test.go) judges it against the server's behaviour.
+func TestRules(t *testing.T) {
 	for _, tt := range []struct {
 		args     []string
 		keys     []string
@@ -82,8 +85,16 @@ func TestSortPatternsAndMigrate(t *testing.T) {
 	}{
 		{[]string{"SORT", "l", "BY", "w_*", "LIMIT", "0", "1", "GET", "#", "GET", "d_*->f", "ALPHA", "STORE", "out"}, []string{"l", "out"}, []string{"w_*", "d_*->f"}},
 		{[]string{"SORT_RO", "l", "by", "nosort", "get", "x_*"}, []string{"l"}, []string{"nosort", "x_*"}},
-		{[]string{"MIGRATE", "h", "1", "k", "0", "5", "COPY", "REPLACE"}, []string{"k"}, nil},
-		{[]string{"MIGRATE", "h", "1", "", "0", "5", "AUTH2", "u", "KEYS", "KEYS", "a", "b"}, []string{"a", "b"}, nil},
+		{[]string{"SORT", "l", "STORE", "a", "STORE", "b"}, []string{"l", "a", "b"}, nil},
+		{[]string{"GEORADIUS", "g", "15", "37", "500", "km", "STORE", "a", "STORE", "b"}, []string{"g", "a", "b"}, nil},
+		{[]string{"GEORADIUS", "g", "15", "37", "500", "km", "COUNT", "STORE", "STOREDIST", "d"}, []string{"g", "d"}, nil},
+		{[]string{"GEORADIUS", "g", "15", "37", "500", "km", "STORE", "STORE"}, []string{"g", "STORE"}, nil},
+		{[]string{"GEORADIUSBYMEMBER", "g", "STORE", "500", "km", "STOREDIST", "a", "STORE", "b"}, []string{"g", "a", "b"}, nil},
+		{[]string{"XREAD", "COUNT", "1", "BLOCK", "0", "STREAMS", "a", "b", "0", "0"}, []string{"a", "b"}, nil},
+		{[]string{"XREAD", "COUNT", "STREAMS", "STREAMS", "a", "0"}, []string{"a"}, nil},
+		{[]string{"XREADGROUP", "COUNT", "1", "GROUP", "STREAMS", "c", "STREAMS", "s", ">"}, []string{"s"}, nil},
+		{[]string{"XREADGROUP", "GROUP", "g", "STREAMS", "NOACK", "STREAMS", "s", "t", ">", ">"}, []string{"s", "t"}, nil},
+		{[]string{"COPY", "a", "b", "REPLACE"}, []string{"a", "b"}, nil},
 	} {
 		cmd, _, _ := keyspec.Lookup(tt.args)
 		var p keyspec.Positions
@@ -103,16 +114,19 @@ func TestSortPatternsAndMigrate(t *testing.T) {
 			t.Errorf("%q: keys %q patterns %q, want %q %q", tt.args, keys, patterns, tt.keys, tt.patterns)
 		}
 	}
-	for _, bad := range [][]string{
-		{"MIGRATE", "h", "1", "", "0", "5"},
-		{"MIGRATE", "h", "1", "k", "0", "5", "KEYS", "a"},
-		{"EVAL", "s", "-1"},
-		{"GET"},
+	for _, tt := range []struct {
+		args []string
+		want error
+	}{
+		{[]string{"EVAL", "s", "-1"}, keyspec.ErrBadArguments},
+		{[]string{"GET"}, keyspec.ErrBadArguments},
+		{[]string{"COPY", "a", "b", "DB", "5"}, keyspec.ErrRefused},
+		{[]string{"COPY", "a", "b", "REPLACE", "db", "0"}, keyspec.ErrRefused},
 	} {
-		cmd, _, _ := keyspec.Lookup(bad)
+		cmd, _, _ := keyspec.Lookup(tt.args)
 		var p keyspec.Positions
-		if err := cmd.Find(bad, &p); !errors.Is(err, keyspec.ErrBadArguments) {
-			t.Errorf("%q: %v, want ErrBadArguments", bad, err)
+		if err := cmd.Find(tt.args, &p); !errors.Is(err, tt.want) {
+			t.Errorf("%q: %v, want %v", tt.args, err, tt.want)
 		}
 	}
 }

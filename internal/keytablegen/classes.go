@@ -3,6 +3,14 @@ package keytablegen
 // The hand-written part of the table: what COMMAND cannot tell. Every
 // command of the server ends up in exactly one class; Generate fails on a
 // command it cannot classify, so a new server version forces a human look.
+//
+// A part is a tenant, not an administrator: a command without keys goes
+// out only when tenantKeyless lists it; every other keyless command is in
+// admin, refused with the reason of its kind.
+
+// useAdmin ends the reason of every command a part refuses because it
+// reaches the whole server.
+const useAdmin = "; send it with the administrative client (registry.Admin), which has no namespace"
 
 // refused commands would cross the namespace, or change the connection
 // that the parts share. The text says why, and what to do instead.
@@ -14,11 +22,12 @@ var refused = map[string]string{
 	"SWAPDB":                  "it swaps the data of every namespace; give the part its own database with REDIS_<PART>_DB",
 	"SELECT":                  "it would switch the database of the connection the parts share; set REDIS_<PART>_DB instead",
 	"MOVE":                    "it moves a key to a database outside this part's connection; open a part on that database (REDIS_<PART>_DB) and write the key there",
-	"DEBUG":                   "it reaches the whole server; use a client without a namespace",
-	"MONITOR":                 "it shows the commands of every namespace; use a client without a namespace",
-	"SYNC":                    "it is the replication protocol; use a client without a namespace",
-	"PSYNC":                   "it is the replication protocol; use a client without a namespace",
-	"REPLCONF":                "it is the replication protocol; use a client without a namespace",
+	"MIGRATE":                 "it moves keys to another server, outside this part's connection" + useAdmin,
+	"DEBUG":                   "it reaches the whole server" + useAdmin,
+	"MONITOR":                 "it shows the commands of every namespace" + useAdmin,
+	"SYNC":                    "it is the replication protocol" + useAdmin,
+	"PSYNC":                   "it is the replication protocol" + useAdmin,
+	"REPLCONF":                "it is the replication protocol" + useAdmin,
 	"AUTH":                    "it would change the user of the connection the parts share; set REDIS_<PART>_USERNAME and REDIS_<PART>_PASSWORD",
 	"HELLO":                   "it would renegotiate the connection the parts share; set REDIS_PROTOCOL",
 	"RESET":                   "it would reset the connection the parts share",
@@ -27,12 +36,92 @@ var refused = map[string]string{
 	"CLIENT CACHING":          "client-side caching is run by rueidis; use DoCache",
 	"CLIENT REPLY":            "it would silence the replies of the connection the parts share",
 	"CLIENT SETNAME":          "it would rename the connection the parts share; set REDIS_CLIENT_NAME",
-	"CLIENT NO-EVICT":         "it would change the connection the parts share; use a client without a namespace",
+	"CLIENT NO-EVICT":         "it would change the connection the parts share" + useAdmin,
 	"READONLY":                "the cluster state of a connection is run by rueidis",
 	"READWRITE":               "the cluster state of a connection is run by rueidis",
 	"ASKING":                  "the cluster state of a connection is run by rueidis",
 	"CLUSTER GETKEYSINSLOT":   "it lists the keys of every namespace; use SCAN (scoped to the namespace)",
 	"CLUSTER COUNTKEYSINSLOT": "it counts the keys of every namespace; use SCAN (scoped to the namespace)",
+}
+
+// tenantKeyless are the commands without keys that a part may send: they
+// neither change nor reveal anything beyond the part's own request. Every
+// subcommand named HELP is one too.
+var tenantKeyless = map[string]bool{
+	"PING":                    true,
+	"ECHO":                    true,
+	"TIME":                    true,
+	"LOLWUT":                  true,
+	"WAIT":                    true, // waits for replicas to acknowledge; returns a count of them
+	"COMMAND COUNT":           true,
+	"COMMAND DOCS":            true,
+	"COMMAND GETKEYS":         true,
+	"COMMAND GETKEYSANDFLAGS": true,
+	"COMMAND INFO":            true,
+	"COMMAND LIST":            true,
+	"CLIENT ID":               true,
+	"CLIENT GETNAME":          true,
+	"ACL CAT":                 true,
+	"ACL WHOAMI":              true,
+	"ACL GENPASS":             true,
+	"CLUSTER KEYSLOT":         true,
+}
+
+// transactions run on the connection: sent alone on a shared connection,
+// they would take in other parts' commands. A part sends them only inside
+// one DoMulti, or on a dedicated connection.
+var transactions = map[string]bool{
+	"MULTI":   true,
+	"EXEC":    true,
+	"DISCARD": true,
+	"WATCH":   true,
+	"UNWATCH": true,
+}
+
+// Why each kind of server-wide command is refused.
+const (
+	whyConfig        = "it reads or changes the server's configuration, which every namespace shares" + useAdmin
+	whyReplication   = "it reads or changes the server's replication, which every namespace shares" + useAdmin
+	whyPersistence   = "it saves, rewrites or stops the server, for every namespace" + useAdmin
+	whyACL           = "it reads or changes the server's users and their permissions, which every namespace shares" + useAdmin
+	whyFunctions     = "function libraries are shared by every namespace on the server; load them with the administrative client (registry.Admin), and call them from a part with FCALL"
+	whyScripts       = "the script cache is shared by every namespace on the server; EVAL and EVALSHA work from a part (rueidis's Lua helper falls back to EVAL)" + useAdmin
+	whyClients       = "it reads or acts on other clients of the server (other parts, other services)" + useAdmin
+	whyConnection    = "it shows the state of the connection the parts share" + useAdmin
+	whyCluster       = "it reads or changes the cluster, whose topology rueidis runs and every namespace shares" + useAdmin
+	whyIntrospection = "it shows or resets state of the whole server, which reveals other namespaces" + useAdmin
+	whyModules       = "it loads or lists the server's modules, which every namespace shares" + useAdmin
+)
+
+// admin are the keyless commands that reach the whole server, by
+// subcommand, command or container: a part refuses them, with the reason
+// of their kind.
+var admin = map[string]string{
+	"ACL":                 whyACL,
+	"BGREWRITEAOF":        whyPersistence,
+	"BGSAVE":              whyPersistence,
+	"SAVE":                whyPersistence,
+	"LASTSAVE":            whyPersistence,
+	"SHUTDOWN":            whyPersistence,
+	"CLIENT":              whyClients,
+	"CLIENT GETREDIR":     whyConnection,
+	"CLIENT INFO":         whyConnection,
+	"CLIENT TRACKINGINFO": whyConnection,
+	"CLUSTER":             whyCluster,
+	"CONFIG":              whyConfig,
+	"FAILOVER":            whyReplication,
+	"REPLICAOF":           whyReplication,
+	"SLAVEOF":             whyReplication,
+	"ROLE":                whyReplication,
+	"FUNCTION":            whyFunctions,
+	"SCRIPT":              whyScripts,
+	"INFO":                whyIntrospection,
+	"LATENCY":             whyIntrospection,
+	"MEMORY":              whyIntrospection,
+	"SLOWLOG":             whyIntrospection,
+	"MODULE":              whyModules,
+	"PUBSUB NUMPAT":       "it counts the pattern subscriptions of every namespace" + useAdmin,
+	"PFSELFTEST":          "it occupies the server for a long while (a cluster may take the node for down)" + useAdmin,
 }
 
 // scoped commands are rewritten to see only the namespace.
@@ -58,13 +147,21 @@ var channels = map[string]bool{
 }
 
 // rules name the hand-written keyspec rule of a command, and which of its
-// key specs the rule replaces (those marked unknown or incomplete; MIGRATE's
-// key at 3 too, which is no key when empty).
+// key specs the rule replaces: those marked unknown or incomplete, and
+// those the server does not follow. GEORADIUS writes to the last STORE or
+// STOREDIST, not to the first its key specs name; XREAD and XREADGROUP
+// take their streams after the first STREAMS the server reaches walking
+// the options, which need not be the first the key specs find (a group
+// named STREAMS). COPY's rule refuses its DB option.
 var rules = map[string]struct {
 	fn       string
 	replaces []int
 }{
-	"SORT":    {"SortRule", []int{1, 2}},
-	"SORT_RO": {"SortRule", []int{1}},
-	"MIGRATE": {"MigrateRule", []int{0, 1}},
+	"SORT":              {"SortRule", []int{1, 2}},
+	"SORT_RO":           {"SortRule", []int{1}},
+	"GEORADIUS":         {"GeoRadiusRule", []int{1, 2}},
+	"GEORADIUSBYMEMBER": {"GeoRadiusRule", []int{1, 2}},
+	"XREAD":             {"XreadRule", []int{0}},
+	"XREADGROUP":        {"XreadRule", []int{0}},
+	"COPY":              {"CopyRule", nil},
 }

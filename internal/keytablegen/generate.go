@@ -20,9 +20,10 @@ type Command struct {
 	keyspec.Info
 	Subs []Command
 
-	class  string // keyspec.Class constant name
-	reason string
-	rule   string
+	class       string // keyspec.Class constant name
+	reason      string
+	rule        string
+	transaction bool
 }
 
 // Fetch reads the server's version and COMMAND reply.
@@ -66,6 +67,11 @@ func classify(c *Command) error {
 		}
 		return nil
 	}
+	if why := refused[c.Name]; why != "" {
+		// Never sent: where its keys are does not matter.
+		c.class, c.reason, c.Specs = "Refused", why, nil
+		return nil
+	}
 	if r, ok := rules[c.Name]; ok {
 		c.rule = r.fn
 		kept := c.Specs[:0:0]
@@ -81,9 +87,8 @@ func classify(c *Command) error {
 			return fmt.Errorf("%s has a key spec that COMMAND cannot complete (%s/%s %v): give it a rule in classes.go", c.Name, s.BeginType, s.FindType, s.Flags)
 		}
 	}
+	c.transaction = transactions[c.Name]
 	switch {
-	case refused[c.Name] != "":
-		c.class, c.reason = "Refused", refused[c.Name]
 	case scoped[c.Name]:
 		c.class = "Scoped"
 	case channels[c.Name]:
@@ -92,10 +97,24 @@ func classify(c *Command) error {
 		return fmt.Errorf("%s has not_key key specs: classify it in classes.go", c.Name)
 	case len(c.Specs) > 0 || c.rule != "":
 		c.class = "Keys"
-	default:
+	case tenantKeyless[c.Name] || c.transaction || strings.HasSuffix(c.Name, " HELP"):
 		c.class = "Keyless"
+	case adminReason(c.Name) != "":
+		c.class, c.reason = "Refused", adminReason(c.Name)
+	default:
+		return fmt.Errorf("%s has no keys: a part may send it only when classes.go allows it (tenantKeyless) or says why not (admin)", c.Name)
 	}
 	return nil
+}
+
+// adminReason is why a part refuses name, a command without keys: by the
+// subcommand itself, or by its container.
+func adminReason(name string) string {
+	if why := admin[name]; why != "" {
+		return why
+	}
+	container, _, _ := strings.Cut(name, " ")
+	return admin[container]
 }
 
 // Generate renders table_gen.go for package keyspec.
@@ -147,6 +166,9 @@ func writeCommand(b *bytes.Buffer, c Command) {
 	if c.rule != "" {
 		fmt.Fprintf(b, ", Rule: %s", c.rule)
 	}
+	if c.transaction {
+		b.WriteString(", Transaction: true")
+	}
 	if c.reason != "" {
 		fmt.Fprintf(b, ", Reason: %q", c.reason)
 	}
@@ -196,6 +218,15 @@ func checkOverrides(cmds []Command) error {
 		names = append(names, n)
 	}
 	for n := range rules {
+		names = append(names, n)
+	}
+	for n := range tenantKeyless {
+		names = append(names, n)
+	}
+	for n := range transactions {
+		names = append(names, n)
+	}
+	for n := range admin {
 		names = append(names, n)
 	}
 	slices.Sort(names)

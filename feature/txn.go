@@ -1,0 +1,88 @@
+package feature
+
+import (
+	"context"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// txnState follows a connection's transaction through the commands sent
+// on it: MULTI, EXEC, DISCARD, WATCH and UNWATCH. On the shared
+// connection a batch must close what it opens, since the commands after
+// it are other parts'; on a dedicated connection the part closes what
+// its caller left open before rueidis takes the connection back.
+type txnState struct {
+	multi, watching bool
+}
+
+// next applies the command name to s. strict (the shared connection)
+// refuses what would act on another part's transaction. A subscription
+// inside MULTI is refused everywhere: the server rejects it, and rueidis
+// then stops the process (it panics in its reading goroutine).
+func (s *txnState) next(c *Client, name string, strict bool) error {
+	switch name {
+	case "MULTI":
+		if s.multi && strict {
+			return c.fail(name, "MULTI inside MULTI", ErrBadArguments)
+		}
+		s.multi = true
+	case "EXEC", "DISCARD":
+		if !s.multi && strict {
+			return c.fail(name, "there is no MULTI before it in the batch: on the connection the parts share it would end another part's transaction", ErrRefused)
+		}
+		s.multi, s.watching = false, false
+	case "WATCH":
+		if s.multi && strict {
+			return c.fail(name, "WATCH inside MULTI", ErrBadArguments)
+		}
+		if !s.multi {
+			s.watching = true
+		}
+	case "UNWATCH":
+		if !s.multi {
+			s.watching = false
+		}
+	case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE":
+		if s.multi {
+			return c.fail(name, "Pub/Sub commands are not allowed inside MULTI (the server refuses them, and rueidis stops the process on that reply)", ErrBadArguments)
+		}
+	}
+	return nil
+}
+
+// end refuses a batch on the shared connection that leaves a transaction
+// open.
+func (s *txnState) end(c *Client) error {
+	switch {
+	case s.multi:
+		return c.fail("MULTI", "the batch leaves the transaction open: on the connection the parts share, the next commands would be other parts'; end it with EXEC or DISCARD in the same batch", ErrRefused)
+	case s.watching:
+		return c.fail("WATCH", "the batch leaves keys watched: on the connection the parts share, other parts' transactions would fail; end it with EXEC, DISCARD or UNWATCH in the same batch, or use Dedicated", ErrRefused)
+	}
+	return nil
+}
+
+// closeTimeout bounds what closing a dedicated connection's transaction
+// may take.
+const closeTimeout = 5 * time.Second
+
+// close ends what a dedicated connection's caller left open: a pooled
+// connection that rueidis takes back in MULTI would fail its next user
+// (and a subscription on it would stop the process).
+func (s *txnState) close(d rueidis.DedicatedClient) {
+	if !s.multi && !s.watching {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	var cmds rueidis.Commands
+	if s.multi {
+		cmds = append(cmds, d.B().Discard().Build())
+	}
+	cmds = append(cmds, d.B().Unwatch().Build())
+	for _, r := range d.DoMulti(ctx, cmds...) {
+		_ = r.Error() // a broken connection is rueidis's to drop
+	}
+	s.multi, s.watching = false, false
+}
