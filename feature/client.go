@@ -13,7 +13,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/counted"
-	"github.com/wireredis/wireredis/internal/nodeslot"
+	"github.com/wireredis/wireredis/internal/rueidisx"
 )
 
 // Client is a namespaced rueidis.Client: it prefixes every key it sends
@@ -51,7 +51,7 @@ func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 		o(c)
 	}
 	if c.hashTag {
-		c.nodeBuilder = nodeslot.Builder()
+		c.nodeBuilder = rueidisx.SingleNodeBuilder()
 	}
 	return c
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/internal/nodeslot"
+	"github.com/wireredis/wireredis/internal/rueidisx"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
@@ -158,7 +158,7 @@ func TestCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer releaseLazy()
-	single := nodeslot.Builder()
+	single := rueidisx.SingleNodeBuilder()
 	err = lazy.Do(ctx, single.Mset().KeyValue().KeyValue("a", "1").KeyValue("b", "2").Build()).Error()
 	if !errors.Is(err, feature.ErrBadArguments) || !strings.Contains(err.Error(), "one cluster slot") {
 		t.Errorf("lazy part, MSET across slots: %v, want a CommandError about the slot", err)

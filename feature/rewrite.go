@@ -10,8 +10,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/keyspec"
-	"github.com/wireredis/wireredis/internal/nodeslot"
-	"github.com/wireredis/wireredis/internal/pinflag"
+	"github.com/wireredis/wireredis/internal/rueidisx"
 )
 
 // where says how a command is sent, for the rules that depend on it.
@@ -51,7 +50,7 @@ func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.C
 	}
 	switch spec.Class {
 	case keyspec.Keyless:
-		if cmd.Slot() == nodeslot.Mark && c.isCluster() {
+		if cmd.Slot() == rueidisx.SingleNodeMark && c.isCluster() {
 			// Built by a single-node builder: a cluster client cannot
 			// route it as it is.
 			return finish(cmd, c.shared.B().Arbitrary(args...)), nil
@@ -160,10 +159,10 @@ func (c *Client) fail(name, reason string, err error) error {
 // there the slot the builder computed stays, which saves hashing the
 // prefixed key.
 func (c *Client) handedOver(cmd *rueidis.Completed) (inPlace, slotted bool) {
-	if !pinflag.Unpinned(cmd) {
+	if !rueidisx.Unpinned(cmd) {
 		return false, false
 	}
-	if cmd.Slot()&nodeslot.Mark == 0 {
+	if cmd.Slot()&rueidisx.SingleNodeMark == 0 {
 		return true, true // a cluster builder's
 	}
 	return !c.isCluster(), false

@@ -12,7 +12,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/internal/nodeslot"
+	"github.com/wireredis/wireredis/internal/rueidisx"
 	"github.com/wireredis/wireredis/redistest"
 )
 
@@ -29,7 +29,7 @@ func (r *recorder) B() rueidis.Builder { return r.b }
 // Mode is that of the client the builder comes from: a single-node
 // builder marks the commands it builds.
 func (r *recorder) Mode() rueidis.ClientMode {
-	if ping := r.b.Ping().Build(); ping.Slot()&nodeslot.Mark != 0 {
+	if ping := r.b.Ping().Build(); ping.Slot()&rueidisx.SingleNodeMark != 0 {
 		return rueidis.ClientModeStandalone
 	}
 	return rueidis.ClientModeCluster

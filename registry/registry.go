@@ -16,7 +16,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/counted"
-	"github.com/wireredis/wireredis/internal/nodeslot"
+	"github.com/wireredis/wireredis/internal/rueidisx"
 	"github.com/wireredis/wireredis/provider"
 )
 
@@ -408,7 +408,7 @@ func (r *Registry) Close() error {
 // templateBuilder is a single-node command builder, for deferred clients
 // to hand out before they connect.
 func (r *Registry) templateBuilder() rueidis.Builder {
-	r.templateOnce.Do(func() { r.template = nodeslot.Builder() })
+	r.templateOnce.Do(func() { r.template = rueidisx.SingleNodeBuilder() })
 	return r.template
 }
 

@@ -11,6 +11,9 @@ import (
 // Info is one entry of a COMMAND or COMMAND INFO reply.
 type Info struct {
 	Name string // upper case, "OBJECT ENCODING" for a subcommand
+	// Arity is the number of arguments, name included; negative: at
+	// least that many.
+	Arity int64
 	// First, Last and Step are the legacy key positions.
 	First, Last, Step int64
 	Flags             []string
@@ -71,6 +74,7 @@ func ParseInfo(entries []rueidis.RedisMessage) ([]Info, error) {
 		}
 		name, _ := f[0].ToString()
 		info := Info{Name: strings.ToUpper(strings.ReplaceAll(name, "|", " "))}
+		info.Arity, _ = f[1].AsInt64()
 		info.First, _ = f[3].AsInt64()
 		info.Last, _ = f[4].AsInt64()
 		info.Step, _ = f[5].AsInt64()

@@ -78,9 +78,14 @@ type Command struct {
 	// on the connection's state, which a shared connection must not keep
 	// between two requests.
 	Transaction bool
+	// Reply says where the reply names keys or channels.
+	Reply Reply
 	// Subcommands of a container command (OBJECT, XINFO, ...), by upper-case
 	// name.
 	Subcommands map[string]*Command
+	// Bare is a container sent without a subcommand, for the one whose
+	// arity allows it (COMMAND).
+	Bare *Command
 }
 
 // RuleID names a hand-written rule of rules.go. An enum rather than a func
@@ -95,6 +100,21 @@ const (
 	GeoRadiusRule        // GEORADIUS, GEORADIUSBYMEMBER: every STORE and STOREDIST
 	XreadRule            // XREAD, XREADGROUP: the streams after the STREAMS the server reaches
 	CopyRule             // COPY: refuses the DB option
+)
+
+// Reply says where a command's reply names keys or channels, which a part
+// gives back without its prefix. Every keyed command's errors may quote a
+// key name too (NOGROUP No such key 'k' ...).
+type Reply uint8
+
+// The places of names in replies.
+const (
+	NoNames     Reply = iota
+	AllNames          // every element: KEYS, PUBSUB CHANNELS
+	ScanNames         // the elements of the second element: SCAN
+	FirstName         // the first element: BLPOP, LMPOP, ZMPOP, BZPOPMIN, ...
+	StreamNames       // each stream's name: XREAD, XREADGROUP (a map in RESP3)
+	PairNames         // every other element, or a map's keys: PUBSUB NUMSUB
 )
 
 // Kind tells what an argument position holds.
@@ -231,6 +251,9 @@ func Lookup(args []string) (*Command, int, error) {
 		return c, 1, nil
 	}
 	if len(args) < 2 {
+		if c.Bare != nil {
+			return c.Bare, 1, nil
+		}
 		return nil, 0, fmt.Errorf("%w: %s needs a subcommand", ErrBadArguments, c.Name)
 	}
 	sub := find(c.Subcommands, args[1])

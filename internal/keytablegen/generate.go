@@ -24,6 +24,7 @@ type Command struct {
 	reason      string
 	rule        string
 	transaction bool
+	bare        *Command // a container that may be sent without a subcommand
 }
 
 // Fetch reads the server's version and COMMAND reply.
@@ -64,6 +65,14 @@ func classify(c *Command) error {
 			if err := classify(&c.Subs[i]); err != nil {
 				return err
 			}
+		}
+		if c.Arity == -1 {
+			// Sent bare too (COMMAND): classified as a command of its own.
+			bare := Command{Info: keyspec.Info{Name: c.Name, Flags: c.Flags, First: c.First, Last: c.Last, Step: c.Step, Specs: c.Specs}}
+			if err := classify(&bare); err != nil {
+				return fmt.Errorf("%s without a subcommand: %w", c.Name, err)
+			}
+			c.bare = &bare
 		}
 		return nil
 	}
@@ -152,7 +161,13 @@ func writeCommand(b *bytes.Buffer, c Command) {
 			fmt.Fprintf(b, "%q: ", strings.TrimPrefix(s.Name, c.Name+" "))
 			writeCommand(b, s)
 		}
-		b.WriteString("}},\n")
+		b.WriteString("}")
+		if c.bare != nil {
+			b.WriteString(", Bare: &Command")
+			writeCommand(b, *c.bare)
+			b.Truncate(b.Len() - 2) // writeCommand's ",\n"
+		}
+		b.WriteString("},\n")
 		return
 	}
 	fmt.Fprintf(b, ", Class: %s", c.class)
@@ -168,6 +183,9 @@ func writeCommand(b *bytes.Buffer, c Command) {
 	}
 	if c.transaction {
 		b.WriteString(", Transaction: true")
+	}
+	if r := replies[c.Name]; r != "" {
+		fmt.Fprintf(b, ", Reply: %s", r)
 	}
 	if c.reason != "" {
 		fmt.Fprintf(b, ", Reason: %q", c.reason)
@@ -227,6 +245,9 @@ func checkOverrides(cmds []Command) error {
 		names = append(names, n)
 	}
 	for n := range admin {
+		names = append(names, n)
+	}
+	for n := range replies {
 		names = append(names, n)
 	}
 	slices.Sort(names)

@@ -1,50 +1,49 @@
-package pinflag_test
+package rueidisx_test
 
 import (
 	"testing"
 
 	"github.com/redis/rueidis"
 
-	"github.com/wireredis/wireredis/internal/nodeslot"
-	"github.com/wireredis/wireredis/internal/pinflag"
+	"github.com/wireredis/wireredis/internal/rueidisx"
 )
 
-// TestVerified fails when a rueidis upgrade changes the command layout:
+// TestPinVerified fails when a rueidis upgrade changes the command layout:
 // the namespaced client would still be correct, but every command would
 // take the copying path, and the allocation targets would be lost.
-func TestVerified(t *testing.T) {
-	if !pinflag.Verified() {
-		t.Fatal("the layout of rueidis's commands is not the one pinflag mirrors: update the mirror in pinflag.go")
+func TestPinVerified(t *testing.T) {
+	if !rueidisx.PinVerified() {
+		t.Fatal("the layout of rueidis's commands is not the one rueidisx mirrors: update the mirror in pin.go")
 	}
 }
 
 func TestUnpinned(t *testing.T) {
-	b := nodeslot.Builder()
+	b := rueidisx.SingleNodeBuilder()
 	cmd := b.Ping().Build()
-	if !pinflag.Unpinned(&cmd) {
+	if !rueidisx.Unpinned(&cmd) {
 		t.Error("a fresh command reads as pinned")
 	}
 	pinned := b.Echo().Message("x").Build().Pin()
-	if pinflag.Unpinned(&pinned) {
+	if rueidisx.Unpinned(&pinned) {
 		t.Error("a pinned command reads as unpinned")
 	}
 	// Pin marks the shared command slice: a copy made before Pin is pinned too.
 	orig := b.Ping().Build()
 	cp := orig
 	_ = orig.Pin()
-	if pinflag.Unpinned(&cp) {
+	if rueidisx.Unpinned(&cp) {
 		t.Error("a copy of a command pinned later reads as unpinned")
 	}
 	cache := b.Get().Key("k").Cache()
-	if !pinflag.Unpinned((*rueidis.Completed)(&cache)) {
+	if !rueidisx.Unpinned((*rueidis.Completed)(&cache)) {
 		t.Error("a fresh cacheable command reads as pinned")
 	}
 	cache = cache.Pin()
-	if pinflag.Unpinned((*rueidis.Completed)(&cache)) {
+	if rueidisx.Unpinned((*rueidis.Completed)(&cache)) {
 		t.Error("a pinned cacheable command reads as unpinned")
 	}
 	var empty rueidis.Completed
-	if pinflag.Unpinned(&empty) {
+	if rueidisx.Unpinned(&empty) {
 		t.Error("the zero command reads as unpinned")
 	}
 }

@@ -1,4 +1,4 @@
-package pinflag
+package rueidisx
 
 import (
 	"reflect"
@@ -22,24 +22,29 @@ type commandSlice struct {
 	r int32 // 1 once pinned
 }
 
-// verified is computed once, at package initialisation, and never changes.
-var verified = verify()
+// pinVerified is computed once, at package initialisation, and never
+// changes.
+var pinVerified = verifyPin()
 
-// Verified reports whether the layout check passed, i.e. whether Unpinned
-// can ever answer true.
-func Verified() bool { return verified }
+// PinVerified reports whether the layout check passed, i.e. whether
+// Unpinned can ever answer true.
+func PinVerified() bool { return pinVerified }
 
 // Unpinned reports whether cmd is known not to be pinned: rueidis will
-// recycle it after sending it, so nobody else reads its arguments.
+// recycle it after sending it, so nobody else reads its arguments. A
+// caller of Do hands such a command over for good, and a namespaced client
+// may prefix its keys in place instead of copying the whole command. A
+// pinned command (Completed.Pin, used by rueidis's helpers and by callers
+// who send one command many times) stays its caller's.
 func Unpinned(cmd *rueidis.Completed) bool {
-	if !verified {
+	if !pinVerified {
 		return false
 	}
 	cs := (*completed)(unsafe.Pointer(cmd)).cs
 	return cs != nil && cs.r == 0
 }
 
-func verify() bool {
+func verifyPin() bool {
 	return sameLayout(reflect.TypeFor[rueidis.Completed](), reflect.TypeFor[completed]()) &&
 		reflect.TypeFor[rueidis.Cacheable]().ConvertibleTo(reflect.TypeFor[rueidis.Completed]()) &&
 		pinIsTheField()
@@ -48,6 +53,9 @@ func verify() bool {
 // sameLayout compares the field names, types, offsets and sizes of real
 // and mirror, following pointers to structs.
 func sameLayout(real, mirror reflect.Type) bool {
+	if real == mirror {
+		return true // a field that points back at the real type itself
+	}
 	if real.Kind() != mirror.Kind() || real.Size() != mirror.Size() {
 		return false
 	}
