@@ -20,33 +20,52 @@ type Part struct {
 	// commands across them work on a cluster.
 	HashTag bool
 	// URLVar names a variable that holds the part's URL in another
-	// convention (BILLING_REDIS_URL); when set, it replaces the address
-	// after the REDIS_<NAMESPACE>_* overrides.
+	// convention (BILLING_REDIS_URL); when set, it replaces the inherited
+	// address, and speaks for the part as REDIS_<NAMESPACE>_URL would (the
+	// two must not both be set).
 	URLVar string
-	// Overrides change the settings in code, last and in order.
+	// Overrides change the settings in code, last and in order. A setting
+	// they change must not also be set by a REDIS_<NAMESPACE>_* variable
+	// (or URLVar): Open fails naming both.
 	Overrides []func(*provider.Options)
 }
 
-// Open returns the part's client: its settings are base with the part's
-// REDIS_<NAMESPACE>_* variables, then URLVar, then Overrides; its
+// Open returns the part's client: its settings are Options(base); its
 // connection is acquired from reg (shared with parts of equal settings).
 // The func releases the reference; the client must not be used after it.
 func (p Part) Open(ctx context.Context, reg *registry.Registry, base provider.Options) (*Client, func(), error) {
-	if p.Namespace == "" {
-		return nil, nil, fmt.Errorf("wireredis: a part needs a namespace")
-	}
-	opts, err := base.ForFeature(p.Namespace)
+	opts, err := p.Options(base)
 	if err != nil {
 		return nil, nil, err
 	}
+	return p.OpenWith(ctx, reg, opts)
+}
+
+// Options resolves the part's settings: base, then the part's
+// REDIS_<NAMESPACE>_* variables, then URLVar, then Overrides, each more
+// specific than the one before (provider.Options.WithOverrides says what
+// may not be set twice). The operator tools (wireredis config, ping, keys)
+// resolve a part through it, as Open does.
+func (p Part) Options(base provider.Options) (provider.Options, error) {
+	if p.Namespace == "" {
+		return provider.Options{}, fmt.Errorf("wireredis: a part needs a namespace")
+	}
+	opts, err := base.ForFeature(p.Namespace)
+	if err != nil {
+		return provider.Options{}, err
+	}
 	if p.URLVar != "" {
 		if opts, err = opts.WithURLVar(p.URLVar); err != nil {
-			return nil, nil, err
+			return provider.Options{}, err
 		}
 	}
-	for _, o := range p.Overrides {
-		o(&opts)
-	}
+	return opts.WithOverrides(p.Overrides...)
+}
+
+// OpenWith opens the part with settings resolved by Options and perhaps
+// changed since (the operator tools dial fail-fast, whatever the part's
+// start-up policy).
+func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provider.Options) (*Client, func(), error) {
 	shared, release, err := reg.Acquire(ctx, opts)
 	if err != nil {
 		return nil, nil, err
