@@ -265,3 +265,16 @@ func TestFingerprintIsTheSameInEveryProcess(t *testing.T) {
 		t.Error("the password changed the fingerprint, or not the connection key")
 	}
 }
+
+// TestURLVarIsChecked: a part's url_env variable must be a variable name,
+// and not one the part reads anyway, in code written by hand too.
+func TestURLVarIsChecked(t *testing.T) {
+	for _, name := range []string{"1BILLING", "BILLING-URL", "BILLING URL", "REDIS_URL", "REDIS_BILLING_URL"} {
+		if _, err := resolvePart(nil, "billing", name); err == nil || !strings.Contains(err.Error(), "url_env") {
+			t.Errorf("url_env %q: %v", name, err)
+		}
+	}
+	if o, err := resolvePart([]string{"BILLING_REDIS_URL=redis://b"}, "billing", "BILLING_REDIS_URL"); err != nil || o.Host != "b" {
+		t.Errorf("url_env BILLING_REDIS_URL: %v %s", err, o)
+	}
+}

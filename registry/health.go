@@ -69,7 +69,8 @@ func (r *Registry) Check(ctx context.Context) []Health {
 
 // HealthConfig configures a health handler (NewHealthHandler).
 type HealthConfig struct {
-	// Timeout bounds one check: the PINGs of every connection.
+	// Timeout bounds one check: the PINGs of every connection. 0 means
+	// DefaultHealthTimeout.
 	Timeout time.Duration
 	// Optional names parts whose connections do not fail the probe.
 	Optional []string
@@ -89,6 +90,9 @@ type HealthConfig struct {
 // balancers then cost one PING per connection a second, not one each.
 const DefaultHealthCache = time.Second
 
+// DefaultHealthTimeout bounds a check when HealthConfig.Timeout is 0.
+const DefaultHealthTimeout = 2 * time.Second
+
 // HealthHandler is NewHealthHandler with the defaults: a result cached for
 // DefaultHealthCache, a body with part names and up/down only.
 func (r *Registry) HealthHandler(timeout time.Duration, optional ...string) http.Handler {
@@ -107,6 +111,9 @@ func (r *Registry) HealthHandler(timeout time.Duration, optional ...string) http
 func (r *Registry) NewHealthHandler(c HealthConfig) http.Handler {
 	if c.CacheFor == 0 {
 		c.CacheFor = DefaultHealthCache
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultHealthTimeout
 	}
 	cache := &healthCache{r: r, cfg: c}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/wireredis/wireredis/internal/redisproc"
+	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
 )
 
@@ -131,26 +132,35 @@ func TestTLSChecksEachAddressAgainstItsOwnHost(t *testing.T) {
 		{"a URL's addr parameters", []string{"REDIS_URL=rediss://127.0.0.1:" + ipPort + "?addr=localhost:" + dnsPort}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			reg, _ := newRegistry(t)
 			env := append(append([]string(nil), common...), tc.environ...)
-			c, release, err := reg.Acquire(context.Background(), load(t, "session", env...))
-			if tc.fails == "" {
-				if err != nil {
-					t.Fatalf("Acquire: %v", err)
-				}
-				defer release()
-				ping(t, c)
-				return
-			}
-			if err == nil {
-				release()
-				t.Fatal("Acquire succeeded")
-			}
-			if !strings.Contains(err.Error(), tc.fails) {
+			if err := connects(t, load(t, "session", env...), tc.fails); err != nil && !strings.Contains(err.Error(), tc.fails) {
 				t.Errorf("error %q, want %q", err, tc.fails)
 			}
 		})
 	}
+}
+
+// connects acquires opts from a registry of its own: when fails is "",
+// the connection must work (and answer PING); else Acquire must fail, and
+// its error is returned.
+func connects(t *testing.T, opts provider.Options, fails string) error {
+	t.Helper()
+	reg, _ := newRegistry(t)
+	c, release, err := reg.Acquire(context.Background(), opts)
+	if fails == "" {
+		if err != nil {
+			t.Fatalf("Acquire: %v", err)
+		}
+		defer release()
+		ping(t, c)
+		return nil
+	}
+	if err == nil {
+		release()
+		t.Fatal("Acquire succeeded")
+	}
+	t.Logf("%v", err)
+	return err
 }
 
 func TestTLS(t *testing.T) {
@@ -176,25 +186,10 @@ func TestTLS(t *testing.T) {
 		{"mutual TLS", []string{"REDIS_URL=rediss://" + mtlsAddr, ca, name, cert, key}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			reg, _ := newRegistry(t)
-			opts := load(t, "session", append(tc.environ, "REDIS_PING_TIMEOUT=2s", "REDIS_PASSWORD=tls-secret-pw")...)
-			c, release, err := reg.Acquire(context.Background(), opts)
-			if tc.fails == "" {
-				if err != nil {
-					t.Fatalf("Acquire: %v", err)
-				}
-				defer release()
-				ping(t, c)
-				return
-			}
-			if err == nil {
-				release()
-				t.Fatal("Acquire succeeded")
-			}
-			if !strings.Contains(err.Error(), tc.fails) || strings.Contains(err.Error(), "tls-secret-pw") {
+			err := connects(t, load(t, "session", append(tc.environ, "REDIS_PING_TIMEOUT=2s", "REDIS_PASSWORD=tls-secret-pw")...), tc.fails)
+			if err != nil && (!strings.Contains(err.Error(), tc.fails) || strings.Contains(err.Error(), "tls-secret-pw")) {
 				t.Errorf("error %q: want it to say %q, without the password", err, tc.fails)
 			}
-			t.Logf("%v", err)
 		})
 	}
 }
