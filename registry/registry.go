@@ -260,6 +260,7 @@ func (r *Registry) dropIfUnused(c *conn) {
 		if r.conns[c.key] == c {
 			delete(r.conns, c.key)
 		}
+		c.socks.closeAll() // ends a dial that outlived its deadline
 	}
 }
 

@@ -67,7 +67,8 @@ providers, and RedisParts = wire.NewSet(ProvideSessionRedis, ProvideRateLimitRed
 Resolves each part as the application does: the REDIS_* variables, and
 what wireredis gen put in code (hash tag, db=N, url_env), read from the
 generated file in -pkg. Without a generated file it knows the library's
-session and cache parts. Variables it does not understand are warnings
+session and cache parts; settings made in hand-written code (Overrides of
+a feature.Part of your own) it cannot see. Variables it does not understand are warnings
 (errors with -strict), with the nearest known name. Fingerprints are the
 same as in the application's logs.
 Exit status 2, naming the variable, when a setting is invalid.
