@@ -136,10 +136,11 @@ func TestConcurrentCloseWaits(t *testing.T) {
 	<-first
 }
 
-// TestErrorsQuoteTheLimitThatApplied: a dial bounded by the caller's
-// context says so, with the caller's limit, not REDIS_PING_TIMEOUT's.
-func TestErrorsQuoteTheLimitThatApplied(t *testing.T) {
-	blackHole, err := net.Listen("tcp", "127.0.0.1:0")
+// blackHole listens on a loopback port, accepts connections and never
+// answers; it returns the address. The test's cleanup closes it all.
+func blackHole(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestErrorsQuoteTheLimitThatApplied(t *testing.T) {
 	var mu sync.Mutex
 	go func() {
 		for {
-			c, err := blackHole.Accept()
+			c, err := l.Accept()
 			if err != nil {
 				return
 			}
@@ -157,14 +158,20 @@ func TestErrorsQuoteTheLimitThatApplied(t *testing.T) {
 		}
 	}()
 	t.Cleanup(func() {
-		_ = blackHole.Close()
+		_ = l.Close()
 		mu.Lock()
 		defer mu.Unlock()
 		for _, c := range held {
 			_ = c.Close()
 		}
 	})
-	url := "REDIS_URL=redis://" + blackHole.Addr().String()
+	return l.Addr().String()
+}
+
+// TestErrorsQuoteTheLimitThatApplied: a dial bounded by the caller's
+// context says so, with the caller's limit, not REDIS_PING_TIMEOUT's.
+func TestErrorsQuoteTheLimitThatApplied(t *testing.T) {
+	url := "REDIS_URL=redis://" + blackHole(t)
 	for _, tc := range []struct {
 		name    string
 		environ []string
