@@ -35,6 +35,17 @@ func noGoroutinesWithin(t *testing.T, ign goleak.Option, limit time.Duration) {
 	}
 }
 
+// waitInFlight waits until the registry's one connection has n commands
+// in flight.
+func waitInFlight(t *testing.T, reg *registry.Registry, n int64) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); reg.Stats()[0].InFlight < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never %d commands in flight: %+v", n, reg.Stats())
+		}
+	}
+}
+
 // clientsNamed counts the server's connections named name.
 func clientsNamed(t *testing.T, c rueidis.Client, name string) int {
 	t.Helper()
@@ -76,9 +87,7 @@ func TestCloseDuringStall(t *testing.T) {
 			cmd()
 		}()
 	}
-	for st := reg.Stats(); st[0].InFlight < 3; st = reg.Stats() {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitInFlight(t, reg, 3)
 	start := time.Now()
 	_ = reg.Close()
 	if took := time.Since(start); took > 1200*time.Millisecond {
@@ -112,20 +121,20 @@ func TestConcurrentCloseWaits(t *testing.T) {
 		defer close(blocked)
 		c.Do(context.Background(), c.B().Blpop().Key("never").Timeout(0).Build())
 	}()
-	for reg.Stats()[0].InFlight < 1 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitInFlight(t, reg, 1)
 	first := make(chan struct{})
 	go func() {
 		defer close(first)
 		_ = reg.Close()
 	}()
-	for {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 		_, _, err := reg.Acquire(context.Background(), opts)
 		if errors.Is(err, registry.ErrClosed) {
 			break // the first Close has begun
 		}
-		time.Sleep(time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatal("the first Close did not begin")
+		}
 	}
 	_ = reg.Close()
 	select {
