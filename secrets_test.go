@@ -110,3 +110,74 @@ func TestSecretsNeverShow(t *testing.T) {
 	}
 	t.Logf("checked %d outputs and %d bytes of logs", len(seen), logs.Len())
 }
+
+// TestUnencodedPasswordsNeverShow sweeps realistic passwords that hold
+// URL-reserved characters, written into URLs without percent-encoding, as
+// people do. Each URL either reaches the server with that very password
+// (the server's ACL is the judge) or fails with an error that says to
+// percent-encode it and repeats no five characters of it, whichever
+// variable holds the URL.
+func TestUnencodedPasswordsNeverShow(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	passwords := []string{
+		"2024/Summer-Secret", "Tr0ub4dor?Horse", "Winter#2025!", "p@ssw0rd@home",
+		"admin:root:Secret9", "a/b?c#d@e:f-Zq9", "Sp@ce Bar/Key", "%41lready%zz", "Quill@Zebra/Mint",
+		"?Leading-Quest", "trailing-slash/", "#Hash-First",
+	}
+	for i, pw := range passwords {
+		user := fmt.Sprintf("sweep%d", i)
+		if err := srv.Client.Do(ctx, srv.Client.B().AclSetuser().Username(user).Rule("on", ">"+pw, "~*", "+@all").Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
+		url := "redis://" + user + ":" + pw + "@" + srv.Addr + "/0"
+		urlFile := filepath.Join(t.TempDir(), "url")
+		if err := os.WriteFile(urlFile, []byte(url+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, how := range []struct {
+			environ []string
+			urlVar  string
+		}{
+			{environ: []string{"REDIS_URL=" + url}},
+			{environ: []string{"REDIS_URL_FILE=" + urlFile}},
+			{environ: []string{"REDIS_CACHE_URL=" + url}},
+			{environ: []string{"CACHE_REDIS_URL=" + url}, urlVar: "CACHE_REDIS_URL"},
+		} {
+			var logs syncbuf.Buffer
+			reg, closeAll := registry.New(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+			var part *feature.Client
+			release := func() {}
+			base, err := provider.LoadFrom(append(how.environ, "REDIS_PING_TIMEOUT=2s"))
+			if err == nil {
+				var r func()
+				if part, r, err = (feature.Part{Namespace: "cache", URLVar: how.urlVar}).Open(ctx, reg, base); err == nil {
+					release = r
+				}
+			}
+			var seen string
+			if err != nil {
+				seen = err.Error()
+				if !strings.Contains(seen, "percent-encode") {
+					t.Errorf("%q in %v: %v, want an error that says to percent-encode", pw, how.environ[0][:strings.IndexByte(how.environ[0], '=')], err)
+				}
+			} else {
+				// It parsed: then to this password, as the server says.
+				who, werr := part.Do(ctx, part.B().AclWhoami().Build()).ToString()
+				if werr != nil || who != user {
+					t.Errorf("%q: parsed, but the server says %q, %v", pw, who, werr)
+				}
+				seen = fmt.Sprintf("%v %+v %#v", base, base, base) + fmt.Sprint(reg.Stats())
+			}
+			release()
+			closeAll()
+			seen += logs.String()
+			for j := 0; j+5 <= len(pw); j++ {
+				if frag := pw[j : j+5]; strings.Contains(seen, frag) {
+					t.Errorf("%q: %q shows in %s", pw, frag, seen)
+					break
+				}
+			}
+		}
+	}
+}

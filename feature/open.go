@@ -19,15 +19,17 @@ type Part struct {
 	// commands across them work on a cluster.
 	HashTag bool
 	// URLVar names a variable that holds the part's URL in another
-	// convention (BILLING_REDIS_URL); when set, it replaces the address
-	// after the REDIS_<NAMESPACE>_* overrides.
+	// convention (BILLING_REDIS_URL); when set, it replaces the inherited
+	// address, and speaks for the part as REDIS_<NAMESPACE>_URL would (the
+	// two must not both be set).
 	URLVar string
-	// Overrides change the settings in code, last and in order.
+	// Overrides change the settings in code, last and in order. A setting
+	// they change must not also be set by a REDIS_<NAMESPACE>_* variable
+	// (or URLVar): Open fails naming both.
 	Overrides []func(*provider.Options)
 }
 
-// Open returns the part's client: its settings are base with the part's
-// REDIS_<NAMESPACE>_* variables, then URLVar, then Overrides; its
+// Open returns the part's client: its settings are Options(base); its
 // connection is acquired from reg (shared with parts of equal settings).
 // The func releases the reference; the client must not be used after it.
 func (p Part) Open(ctx context.Context, reg *registry.Registry, base provider.Options) (*Client, func(), error) {
@@ -35,30 +37,14 @@ func (p Part) Open(ctx context.Context, reg *registry.Registry, base provider.Op
 	if err != nil {
 		return nil, nil, err
 	}
-	options := []Option{WithLogger(reg.Logger())}
-	if p.HashTag {
-		options = append(options, WithHashTag())
-	}
-	unclaim, err := reg.Claim(opts, p.Namespace, p.Prefix())
-	if err != nil {
-		return nil, nil, err
-	}
-	shared, unshare, err := reg.Acquire(ctx, opts)
-	if err != nil {
-		unclaim()
-		return nil, nil, err
-	}
-	release := func() { unshare(); unclaim() }
-	if opts.LearnCommands {
-		l := reg.Value(shared, learnerKey{}, func() any { return NewCommandLearner(shared) }).(*CommandLearner)
-		options = append(options, LearnCommands(l))
-	}
-	return New(shared, p.Namespace, options...), release, nil
+	return p.OpenWith(ctx, reg, opts)
 }
 
-// Options returns the part's settings: base with the part's
-// REDIS_<NAMESPACE>_* variables, then URLVar, then Overrides, as Open
-// uses them.
+// Options resolves the part's settings: base, then the part's
+// REDIS_<NAMESPACE>_* variables, then URLVar, then Overrides, each more
+// specific than the one before (provider.Options.WithOverrides says what
+// may not be set twice). The operator tools (wireredis config, ping, keys)
+// resolve a part through it, as Open does.
 func (p Part) Options(base provider.Options) (provider.Options, error) {
 	if err := ValidNamespace(p.Namespace); err != nil {
 		return provider.Options{}, err
@@ -72,10 +58,38 @@ func (p Part) Options(base provider.Options) (provider.Options, error) {
 			return provider.Options{}, err
 		}
 	}
-	for _, o := range p.Overrides {
-		o(&opts)
+	return opts.WithOverrides(p.Overrides...)
+}
+
+// OpenWith opens the part with settings resolved by Options and perhaps
+// changed since (the operator tools dial fail-fast, whatever the part's
+// start-up policy).
+//
+// It claims the part's prefix on the server (registry.Registry.Claim):
+// a part whose prefix overlaps another's there is refused.
+func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provider.Options) (*Client, func(), error) {
+	if err := ValidNamespace(p.Namespace); err != nil {
+		return nil, nil, err
 	}
-	return opts, nil
+	unclaim, err := reg.Claim(opts, p.Namespace, p.Prefix())
+	if err != nil {
+		return nil, nil, err
+	}
+	shared, unshare, err := reg.Acquire(ctx, opts)
+	if err != nil {
+		unclaim()
+		return nil, nil, err
+	}
+	release := func() { unshare(); unclaim() }
+	options := []Option{WithLogger(reg.Logger())}
+	if p.HashTag {
+		options = append(options, WithHashTag())
+	}
+	if opts.LearnCommands {
+		l := reg.Value(shared, learnerKey{}, func() any { return NewCommandLearner(shared) }).(*CommandLearner)
+		options = append(options, LearnCommands(l))
+	}
+	return New(shared, p.Namespace, options...), release, nil
 }
 
 // Prefix is what the part puts in front of its keys and channels:

@@ -145,9 +145,13 @@ func TestPartCommandsAreCounted(t *testing.T) {
 
 func TestOpenErrors(t *testing.T) {
 	ctx := context.Background()
-	reg, base := parts(t, "REDIS_BILLING_PORT=http")
-	if _, _, err := feature.Open(ctx, reg, base, "billing"); !errors.Is(err, provider.ErrInvalidConfig) {
-		t.Errorf("Open with REDIS_BILLING_PORT=http: %v", err)
+	// Every part's variables are checked when the base loads.
+	if _, err := provider.LoadFrom([]string{"REDIS_BILLING_PORT=http"}); !errors.Is(err, provider.ErrInvalidConfig) {
+		t.Errorf("LoadFrom with REDIS_BILLING_PORT=http: %v", err)
+	}
+	reg, base := parts(t)
+	if _, _, err := feature.Open(ctx, reg, base, "sentinel"); !errors.Is(err, provider.ErrInvalidConfig) {
+		t.Errorf("Open of a part named sentinel: %v", err)
 	}
 	if _, _, err := feature.Open(ctx, reg, base, ""); err == nil {
 		t.Error("Open with an empty namespace succeeded")

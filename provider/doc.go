@@ -12,7 +12,14 @@
 //	analytics, err := base.ForFeature("analytics") // DB 1, the rest inherited
 //	opt, err := analytics.ClientOption()          // for rueidis.NewClient
 //
+// A part's settings come from, least specific first: the defaults, the
+// REDIS_* variables, the part's own (REDIS_<PART>_* and its url_env
+// variable, WithURLVar), and code (WithOverrides). A more specific source
+// replaces what it inherits; two sources of one level that state one
+// setting, or a part variable and code, are an error naming both.
+//
 // Errors name the variable that holds the bad value (REDIS_ANALYTICS_DB) and
-// never print a password. Options.Fingerprint identifies a connection: two
-// parts with equal fingerprints can share one rueidis.Client.
+// never print a password. Options.Fingerprint names a connection, the same
+// in every process and without the passwords in it; parts with equal
+// ConnectionKeys share one rueidis.Client.
 package provider

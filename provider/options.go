@@ -10,9 +10,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -46,11 +46,15 @@ type Options struct {
 	DB               int    `env:"DB"`
 	Username         string `env:"USERNAME"`
 	Password         Secret `env:"PASSWORD"`
-	TLS              bool   `env:"TLS"`
+	// TLS turns TLS on (a rediss:// URL does too). It is the one TLS
+	// switch: the settings below need it on, and it cannot be on for a
+	// unix socket.
+	TLS bool `env:"TLS"`
 	// TLSCAFile, TLSCertFile and TLSKeyFile name PEM files: the CAs to
 	// trust (default: the system's), and a client certificate for mutual
 	// TLS. TLSServerName overrides the name checked in the server's
-	// certificate (default: the host). Setting any of them turns TLS on.
+	// certificate; by default each address is checked against its own
+	// host (a cluster seed, a sentinel's primary).
 	TLSCAFile     string `env:"TLS_CA_FILE"`
 	TLSCertFile   string `env:"TLS_CERT_FILE"`
 	TLSKeyFile    string `env:"TLS_KEY_FILE"`
@@ -85,6 +89,15 @@ type Options struct {
 	// environ holds the variables the value was loaded from, so that
 	// ForFeature and WithURLVar can read a part's variables later.
 	environ map[string]string
+	// src tells where each setting not at its default came from (by its
+	// env suffix; a unix:// socket under "UNIX"). Copied before a change:
+	// Options values share it.
+	src map[string]source
+	// rediss names the rediss:// URL variable the address came from, so
+	// that turning TLS off for it is caught.
+	rediss string
+	// unknown: the REDIS_ variables of environ that mean nothing here.
+	unknown []*ConfigError
 }
 
 // Defaults returns the settings used for every variable that is not set.
@@ -182,40 +195,79 @@ func (o Options) GoString() string { return "provider.Options{" + o.String() + "
 // LogValue keeps slog redacted.
 func (o Options) LogValue() slog.Value { return slog.StringValue(o.String()) }
 
-// fingerprintKey keys the fingerprint hash. It is drawn once per process so
-// that a fingerprint, which may be logged, reveals nothing about the password
-// it covers; fingerprints are only compared within one process.
-var fingerprintKey = func() []byte {
+// Fingerprint names the connection these settings open, and is the same
+// in every process, so that wireredis config and the application's logs
+// can be matched. It covers every setting that changes the
+// rueidis.ClientOption except the secrets: a hash that a password entered
+// could be attacked offline (every other input is known), so the passwords
+// are left out. Two connections that differ only in a password therefore
+// share a fingerprint; ConnectionKey tells them apart. The part name,
+// PingTimeout, LearnCommands, Startup and ShutdownTimeout are not part of
+// it.
+func (o Options) Fingerprint() string {
+	h := sha256.New()
+	h.Write([]byte("wireredis fingerprint v2;"))
+	writeFields(h, o.identity())
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// identity lists the settings that make a connection what it is, the
+// secrets aside.
+func (o Options) identity() []string {
+	return []string{
+		o.Host, strconv.Itoa(o.Port), o.UnixSocket, strconv.Itoa(o.DB),
+		o.Username, strconv.FormatBool(o.TLS), o.ClientName,
+		o.TLSCAFile, o.TLSCertFile, o.TLSKeyFile, o.TLSServerName,
+		strings.Join(o.Addrs, ","), o.SentinelMaster, o.SentinelUsername,
+		strconv.FormatBool(o.ReadFromReplicas),
+		o.DialTimeout.String(), strconv.FormatBool(o.DisableCache),
+		strconv.Itoa(o.Protocol), strconv.FormatBool(o.ForceSingleClient),
+	}
+}
+
+// writeFields writes length-prefixed fields: no value can be confused with
+// a separator.
+func writeFields(w io.Writer, fields []string) {
+	for _, f := range fields {
+		fmt.Fprintf(w, "%d:%s;", len(f), f)
+	}
+}
+
+// secretsKey keys the hash of the secrets in ConnectionKey. It is drawn
+// once per process, so that a key, which may be logged, reveals nothing
+// about the passwords: without the key a guess cannot be checked.
+var secretsKey = func() []byte {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k) // crypto/rand.Read never fails on supported platforms.
 	return k
 }()
 
-// Fingerprint identifies the connection these settings open: every field
-// that changes the rueidis.ClientOption is part of it; the feature name,
-// PingTimeout, LearnCommands, Startup and ShutdownTimeout are not. It is a
-// keyed hash, stable within one process.
-func (o Options) Fingerprint() string {
-	h := hmac.New(sha256.New, fingerprintKey)
-	// Length-prefixed fields: no value can be confused with a separator.
-	for _, f := range []string{
-		o.Host, strconv.Itoa(o.Port), o.UnixSocket, strconv.Itoa(o.DB),
-		o.Username, o.Password.Value(), strconv.FormatBool(o.TLS), o.ClientName,
-		o.TLSCAFile, o.TLSCertFile, o.TLSKeyFile, o.TLSServerName,
-		strings.Join(o.Addrs, ","), o.SentinelMaster, o.SentinelUsername, o.SentinelPassword.Value(),
-		strconv.FormatBool(o.ReadFromReplicas),
-		o.DialTimeout.String(), strconv.FormatBool(o.DisableCache),
-		strconv.Itoa(o.Protocol), strconv.FormatBool(o.ForceSingleClient),
-	} {
-		fmt.Fprintf(h, "%d:%s;", len(f), f)
-	}
-	return hex.EncodeToString(h.Sum(nil)[:12])
+// ConnectionKey identifies the connection within this process: the
+// Fingerprint, and a hash of the passwords keyed per process. Parts whose
+// settings have equal keys share one connection (the registry). Unlike the
+// fingerprint it differs from one process to the next.
+func (o Options) ConnectionKey() string {
+	h := hmac.New(sha256.New, secretsKey)
+	writeFields(h, []string{o.Password.Value(), o.SentinelPassword.Value()})
+	return o.Fingerprint() + "/" + hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // ClientOption converts the settings for rueidis.NewClient. It fails when a
-// field holds an invalid value (after code overrides, say), naming the field.
+// field holds an invalid value (after code overrides, say), naming the
+// field, and reads the TLS files within PingTimeout.
 func (o Options) ClientOption() (rueidis.ClientOption, error) {
+	return o.ClientOptionContext(context.Background())
+}
+
+// ClientOptionContext is ClientOption with the TLS files read within ctx
+// (and PingTimeout): the registry reads them within the dial's deadline.
+func (o Options) ClientOptionContext(ctx context.Context) (rueidis.ClientOption, error) {
+	// What the loader checked cannot fail here unless code changed it
+	// since: name the fields.
 	if err := o.validate(fieldNames); err != nil {
+		return rueidis.ClientOption{}, err
+	}
+	if err := o.checkTLS(fieldNames); err != nil {
 		return rueidis.ClientOption{}, err
 	}
 	co := rueidis.ClientOption{
@@ -242,8 +294,14 @@ func (o Options) ClientOption() (rueidis.ClientOption, error) {
 	if o.ReadFromReplicas {
 		co.SendToReplicas = func(cmd rueidis.Completed) bool { return cmd.IsReadOnly() }
 	}
-	if o.tlsOn() {
-		cfg, err := o.tlsConfig()
+	if o.TLS {
+		ctx, cancel := context.WithTimeout(ctx, o.PingTimeout)
+		defer cancel()
+		name := fieldNames
+		if o.environ != nil {
+			name = o.nameOf // the files were named by variables
+		}
+		cfg, err := o.tlsConfig(ctx, name)
 		if err != nil {
 			return rueidis.ClientOption{}, err
 		}
@@ -252,48 +310,51 @@ func (o Options) ClientOption() (rueidis.ClientOption, error) {
 	return co, nil
 }
 
-func (o Options) tlsOn() bool {
-	return o.TLS || o.TLSCAFile != "" || o.TLSCertFile != "" || o.TLSKeyFile != "" || o.TLSServerName != ""
-}
-
-// tlsConfig reads the TLS files; errors name the variable.
-func (o Options) tlsConfig() (*tls.Config, error) {
-	cfg := &tls.Config{ServerName: o.Host, MinVersion: tls.VersionTLS12}
-	if o.TLSServerName != "" {
-		cfg.ServerName = o.TLSServerName
-	}
+// tlsConfig reads the TLS files; errors name the variable. ServerName is
+// left empty unless TLSServerName is set: crypto/tls then checks each
+// address rueidis dials against its own host (a seed of REDIS_ADDRS, a
+// node of a cluster, the primary a sentinel names).
+func (o Options) tlsConfig(ctx context.Context, name func(string) string) (*tls.Config, error) {
+	cfg := &tls.Config{ServerName: o.TLSServerName, MinVersion: tls.VersionTLS12}
 	if o.TLSCAFile != "" {
-		pem, err := os.ReadFile(o.TLSCAFile)
+		pem, err := readSettingFile(ctx, name(varTLSCAFile), o.TLSCAFile)
 		if err != nil {
-			return nil, &ConfigError{Var: o.varName("TLS_CA_FILE"), Value: o.TLSCAFile, Reason: "cannot read the file: " + fileErrReason(err)}
+			return nil, err
 		}
 		cfg.RootCAs = x509.NewCertPool()
 		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, &ConfigError{Var: o.varName("TLS_CA_FILE"), Value: o.TLSCAFile, Reason: "holds no PEM certificate"}
+			return nil, &ConfigError{Var: name(varTLSCAFile), Value: o.TLSCAFile, Reason: "holds no PEM certificate"}
 		}
 	}
 	if o.TLSCertFile != "" || o.TLSKeyFile != "" {
 		if o.TLSCertFile == "" || o.TLSKeyFile == "" {
-			return nil, &ConfigError{Var: o.varName("TLS_CERT_FILE"), Reason: "mutual TLS needs both " + o.varName("TLS_CERT_FILE") + " and " + o.varName("TLS_KEY_FILE")}
+			set, missing := varTLSCertFile, varTLSKeyFile
+			if o.TLSCertFile == "" {
+				set, missing = missing, set
+			}
+			// The missing one is named beside the one that is set.
+			setVar := name(set)
+			missingVar := strings.TrimSuffix(setVar, set) + missing
+			if !strings.HasSuffix(setVar, set) {
+				missingVar = name(missing)
+			}
+			return nil, &ConfigError{Var: setVar, Reason: "mutual TLS needs " + missingVar + " too"}
 		}
-		pair, err := tls.LoadX509KeyPair(o.TLSCertFile, o.TLSKeyFile)
+		certPEM, err := readSettingFile(ctx, name(varTLSCertFile), o.TLSCertFile)
 		if err != nil {
-			return nil, &ConfigError{Var: o.varName("TLS_CERT_FILE"), Value: o.TLSCertFile, Reason: "cannot load the certificate and key (" + o.varName("TLS_KEY_FILE") + "): " + fileErrReason(err)}
+			return nil, err
+		}
+		keyPEM, err := readSettingFile(ctx, name(varTLSKeyFile), o.TLSKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		pair, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			return nil, &ConfigError{Var: name(varTLSCertFile), Value: o.TLSCertFile, Reason: "does not hold a certificate that matches the key in " + name(varTLSKeyFile) + " (both PEM)"}
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return cfg, nil
-}
-
-// varName names the variable of suffix for this part ("REDIS_CACHE_X"), or
-// the base one.
-func (o Options) varName(suffix string) string {
-	if o.feature != "" {
-		if v := basePrefix + EnvToken(o.feature) + "_" + suffix; o.environ[v] != "" {
-			return v
-		}
-	}
-	return basePrefix + suffix
 }
 
 func dialUnix(ctx context.Context, path string, d *net.Dialer, _ *tls.Config) (net.Conn, error) {
@@ -357,6 +418,9 @@ func (o Options) validate(name func(suffix string) string) error {
 
 // fieldNames names Options fields, for values that may come from code.
 func fieldNames(suffix string) string {
+	if suffix == varUnix {
+		return "Options.UnixSocket"
+	}
 	t := reflect.TypeFor[Options]()
 	for i := range t.NumField() {
 		if f := t.Field(i); f.Tag.Get("env") == suffix {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,6 +35,7 @@ type Server struct {
 	proc    *redisproc.Process
 	managed bool // false for REDIS_TEST_ADDR
 	docker  *dockertest.Resource
+	paused  bool
 }
 
 // Start returns a running server. args are extra redis-server arguments
@@ -123,6 +125,33 @@ func (s *Server) Restart() {
 	s.startProcess(s.Port())
 }
 
+// Pause stops the server's process (SIGSTOP), as a stalled host would: it
+// keeps its connections open and answers nothing until Resume. A paused
+// server is resumed before it is stopped.
+func (s *Server) Pause() {
+	s.t.Helper()
+	s.signal("Pause", syscall.SIGSTOP)
+	s.paused = true
+}
+
+// Resume lets a paused server run again (SIGCONT).
+func (s *Server) Resume() {
+	s.t.Helper()
+	s.signal("Resume", syscall.SIGCONT)
+	s.paused = false
+}
+
+func (s *Server) signal(op string, sig syscall.Signal) {
+	s.t.Helper()
+	s.mustManage(op)
+	if s.docker != nil || s.proc == nil {
+		s.t.Skipf("redistest: %s needs the redis-server back end (install redis-server)", op)
+	}
+	if err := syscall.Kill(s.proc.Pid(), sig); err != nil {
+		s.t.Fatalf("redistest: %s: %v", op, err)
+	}
+}
+
 // ConnectedClients counts the server's client connections, leaving out the
 // harness's own.
 func (s *Server) ConnectedClients(t testing.TB) int {
@@ -161,6 +190,9 @@ func (s *Server) killProcess() {
 }
 
 func (s *Server) stop() {
+	if s.paused {
+		_ = syscall.Kill(s.proc.Pid(), syscall.SIGCONT)
+	}
 	if s.docker != nil {
 		_ = s.docker.Close()
 	}

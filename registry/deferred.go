@@ -15,8 +15,11 @@ import (
 // connection is not made: each call connects first (lazy) or fails with
 // ErrNotReady (background), then goes to the shared client.
 type deferred struct {
-	r          *Registry
-	c          *conn
+	r *Registry
+	c *conn
+	// part is the part this client was acquired for: its errors name it,
+	// not the part that happened to open the shared connection.
+	part       string
 	background bool
 }
 
@@ -27,11 +30,17 @@ func (d *deferred) Resolve(ctx context.Context) (*counted.Client, error) {
 		return t, nil
 	}
 	if d.background {
-		return nil, fmt.Errorf("%w: %s (%s) is still being dialled in the background", ErrNotReady, d.c.addr, d.c.opts.Feature())
+		return nil, fmt.Errorf("%w: %s (part %s) is still being dialled in the background", ErrNotReady, d.c.addr, d.part)
 	}
 	if err := d.r.connect(ctx, d.c); err != nil {
-		if errors.Is(err, errGone) {
+		var ce *ConnectError
+		switch {
+		case errors.Is(err, errGone):
 			return nil, ErrClosed
+		case errors.As(err, &ce) && ce.Feature != d.part:
+			mine := *ce // shared by every caller of the dial: copied
+			mine.Feature = d.part
+			return nil, &mine
 		}
 		return nil, err
 	}

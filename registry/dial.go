@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/redis/rueidis"
 
@@ -52,55 +54,107 @@ func explain(err error, tlsOn bool) error {
 	return fmt.Errorf("%w (is a Redis server listening there?)", err)
 }
 
-// dial opens a client and PINGs it, all within opts.PingTimeout.
-// rueidis.NewClient takes no context, so it runs aside; when the time is up
+// dial opens a client and PINGs it, all within opts.PingTimeout (or the
+// caller's deadline, when that comes first). rueidis.NewClient takes no
+// context, so it runs aside, counted in c.dials; when the time is up
 // first, what it eventually returns is closed.
-func dial(ctx context.Context, co rueidis.ClientOption, opts provider.Options, onDial func(error)) (rueidis.Client, error) {
+func dial(ctx context.Context, co rueidis.ClientOption, opts provider.Options, c *conn, onDial func(error)) (rueidis.Client, error) {
+	limit := limitOf(ctx, opts)
 	ctx, cancel := context.WithTimeout(ctx, opts.PingTimeout)
 	defer cancel()
 	fail := func(err error) error { return &ConnectError{Addr: opts.Addr(), Feature: opts.Feature(), Err: err} }
 	if co.Dialer.Timeout > opts.PingTimeout {
 		co.Dialer.Timeout = opts.PingTimeout
 	}
-	co.DialCtxFn = observeDials(co.DialCtxFn, onDial)
+	co.DialCtxFn = c.socks.dialer(co.DialCtxFn, onDial)
 	type result struct {
 		client rueidis.Client
 		err    error
 	}
 	done := make(chan result, 1)
+	abandoned := make(chan struct{})
+	c.dials.Add(1)
 	go func() {
-		c, err := rueidis.NewClient(co)
-		done <- result{c, err}
+		defer c.dials.Done()
+		client, err := rueidis.NewClient(co)
+		select {
+		case done <- result{client, err}:
+		case <-abandoned:
+			if client != nil {
+				client.Close()
+			}
+		}
 	}()
 	var res result
 	select {
 	case res = <-done:
 	case <-ctx.Done():
-		go func() {
-			if late := <-done; late.client != nil {
-				late.client.Close()
-			}
-		}()
-		return nil, fail(fmt.Errorf("no answer within %s: %w", opts.PingTimeout, ctx.Err()))
+		close(abandoned)
+		return nil, fail(limit.exceeded(ctx, "no answer"))
 	}
 	if res.err != nil {
 		return nil, fail(explain(res.err, co.TLSConfig != nil))
 	}
 	if err := res.client.Do(ctx, res.client.B().Ping().Build()).Error(); err != nil {
 		res.client.Close()
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("no answer to PING within %s: %w", opts.PingTimeout, err)
+		if ctx.Err() != nil {
+			err = limit.exceeded(ctx, "no answer to PING")
 		}
 		return nil, fail(err)
 	}
 	return res.client, nil
 }
 
-// observeDials wraps a dial function (nil: rueidis's default) so that
-// every dial of the connection, including rueidis's reconnections, is
-// reported to onDial.
-func observeDials(next func(context.Context, string, *net.Dialer, *tls.Config) (net.Conn, error), onDial func(error)) func(context.Context, string, *net.Dialer, *tls.Config) (net.Conn, error) {
+// limit is the bound that applies to a dial: the ping timeout, or the
+// caller's deadline when it comes first. Errors quote it.
+type limit struct {
+	d  time.Duration
+	by string
+}
+
+func limitOf(ctx context.Context, opts provider.Options) limit {
+	l := limit{opts.PingTimeout, "REDIS_PING_TIMEOUT"}
+	if v := opts.Sources()["PING_TIMEOUT"]; v != "" {
+		l.by = v
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < l.d {
+		l = limit{time.Until(dl), "the caller's context deadline"}
+	}
+	return l
+}
+
+func (l limit) exceeded(ctx context.Context, what string) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("cancelled by the caller: %w", ctx.Err())
+	}
+	d := l.d.Round(time.Millisecond)
+	if d >= 100*time.Millisecond {
+		d = l.d.Round(10 * time.Millisecond) // 1.5s, not the 1.499s left when the dial began
+	}
+	return fmt.Errorf("%s within %s (%s): %w", what, d, l.by, context.DeadlineExceeded)
+}
+
+// sockets holds the network connections that one shared connection's
+// client has open, so that a shutdown can end them by its deadline, even
+// those a stalled server keeps open, and refuse the dials that come after
+// (rueidis reconnects for the commands still waiting).
+type sockets struct {
+	mu     sync.Mutex
+	open   map[*socket]struct{}
+	closed bool
+}
+
+// errShutDown is what a dial gets once the connection was shut down.
+var errShutDown = errors.New("wireredis: the connection was shut down")
+
+// dialer wraps a dial function (nil: rueidis's default) so that every
+// dial of the connection, rueidis's reconnections included, is reported to
+// onDial and its socket tracked.
+func (s *sockets) dialer(next func(context.Context, string, *net.Dialer, *tls.Config) (net.Conn, error), onDial func(error)) func(context.Context, string, *net.Dialer, *tls.Config) (net.Conn, error) {
 	return func(ctx context.Context, addr string, d *net.Dialer, cfg *tls.Config) (net.Conn, error) {
+		if s.isClosed() {
+			return nil, errShutDown
+		}
 		var conn net.Conn
 		var err error
 		switch {
@@ -111,19 +165,73 @@ func observeDials(next func(context.Context, string, *net.Dialer, *tls.Config) (
 		default:
 			conn, err = d.DialContext(ctx, "tcp", addr)
 		}
+		if err == nil {
+			conn, err = s.track(conn)
+		}
 		onDial(err)
 		return conn, err
 	}
 }
 
+func (s *sockets) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func (s *sockets) track(c net.Conn) (net.Conn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		_ = c.Close()
+		return nil, errShutDown
+	}
+	if s.open == nil {
+		s.open = map[*socket]struct{}{}
+	}
+	t := &socket{Conn: c, owner: s}
+	s.open[t] = struct{}{}
+	return t, nil
+}
+
+// closeAll closes every socket and refuses the dials to come.
+func (s *sockets) closeAll() {
+	s.mu.Lock()
+	s.closed = true
+	open := s.open
+	s.open = nil
+	s.mu.Unlock()
+	for t := range open {
+		_ = t.Conn.Close()
+	}
+}
+
+// socket is a tracked network connection; closing it forgets it.
+type socket struct {
+	net.Conn
+	owner *sockets
+}
+
+func (t *socket) Close() error {
+	t.owner.mu.Lock()
+	delete(t.owner.open, t)
+	t.owner.mu.Unlock()
+	return t.Conn.Close()
+}
+
 // dialLogger logs the connection's reconnections: the first failed dial
 // after a good one (Warn) and the first good one after failures (Info),
-// not every retry.
+// not every retry. Before the connection was ever made nothing is logged:
+// a failed start-up dial is the caller's error (fail-fast) or logged by
+// the background dialler, and rueidis does not retry it.
 func (r *Registry) dialLogger(c *conn) func(error) {
-	var failing atomic.Bool
+	var failing, up atomic.Bool
 	return func(err error) {
 		switch {
-		case err != nil && !failing.Swap(true):
+		case err == nil && !up.Load():
+			up.Store(true)
+		case errors.Is(err, errShutDown):
+		case err != nil && up.Load() && !failing.Swap(true):
 			r.log.Warn("wireredis: dial failed; rueidis will retry", "addr", c.addr, "db", c.db, "error", err)
 		case err == nil && failing.Swap(false):
 			r.log.Info("wireredis: reconnected", "addr", c.addr, "db", c.db)

@@ -1,8 +1,9 @@
 // Package registry shares Redis connections between the parts of a service
 // and counts their references.
 //
-// Parts whose provider.Options have the same Fingerprint get the same
-// rueidis.Client; the last release closes it:
+// Parts whose provider.Options have the same ConnectionKey get the same
+// rueidis.Client; the last release closes it, within its
+// ShutdownTimeout even when the server stalls:
 //
 //	reg, closeAll := registry.New(logger)
 //	defer closeAll()

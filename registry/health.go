@@ -67,37 +67,144 @@ func (r *Registry) Check(ctx context.Context) []Health {
 	return out
 }
 
-// HealthHandler serves /healthz-style probes: 200 when every connection
-// of a required part answers PING within timeout, 503 otherwise; the JSON
-// body lists each connection, and failing names the failing required
-// parts. Parts named in optional do not fail the probe.
+// HealthConfig configures a health handler (NewHealthHandler).
+type HealthConfig struct {
+	// Timeout bounds one check: the PINGs of every connection. 0 means
+	// DefaultHealthTimeout.
+	Timeout time.Duration
+	// Optional names parts whose connections do not fail the probe.
+	Optional []string
+	// CacheFor is how long one check's result answers the probes that
+	// follow; probes that come while a check runs wait for it. 0 means
+	// DefaultHealthCache; a negative value checks on every probe.
+	CacheFor time.Duration
+	// Details adds each connection's address, database, latency and error
+	// to the body. Off by default: a probe endpoint is often reachable by
+	// more than the operators, and internal addresses and raw dial errors
+	// are worth something to an attacker.
+	Details bool
+}
+
+// DefaultHealthCache is how long a health handler reuses a check's result
+// unless HealthConfig.CacheFor says otherwise: probes from several load
+// balancers then cost one PING per connection a second, not one each.
+const DefaultHealthCache = time.Second
+
+// DefaultHealthTimeout bounds a check when HealthConfig.Timeout is 0.
+const DefaultHealthTimeout = 2 * time.Second
+
+// HealthHandler is NewHealthHandler with the defaults: a result cached for
+// DefaultHealthCache, a body with part names and up/down only.
 func (r *Registry) HealthHandler(timeout time.Duration, optional ...string) http.Handler {
+	return r.NewHealthHandler(HealthConfig{Timeout: timeout, Optional: optional})
+}
+
+// NewHealthHandler serves /healthz-style probes, GET or HEAD (other
+// methods get 405): 200 when every connection of a required part answers
+// PING within the timeout, 503 otherwise. The JSON body says each part is
+// "up" or "down" and lists the failing required parts:
+//
+//	{"status":"unavailable","parts":{"analytics":"down","session":"up"},"failing":["analytics"]}
+//
+// With Details it adds "connections", each with its address, database,
+// latency and error.
+func (r *Registry) NewHealthHandler(c HealthConfig) http.Handler {
+	if c.CacheFor == 0 {
+		c.CacheFor = DefaultHealthCache
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultHealthTimeout
+	}
+	cache := &healthCache{r: r, cfg: c}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		ctx, cancel := context.WithTimeout(req.Context(), timeout)
-		defer cancel()
-		checks := r.Check(ctx)
-		var failing []string
+		if req.Method != http.MethodGet && req.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		checks, ok := cache.get(req.Context())
+		if !ok { // the probe gave up before the first check ended
+			http.Error(w, "unavailable: no check has finished", http.StatusServiceUnavailable)
+			return
+		}
+		body := healthBody{Parts: map[string]string{}}
 		for _, h := range checks {
-			if h.Healthy() {
-				continue
-			}
 			for _, p := range h.Parts {
-				if !slices.Contains(optional, p) {
-					failing = append(failing, p)
+				state := "up"
+				if !h.Healthy() {
+					state = "down"
+					if !slices.Contains(c.Optional, p) && !slices.Contains(body.Failing, p) {
+						body.Failing = append(body.Failing, p)
+					}
+				}
+				if body.Parts[p] != "down" { // a part on two connections is down if either is
+					body.Parts[p] = state
 				}
 			}
 		}
-		slices.Sort(failing)
+		slices.Sort(body.Failing)
+		body.Status = "ok"
 		status := http.StatusOK
-		if len(failing) > 0 {
-			status = http.StatusServiceUnavailable
+		if len(body.Failing) > 0 {
+			body.Status, status = "unavailable", http.StatusServiceUnavailable
+		}
+		if c.Details {
+			body.Connections = checks
 		}
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(struct {
-			Status      string   `json:"status"`
-			Failing     []string `json:"failing,omitempty"`
-			Connections []Health `json:"connections"`
-		}{map[bool]string{true: "ok", false: "unavailable"}[len(failing) == 0], failing, checks})
+		_ = json.NewEncoder(w).Encode(body)
 	})
+}
+
+type healthBody struct {
+	Status      string            `json:"status"`
+	Parts       map[string]string `json:"parts"`
+	Failing     []string          `json:"failing,omitempty"`
+	Connections []Health          `json:"connections,omitempty"`
+}
+
+// healthCache runs one check at a time and keeps its result for a while.
+type healthCache struct {
+	r   *Registry
+	cfg HealthConfig
+
+	mu      sync.Mutex
+	checks  []Health
+	at      time.Time
+	running chan struct{} // closed when the check under way is over
+}
+
+// get returns the cached result or a new one; false when ctx ended
+// before any check did.
+func (h *healthCache) get(ctx context.Context) ([]Health, bool) {
+	h.mu.Lock()
+	if h.checks != nil && time.Since(h.at) < h.cfg.CacheFor {
+		defer h.mu.Unlock()
+		return h.checks, true
+	}
+	if ch := h.running; ch != nil {
+		h.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.checks, h.checks != nil
+	}
+	ch := make(chan struct{})
+	h.running = ch
+	h.mu.Unlock()
+	// Not the request's context: one client going away must not fail the
+	// check that others wait for.
+	checkCtx, cancel := context.WithTimeout(context.Background(), h.cfg.Timeout)
+	checks := h.r.Check(checkCtx)
+	cancel()
+	h.mu.Lock()
+	h.checks, h.at, h.running = checks, time.Now(), nil
+	close(ch)
+	h.mu.Unlock()
+	return checks, true
 }

@@ -36,9 +36,14 @@ type Registry struct {
 	log *slog.Logger
 
 	mu     sync.Mutex
-	conns  map[string]*conn    // by fingerprint; guarded by mu
+	conns  map[string]*conn    // by provider.Options.ConnectionKey; guarded by mu
 	claims map[string][]*claim // by server address; guarded by mu
 	closed bool                // guarded by mu
+	// closeDone is closed when Close has finished: later Close calls wait
+	// for it. shutting counts the shutdowns under way, from releases too.
+	closeDone chan struct{}
+	shutting  sync.WaitGroup
+	warned    map[string]bool // unknown variables already logged
 
 	serial atomic.Uint64 // numbers the connections, for the logs
 
@@ -49,6 +54,7 @@ type Registry struct {
 // conn is one shared connection, connected or not yet.
 type conn struct {
 	id          uint64 // in the logs: which connection of an identity
+	key         string // provider.Options.ConnectionKey
 	fingerprint string
 	addr        string
 	db          int
@@ -57,6 +63,8 @@ type conn struct {
 
 	client atomic.Pointer[counted.Client] // nil until connected
 	n      counted.Counters
+	socks  sockets        // every network connection of the client
+	dials  sync.WaitGroup // rueidis.NewClient calls under way
 
 	// Under Registry.mu:
 	dialing chan struct{} // closed when the running dial is over
@@ -113,7 +121,7 @@ func (r *Registry) Logger() *slog.Logger { return r.log }
 // The client is not namespaced: parts get theirs from feature.Open, and
 // administration (CONFIG, FUNCTION LOAD, ...) goes through Admin.
 func (r *Registry) Acquire(ctx context.Context, opts provider.Options) (rueidis.Client, func(), error) {
-	return r.acquire(ctx, opts, opts.Fingerprint(), opts.Feature())
+	return r.acquire(ctx, opts, opts.ConnectionKey(), opts.Feature())
 }
 
 // Admin returns an unnamespaced client for administration: the commands a
@@ -125,17 +133,18 @@ func (r *Registry) Acquire(ctx context.Context, opts provider.Options) (rueidis.
 // deployment steps and operator tools: it can read and change every
 // namespace.
 func (r *Registry) Admin(ctx context.Context, opts provider.Options) (rueidis.Client, func(), error) {
-	return r.acquire(ctx, opts, opts.Fingerprint()+"/admin", adminUser)
+	return r.acquire(ctx, opts, opts.ConnectionKey()+"/admin", adminUser)
 }
 
 // adminUser is how Stats and Check name the holders of Admin clients.
 const adminUser = "(admin)"
 
-func (r *Registry) acquire(ctx context.Context, opts provider.Options, fp, feature string) (rueidis.Client, func(), error) {
-	co, err := opts.ClientOption()
+func (r *Registry) acquire(ctx context.Context, opts provider.Options, key, feature string) (rueidis.Client, func(), error) {
+	co, err := opts.ClientOptionContext(ctx) // reads the TLS files within the ping timeout
 	if err != nil {
 		return nil, nil, err
 	}
+	r.warnUnknown(opts)
 	failFast := opts.Startup == provider.StartupFailFast || opts.Startup == ""
 	r.mu.Lock()
 	var c *conn
@@ -146,10 +155,10 @@ func (r *Registry) acquire(ctx context.Context, opts provider.Options, fp, featu
 		}
 		// The map never holds a released connection: what is found here
 		// can take a reference.
-		c = r.conns[fp]
+		c = r.conns[key]
 		if c == nil {
-			c = &conn{id: r.serial.Add(1), fingerprint: fp, addr: opts.Addr(), db: opts.DB, opts: opts, co: co, users: map[string]int{}}
-			r.conns[fp] = c
+			c = &conn{id: r.serial.Add(1), key: key, fingerprint: opts.Fingerprint(), addr: opts.Addr(), db: opts.DB, opts: opts, co: co, users: map[string]int{}}
+			r.conns[key] = c
 		}
 		if !failFast || c.client.Load() != nil {
 			break
@@ -157,6 +166,9 @@ func (r *Registry) acquire(ctx context.Context, opts provider.Options, fp, featu
 		r.mu.Unlock()
 		if err := r.connect(ctx, c); err != nil && !errors.Is(err, errGone) {
 			r.dropIfUnused(c)
+			if r.isClosed() {
+				return nil, nil, ErrClosed
+			}
 			return nil, nil, err
 		}
 		r.mu.Lock() // and look again: c may have been released meanwhile
@@ -173,7 +185,38 @@ func (r *Registry) acquire(ctx context.Context, opts provider.Options, fp, featu
 		go r.background(bgCtx, c)
 	}
 	r.mu.Unlock()
-	return &deferred{r: r, c: c, background: opts.Startup == provider.StartupBackground}, r.releaser(c, feature), nil
+	return &deferred{r: r, c: c, part: feature, background: opts.Startup == provider.StartupBackground}, r.releaser(c, feature), nil
+}
+
+func (r *Registry) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
+
+// warnUnknown logs, once each, the REDIS_ variables of opts' environment
+// that mean nothing to the loader (REDIS_PROT: did you mean REDIS_PORT?).
+// Their values are not logged: a misspelt password variable holds one.
+func (r *Registry) warnUnknown(opts provider.Options) {
+	unknown := opts.UnknownVariables()
+	if len(unknown) == 0 {
+		return
+	}
+	r.mu.Lock()
+	var fresh []*provider.ConfigError
+	for _, u := range unknown {
+		if !r.warned[u.Var] {
+			if r.warned == nil {
+				r.warned = map[string]bool{}
+			}
+			r.warned[u.Var] = true
+			fresh = append(fresh, u)
+		}
+	}
+	r.mu.Unlock()
+	for _, u := range fresh {
+		r.log.Warn("wireredis: unknown variable ignored", "variable", u.Var, "problem", u.Var+": "+u.Reason)
+	}
 }
 
 // connect dials c unless it is connected; concurrent calls share one
@@ -210,7 +253,7 @@ func (r *Registry) connect(ctx context.Context, c *conn) error {
 	c.dialing = ch
 	r.mu.Unlock()
 
-	client, err := dial(ctx, c.co, c.opts, r.dialLogger(c))
+	client, err := dial(ctx, c.co, c.opts, c, r.dialLogger(c))
 
 	r.mu.Lock()
 	c.dialing, c.err = nil, err
@@ -236,9 +279,10 @@ func (r *Registry) dropIfUnused(c *conn) {
 	defer r.mu.Unlock()
 	if c.refs == 0 && !c.gone && c.client.Load() == nil {
 		c.gone = true
-		if r.conns[c.fingerprint] == c {
-			delete(r.conns, c.fingerprint)
+		if r.conns[c.key] == c {
+			delete(r.conns, c.key)
 		}
+		c.socks.closeAll() // ends a dial that outlived its deadline
 	}
 }
 
@@ -284,16 +328,24 @@ func (r *Registry) release(c *conn, feature string) {
 		return
 	}
 	c.gone = true
-	if r.conns[c.fingerprint] == c {
-		delete(r.conns, c.fingerprint)
+	if r.conns[c.key] == c {
+		delete(r.conns, c.key)
 	}
+	r.shutting.Add(1)
 	r.mu.Unlock()
+	defer r.shutting.Done()
 	r.shut(c, "last reference released")
 }
 
-// shut stops c's background dialling, waits (up to ShutdownTimeout) for
-// the commands in flight, and closes the connection.
+// shut stops c's background dialling, waits for the commands in flight,
+// and closes the connection, all by c's ShutdownTimeout: what is still
+// open then (a stalled server answers nothing, and rueidis's Close waits
+// for its pending calls and reconnects for them) is cut off, every socket
+// closed and the dials still under way ended.
 func (r *Registry) shut(c *conn, reason string) {
+	timeout := c.opts.ShutdownTimeout
+	deadline := time.Now().Add(timeout)
+	defer r.finishShut(c, deadline)
 	r.mu.Lock()
 	stop, done := c.stopBG, c.bgDone
 	r.mu.Unlock()
@@ -306,11 +358,39 @@ func (r *Registry) shut(c *conn, reason string) {
 		r.log.Debug("wireredis: unused connection dropped", "addr", c.addr, "db", c.db, "reason", reason)
 		return
 	}
-	if !c.n.Drain(c.opts.ShutdownTimeout) {
-		r.log.Warn("wireredis: closing with commands still in flight", "addr", c.addr, "db", c.db, "in_flight", c.n.InFlight(), "waited", c.opts.ShutdownTimeout)
+	if !c.n.Drain(timeout) {
+		r.log.Warn("wireredis: closing with commands still in flight", "addr", c.addr, "db", c.db, "in_flight", c.n.InFlight(), "waited", timeout)
 	}
-	t.Client.Close() // rueidis waits for its pending calls too
+	closed := make(chan struct{})
+	go func() {
+		t.Client.Close() // rueidis waits for its pending calls too
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(time.Until(deadline)):
+		r.log.Warn("wireredis: connection cut off at the shutdown deadline", "addr", c.addr, "db", c.db, "waited", timeout)
+		c.socks.closeAll() // rueidis's Close returns once its sockets fail
+		<-closed
+	}
 	r.log.Info("wireredis: connection closed", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "conn", c.id, "reason", reason)
+}
+
+// finishShut closes what is left of c's sockets, and so refuses later
+// dials, and waits for the dials under way (they fail on their closed
+// sockets, or by their own timeouts).
+func (r *Registry) finishShut(c *conn, deadline time.Time) {
+	c.socks.closeAll()
+	done := make(chan struct{})
+	go func() {
+		c.dials.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(max(time.Until(deadline), 0) + c.opts.DialTimeout):
+		r.log.Warn("wireredis: a dial outlived the shutdown", "addr", c.addr, "db", c.db)
+	}
 }
 
 // Value returns the value stored under key for the connection client, made
@@ -375,22 +455,29 @@ func (r *Registry) Stats() []ConnStats {
 }
 
 // Close closes every connection still open, each after waiting (up to its
-// ShutdownTimeout) for its commands in flight; releases after it do
-// nothing and Acquire returns ErrClosed. It always returns nil.
+// ShutdownTimeout) for its commands in flight; what a stalled server still
+// holds open at that deadline is cut off. Releases after it do nothing and
+// Acquire returns ErrClosed. Every call returns once the shutdown is over,
+// whichever call started it, and releases under way have finished. It
+// always returns nil.
 func (r *Registry) Close() error {
 	r.mu.Lock()
 	if r.closed {
+		done := r.closeDone
 		r.mu.Unlock()
+		<-done
 		return nil
 	}
 	r.closed = true
+	r.closeDone = make(chan struct{})
+	defer close(r.closeDone)
 	var open []*conn
-	for fp, c := range r.conns {
+	for key, c := range r.conns {
 		if !c.gone {
 			c.gone = true
 			open = append(open, c)
 		}
-		delete(r.conns, fp)
+		delete(r.conns, key)
 	}
 	r.mu.Unlock()
 	var wg sync.WaitGroup
@@ -402,6 +489,7 @@ func (r *Registry) Close() error {
 		}()
 	}
 	wg.Wait()
+	r.shutting.Wait()
 	return nil
 }
 

@@ -309,31 +309,7 @@ func TestUnreachable(t *testing.T) {
 	_ = l.Close()
 
 	// A server that accepts and never answers.
-	blackHole, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = blackHole.Close() }()
-	var held []net.Conn
-	var heldMu sync.Mutex
-	go func() {
-		for {
-			c, err := blackHole.Accept()
-			if err != nil {
-				return
-			}
-			heldMu.Lock()
-			held = append(held, c)
-			heldMu.Unlock()
-		}
-	}()
-	defer func() {
-		heldMu.Lock()
-		defer heldMu.Unlock()
-		for _, c := range held {
-			_ = c.Close()
-		}
-	}()
+	silent := blackHole(t)
 
 	// Not Redis at all.
 	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("hello")) }))
@@ -341,7 +317,7 @@ func TestUnreachable(t *testing.T) {
 
 	for _, tc := range []struct{ name, addr string }{
 		{"closed port", closedAddr},
-		{"black hole", blackHole.Addr().String()},
+		{"black hole", silent},
 		{"HTTP server", strings.TrimPrefix(web.URL, "http://")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,26 +24,11 @@ import (
 	"github.com/wireredis/wireredis/provider"
 )
 
-func init() {
-	register("demo", command{
-		summary: "run the example application: sessions, cache-aside and analytics parts built by wire",
-		usage: `usage: wireredis demo [-serve addr]
-
-Uses REDIS_URL (or REDIS_HOST, ...) when set; otherwise an embedded Redis
-(a redis-server from PATH, else miniredis). The analytics part gets
-REDIS_ANALYTICS_DB=1 unless you set it, so it opens a connection of its own.
-With -serve it keeps an HTTP API running until SIGINT/SIGTERM.
-Examples:
-  wireredis demo
-  REDIS_URL=redis://localhost:6379/0 wireredis demo -serve :8080`,
-		run: func(ctx context.Context, fs *flag.FlagSet, args []string, stdout, _ io.Writer) error {
-			serve := fs.String("serve", "", "serve the HTTP API on this address (such as :8080) until SIGINT/SIGTERM")
-			if err := parse(fs, args); err != nil {
-				return err
-			}
-			return runDemo(ctx, stdout, *serve)
-		},
-	})
+func demoCommand(fs *flag.FlagSet) runner {
+	serve := fs.String("serve", "", "serve the HTTP API on this address (such as :8080) until SIGINT/SIGTERM")
+	return func(ctx context.Context, stdout, _ io.Writer) error {
+		return runDemo(ctx, stdout, *serve)
+	}
 }
 
 // embeddedEnv is what rueidis needs to talk to miniredis: no CLIENT

@@ -1,10 +1,40 @@
-// Command wireredis runs the wireredis demo.
+// Command wireredis is the demo of wireredis, its code generator, and the
+// operator's tools.
 //
-//	wireredis demo
+//	wireredis <command> [flags]
 //
-// The demo builds the session and cache parts through the generated
-// injector (wireredis.InitializeParts), writes through both, and prints the
-// keys as the server stores them and the connections the registry opened.
-// With no REDIS_URL (or REDIS_HOST) it starts an embedded Redis
-// (miniredis) first.
+// Every command takes -h, which lists its flags with their defaults and
+// an example. Exit status: 0 on success, 1 on failure (a connection that
+// does not answer), 2 on a usage error, an invalid setting or an unknown
+// part.
+//
+// demo runs the example application: the session and cache parts and a
+// generated analytics part, built through the injector
+// wireredis.InitializeDemo, writing through each, printing the keys as the
+// server stores them and the connections the registry opened. With no
+// REDIS_URL (or REDIS_HOST) it starts an embedded Redis first; with -serve
+// it serves an HTTP API until SIGINT or SIGTERM.
+//
+// gen writes typed parts for go generate: for each -part
+// Name=namespace[,hashtag][,db=N][,url_env=VAR] a type NameRedis, its wire
+// provider, and one wire set of them all. It refuses parts whose variables
+// would collide and url_env names that are not variable names. The file's
+// header records the command line, which describes every part.
+//
+// config shows each part's effective settings, secrets redacted, their
+// fingerprints (the same as in the application's logs), and which parts
+// share a connection. It resolves the parts as the application does,
+// reading what gen put in code from the generated file of -pkg; it warns
+// about REDIS_ variables it does not understand, with the nearest known
+// name, and -strict makes them errors.
+//
+// ping dials each distinct connection of the parts, fail-fast whatever
+// REDIS_STARTUP says and within -timeout, and reports its latency and the
+// server's version: a health probe.
+//
+// keys lists a part's keys without its prefix (a namespaced SCAN), with
+// the part's hash tag and connection.
+//
+// version prints the version of wireredis the binary was built from, and
+// of Go.
 package main

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,9 +23,11 @@ func repoRoot(t *testing.T) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
+// The consumer has one part of each kind: plain, hash tag, db=N in code,
+// and url_env.
 const consumerParts = `package main
 
-//go:generate go run github.com/wireredis/wireredis/cmd/wireredis gen -part Session=session -part RateLimit=ratelimit,hashtag
+//go:generate go run github.com/wireredis/wireredis/cmd/wireredis gen -part Session=session -part RateLimit=rl,hashtag -part Reports=reports,db=3 -part Billing=billing,url_env=BILLING_REDIS_URL
 //go:generate go tool wire
 `
 
@@ -44,12 +49,15 @@ func InitializeService(ctx context.Context) (*Service, func(), error) {
 }
 `
 
+// consumerMain writes through every part, then prints the connections
+// its registry opened: what the tools must agree with.
 const consumerMain = `package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/wireredis/wireredis/registry"
 )
@@ -57,11 +65,13 @@ import (
 type Service struct {
 	Sessions SessionRedis
 	Limits   RateLimitRedis
+	Reports  ReportsRedis
+	Billing  BillingRedis
 	Registry *registry.Registry
 }
 
-func NewService(s SessionRedis, l RateLimitRedis, reg *registry.Registry) *Service {
-	return &Service{Sessions: s, Limits: l, Registry: reg}
+func NewService(s SessionRedis, l RateLimitRedis, r ReportsRedis, b BillingRedis, reg *registry.Registry) *Service {
+	return &Service{Sessions: s, Limits: l, Reports: r, Billing: b, Registry: reg}
 }
 
 func main() {
@@ -71,7 +81,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	s, l := svc.Sessions, svc.Limits
+	s, l, r, b := svc.Sessions, svc.Limits, svc.Reports, svc.Billing
 	if err := s.Do(ctx, s.B().Set().Key("user:1").Value("ann").Build()).Error(); err != nil {
 		panic(err)
 	}
@@ -79,20 +89,29 @@ func main() {
 	if err := l.Do(ctx, l.B().Mset().KeyValue().KeyValue("ip:1", "3").KeyValue("ip:2", "5").Build()).Error(); err != nil {
 		panic(err)
 	}
-	fmt.Printf("connections=%d\n", len(svc.Registry.Stats()))
+	if err := r.Do(ctx, r.B().Set().Key("day:1").Value("9").Build()).Error(); err != nil {
+		panic(err)
+	}
+	if err := b.Do(ctx, b.B().Set().Key("inv:1").Value("7").Build()).Error(); err != nil {
+		panic(err)
+	}
+	for _, st := range svc.Registry.Stats() {
+		fmt.Printf("conn %s %s db=%d parts=%s\n", st.Fingerprint, st.Addr, st.DB, strings.Join(st.Namespaces, ","))
+	}
 	cleanup()
 	fmt.Printf("after cleanup=%d\n", len(svc.Registry.Stats()))
 }
 `
 
-// TestGenerateInAConsumerModule plays a new user: a module of its own with
-// a go:generate line, wire.go, go generate, go build, and a run against a
-// real server.
+// TestGenerateInAConsumerModule plays a new user and an operator: a
+// module of its own with a go:generate line, wire.go, go generate, go
+// build, a run against real servers; then the operator's tools, built in
+// that module, must see what the application saw, part by part.
 func TestGenerateInAConsumerModule(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a module: not in -short")
 	}
-	srv := redistest.Start(t)
+	srv, other := redistest.Start(t), redistest.Start(t)
 	dir := t.TempDir()
 	root := repoRoot(t)
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
@@ -137,22 +156,133 @@ func TestGenerateInAConsumerModule(t *testing.T) {
 	}
 	goCmd("vet", "./...")
 	goCmd("build", "-o", "svc", ".")
+	goCmd("build", "-o", "wireredis", "github.com/wireredis/wireredis/cmd/wireredis") // the tool at the module's version
 
-	run := exec.Command(filepath.Join(dir, "svc"))
-	run.Env = append(os.Environ(), "REDIS_URL="+srv.URL())
-	out, err := run.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the consumer failed: %v\n%s", err, out)
+	// Both programs get the same environment, as a container would: a
+	// typo among it, and a start-up policy that the probes must ignore.
+	environ := append(os.Environ(), "REDIS_URL="+srv.URL(), "BILLING_REDIS_URL="+other.URL()+"/5",
+		"REDIS_PROT=6380", "REDIS_STARTUP=background", "REDIS_PING_TIMEOUT=2s")
+	exe := func(env []string, name string, args ...string) (code int, stdout, stderr string) {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(dir, name), args...)
+		cmd.Dir = dir
+		cmd.Env = env
+		var out, errOut strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		var ee *exec.ExitError
+		switch {
+		case errors.As(err, &ee):
+			code = ee.ExitCode()
+		case err != nil:
+			t.Fatal(err)
+		}
+		return code, out.String(), errOut.String()
 	}
-	if !strings.Contains(string(out), "connections=1\n") || !strings.Contains(string(out), "after cleanup=0\n") {
-		t.Errorf("consumer output:\n%s\nwant one shared connection, none after cleanup", out)
+
+	// The application, fail-fast: its first commands need the connections.
+	code, appOut, appLog := exe(append(environ, "REDIS_STARTUP=fail-fast"), "svc")
+	if code != 0 {
+		t.Fatalf("the consumer failed: exit %d\n%s\n%s", code, appOut, appLog)
 	}
+	if !strings.Contains(appLog, "REDIS_PROT: is not a wireredis variable; did you mean REDIS_PORT?") {
+		t.Errorf("the application's log does not warn about REDIS_PROT:\n%s", appLog)
+	}
+	appConn := map[string]string{} // part → "fingerprint addr db"
+	conns := 0
+	for _, line := range strings.Split(appOut, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 5 || f[0] != "conn" {
+			continue
+		}
+		conns++
+		for _, part := range strings.Split(strings.TrimPrefix(f[4], "parts="), ",") {
+			appConn[part] = f[1] + " " + f[2] + " " + f[3]
+		}
+	}
+	want := map[string]string{"session": srv.Addr + " db=0", "rl": srv.Addr + " db=0", "reports": srv.Addr + " db=3", "billing": other.Addr + " db=5"}
+	for part, w := range want {
+		if !strings.HasSuffix(appConn[part], w) {
+			t.Errorf("the application's %s connection is %q, want %s", part, appConn[part], w)
+		}
+	}
+	if conns != 3 || !strings.Contains(appOut, "after cleanup=0\n") {
+		t.Errorf("consumer output:\n%s\nwant 3 connections (session and rl shared), none after cleanup", appOut)
+	}
+
+	// config: the same fingerprints, addresses and databases.
+	code, out, errOut := exe(environ, "wireredis", "config", "-pkg", ".", "-json")
+	if code != 0 || !strings.Contains(errOut, "REDIS_PROT: is not a wireredis variable; did you mean REDIS_PORT?") {
+		t.Fatalf("config: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var parts []partJSON
+	if err := json.Unmarshal([]byte(out), &parts); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(parts) != 4 {
+		t.Errorf("config shows %d parts, want 4", len(parts))
+	}
+	for _, p := range parts {
+		if got := fmt.Sprintf("%s %s db=%d", p.Fingerprint, p.Addr, p.DB); got != appConn[p.Part] {
+			t.Errorf("config says part %s is on %s; the application used %s", p.Part, got, appConn[p.Part])
+		}
+	}
+	if code, out, errOut := exe(environ, "wireredis", "config", "-pkg", "."); code != 0 || !strings.Contains(out, "3 connection(s) for 4 part(s)") || !strings.Contains(out, "{rl}:") {
+		t.Errorf("config: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := exe(environ, "wireredis", "config", "-pkg", ".", "-strict"); code != 2 || !strings.Contains(errOut, "did you mean REDIS_PORT?") {
+		t.Errorf("config -strict: exit %d, %s", code, errOut)
+	}
+
+	// ping: fail-fast although REDIS_STARTUP=background, every connection
+	// the application has, the url_env one included.
+	code, out, errOut = exe(environ, "wireredis", "ping", "-pkg", ".", "-timeout", "2s")
+	if code != 0 || strings.Count(out, "ok    ") != 3 || !strings.Contains(out, other.Addr+" db=5 (billing)") || !strings.Contains(out, srv.Addr+" db=3 (reports)") {
+		t.Errorf("ping: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// keys: what the application wrote, part by part.
+	for part, want := range map[string]string{"session": "user:1", "rl": "ip:1 ip:2", "reports": "day:1", "billing": "inv:1"} {
+		code, out, errOut := exe(environ, "wireredis", "keys", "-pkg", ".", "-part", part)
+		keys := strings.Fields(out)
+		slices.Sort(keys)
+		if code != 0 || strings.Join(keys, " ") != want {
+			t.Errorf("keys -part %s: exit %d, %q %s; want %s", part, code, out, errOut, want)
+		}
+	}
+
+	// The conventions: exit 2 for an unknown part, flags with defaults,
+	// a version.
+	if code, _, errOut := exe(environ, "wireredis", "keys", "-pkg", ".", "-part", "nosuch"); code != 2 || !strings.Contains(errOut, "unknown part") {
+		t.Errorf("keys -part nosuch: exit %d, %s", code, errOut)
+	}
+	if code, out, _ := exe(environ, "wireredis", "config", "-h"); code != 0 || !strings.Contains(out, "-pkg string\n    \tdirectory of the package whose wireredis gen file describes the parts (default: .)") {
+		t.Errorf("config -h: exit %d\n%s", code, out)
+	}
+	if code, out, _ := exe(environ, "wireredis", "version"); code != 0 || !strings.HasPrefix(out, "wireredis ") {
+		t.Errorf("version: exit %d %q", code, out)
+	}
+
+	// One precedence rule, and the same error from both programs, naming
+	// both variables.
+	clash := append(slices.Clone(environ), "REDIS_BILLING_DB=6")
+	code, _, appErr := exe(append(clash, "REDIS_STARTUP=fail-fast"), "svc")
+	if code == 0 || !strings.Contains(appErr, "BILLING_REDIS_URL") || !strings.Contains(appErr, "REDIS_BILLING_DB") {
+		t.Errorf("the application with BILLING_REDIS_URL/5 and REDIS_BILLING_DB=6: exit %d, %s", code, appErr)
+	}
+	if code, _, errOut := exe(clash, "wireredis", "config", "-pkg", "."); code != 2 || !strings.Contains(errOut, "BILLING_REDIS_URL") || !strings.Contains(errOut, "REDIS_BILLING_DB") {
+		t.Errorf("config with the same: exit %d, %s", code, errOut)
+	}
+	if code, _, errOut := exe(environ, "wireredis", "gen", "-package", "main", "-o", "x.go", "-part", "A=rate-limit", "-part", "B=rate_limit"); code != 2 || !strings.Contains(errOut, "REDIS_RATE_LIMIT_*") {
+		t.Errorf("gen with colliding parts: exit %d, %s", code, errOut)
+	}
+
 	keys, err := srv.Client.Do(context.Background(), srv.Client.B().Keys().Pattern("*").Build()).AsStrSlice()
 	if err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(keys)
-	if got := strings.Join(keys, " "); got != "session:user:1 {ratelimit}:ip:1 {ratelimit}:ip:2" {
+	if got := strings.Join(keys, " "); got != "session:user:1 {rl}:ip:1 {rl}:ip:2" {
 		t.Errorf("server keys = %s", got)
 	}
 }

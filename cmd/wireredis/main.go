@@ -17,24 +17,113 @@ import (
 
 // command is one subcommand of wireredis.
 type command struct {
-	summary string
-	// usage is the synopsis and an example, shown by -h.
-	usage string
-	run   func(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error
+	name    string
+	summary string // one line, for the list of commands
+	usage   string // synopsis, what it does, and an example, for -h
+	// setup defines the command's flags on fs and returns what runs the
+	// command once they are parsed.
+	setup func(fs *flag.FlagSet) runner
 }
 
-var commands = map[string]command{}
+// runner runs a command whose flags are parsed.
+type runner func(ctx context.Context, stdout, stderr io.Writer) error
 
-// order is how usage lists the commands.
-var order = []string{"demo", "gen", "config", "ping", "keys"}
+// commands is the command line, in the order the usage lists it: a new
+// command is one more entry here (and a paragraph in doc.go).
+var commands = []command{
+	{
+		name:    "demo",
+		summary: "run the example application: sessions, cache-aside and analytics parts built by wire",
+		usage: `usage: wireredis demo [-serve addr]
 
-func register(name string, c command) { commands[name] = c }
+Uses REDIS_URL (or REDIS_HOST, ...) when set; otherwise an embedded Redis
+(a redis-server from PATH, else miniredis). The analytics part gets
+REDIS_ANALYTICS_DB=1 unless you set it, so it opens a connection of its own.
+With -serve it keeps an HTTP API running until SIGINT/SIGTERM.
+Examples:
+  wireredis demo
+  REDIS_URL=redis://localhost:6379/0 wireredis demo -serve :8080`,
+		setup: demoCommand,
+	},
+	{
+		name:    "gen",
+		summary: "write typed parts (types, wire providers and a wire set) for go generate",
+		usage: `usage: wireredis gen -part Name=namespace[,hashtag][,db=N][,url_env=VAR] ... [-o file]
+
+Refuses parts whose variables would collide (rate-limit and rate_limit both
+read REDIS_RATE_LIMIT_*). The file's header records the parts; config, ping
+and keys read it back with -pkg.
+Example, in a file of the package that uses the parts:
+  //go:generate go run github.com/wireredis/wireredis/cmd/wireredis gen -part Session=session -part RateLimit=ratelimit,hashtag
+writes wireredis_gen.go with SessionRedis and RateLimitRedis, their
+providers, and RedisParts = wire.NewSet(ProvideSessionRedis, ProvideRateLimitRedis).`,
+		setup: genCommand,
+	},
+	{
+		name:    "config",
+		summary: "show each part's effective settings (secrets redacted) and which parts share a connection",
+		usage: `usage: wireredis config [-pkg dir] [-parts a,b] [-json] [-strict]
+
+Resolves each part as the application does: the REDIS_* variables, and
+what wireredis gen put in code (hash tag, db=N, url_env), read from the
+generated file in -pkg. Without a generated file it knows the library's
+session and cache parts; settings made in hand-written code (Overrides of
+a feature.Part of your own) it cannot see. Variables it does not understand are warnings
+(errors with -strict), with the nearest known name. Fingerprints are the
+same as in the application's logs.
+Exit status 2, naming the variable, when a setting is invalid.
+Example:
+  REDIS_URL=redis://cache:6379 REDIS_REPORTS_DB=1 wireredis config -pkg ./cmd/svc`,
+		setup: configCommand,
+	},
+	{
+		name:    "ping",
+		summary: "dial each distinct connection, report latency and server version (exit 0/1: a health probe)",
+		usage: `usage: wireredis ping [-pkg dir] [-parts a,b] [-timeout 2s]
+
+Dials fail-fast, whatever REDIS_STARTUP says, each connection once, within
+-timeout (TLS files included). Exit status 0 when all answer, 1 when one
+does not, 2 on a bad setting or an unknown part.
+Example (a container health check):
+  wireredis ping -pkg . -timeout 1s`,
+		setup: pingCommand,
+	},
+	{
+		name:    "keys",
+		summary: "list a part's keys, without the prefix (a namespaced SCAN)",
+		usage: `usage: wireredis keys -part name [-pkg dir] [-match 'user:*'] [-count N]
+
+The part's prefix, hash tag and connection are the application's (see
+config). Exit status 2 for a part the tools do not know.
+Example:
+  wireredis keys -pkg . -part session -match 'user:*' -count 20`,
+		setup: keysCommand,
+	},
+	{
+		name:    "version",
+		summary: "print the version of wireredis and of Go it was built with",
+		usage: `usage: wireredis version
+
+Example:
+  wireredis version`,
+		setup: versionCommand,
+	},
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
 }
 
 // exitError carries an exit status other than 1.
@@ -45,55 +134,84 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.err.Error() }
 
+func (e *exitError) Unwrap() error { return e.err }
+
 func usage(w io.Writer) {
 	fmt.Fprint(w, "usage: wireredis <command> [flags]\n\nCommands:\n")
-	for _, name := range order {
-		fmt.Fprintf(w, "  %-7s %s\n", name, commands[name].summary)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, "\nRun 'wireredis <command> -h' for a command's flags and an example.\n")
 }
 
+// commandUsage prints a command's -h: its summary, usage and every flag
+// with its default.
+func commandUsage(w io.Writer, c command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "%s\n\n%s\n\nFlags:\n", c.summary, c.usage)
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		n++
+		kind, help := flag.UnquoteUsage(f)
+		fmt.Fprintf(w, "  -%s", f.Name)
+		if kind != "" {
+			fmt.Fprintf(w, " %s", kind)
+		}
+		if !strings.Contains(help, "(default") { // else the text says it better
+			def := f.DefValue
+			if def == "" {
+				def = "none"
+			}
+			help += " (default: " + def + ")"
+		}
+		fmt.Fprintf(w, "\n    \t%s\n", help)
+	})
+	if n == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+}
+
 // run executes one command and returns the exit status: 0 on success, 1 on
-// failure, 2 on a usage or configuration error.
+// failure, 2 on a usage or configuration error or an unknown part.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return 2
 	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		return 0
 	}
-	c, ok := commands[args[0]]
+	c, ok := lookup(args[0])
 	if !ok {
 		fmt.Fprintf(stderr, "wireredis: unknown command %q\n\n", args[0])
 		usage(stderr)
 		return 2
 	}
-	fs := flag.NewFlagSet("wireredis "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "%s\n\n%s\n\nFlags:\n", c.summary, c.usage)
-		fs.PrintDefaults()
-	}
-	for _, a := range args[1:] {
-		if a == "-h" || a == "-help" || a == "--help" {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			fs.SetOutput(stderr)
+	fs := flag.NewFlagSet("wireredis "+c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the errors are printed below
+	runCommand := c.setup(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			commandUsage(stdout, c, fs)
 			return 0
 		}
+		fmt.Fprintf(stderr, "wireredis %s: %v\n\n", c.name, err)
+		commandUsage(stderr, c, fs)
+		return 2
 	}
-	err := c.run(ctx, fs, args[1:], stdout, stderr)
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "wireredis %s: unexpected argument %q\n\n", c.name, fs.Arg(0))
+		commandUsage(stderr, c, fs)
+		return 2
+	}
+	err := runCommand(ctx, stdout, stderr)
 	report := func(err error) {
-		fmt.Fprintf(stderr, "wireredis %s: %s\n", args[0], strings.TrimPrefix(err.Error(), "wireredis: "))
+		fmt.Fprintf(stderr, "wireredis %s: %s\n", c.name, strings.ReplaceAll(err.Error(), "wireredis: ", ""))
 	}
 	var ee *exitError
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, errUsage):
-		return 2 // the flag package has printed it
 	case errors.As(err, &ee):
 		report(ee.err)
 		return ee.code
@@ -103,22 +221,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	report(err)
 	return 1
-}
-
-var errUsage = errors.New("usage")
-
-// parse parses flags; no positional arguments are taken. (run has
-// answered -h already.)
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return errUsage
-	}
-	return nil
 }
 
 // usageErr is a usage error with a message, exit status 2.

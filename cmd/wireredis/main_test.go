@@ -17,7 +17,7 @@ func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 
 // clearRedisEnv makes the demo's own os.Setenv calls undone after the test.
 func clearRedisEnv(t *testing.T) {
-	for _, k := range []string{"REDIS_URL", "REDIS_URL_FILE", "REDIS_HOST", "REDIS_DISABLE_CACHE", "REDIS_FORCE_SINGLE_CLIENT", "REDIS_PROTOCOL", "REDIS_ANALYTICS_DB", "REDIS_ANALYTICS_URL", "REDIS_CACHE_URL"} {
+	for _, k := range []string{"REDIS_URL", "REDIS_URL_FILE", "REDIS_HOST", "REDIS_DISABLE_CACHE", "REDIS_FORCE_SINGLE_CLIENT", "REDIS_PROTOCOL", "REDIS_ANALYTICS_DB", "REDIS_ANALYTICS_URL", "REDIS_CACHE_URL", "REDIS_STARTUP", "REDIS_TLS", "REDIS_TLS_CA_FILE", "BILLING_REDIS_URL", "REPORTS_REDIS_URL", "REDIS_REPORTS_DB"} {
 		t.Setenv(k, "")
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,180 +16,168 @@ import (
 	"github.com/wireredis/wireredis/registry"
 )
 
-func init() {
-	register("config", command{
-		summary: "show each part's effective settings (secrets redacted) and which parts share a connection",
-		usage: `usage: wireredis config [-parts session,cache,...] [-json]
-
-Resolves the settings from the environment exactly as the library does.
-Exit status 2, naming the variable, when a setting is invalid.
-Example:
-  REDIS_URL=redis://cache:6379 REDIS_ANALYTICS_DB=1 wireredis config -parts session,cache,analytics`,
-		run: configCmd,
-	})
-	register("ping", command{
-		summary: "dial each distinct connection, report latency and server version (exit 0/1: a health probe)",
-		usage: `usage: wireredis ping [-parts session,cache,...] [-timeout 2s]
-
-Example (a container health check):
-  wireredis ping -parts session,cache -timeout 1s`,
-		run: pingCmd,
-	})
-	register("keys", command{
-		summary: "list a part's keys, without the prefix (a namespaced SCAN)",
-		usage: `usage: wireredis keys -part session [-match 'user:*'] [-count N]
-
-Example:
-  wireredis keys -part session -match 'user:*' -count 20`,
-		run: keysCmd,
-	})
-}
-
-// resolved is one part's settings.
-type resolved struct {
-	part string
-	opts provider.Options
-}
-
 func partsFlag(fs *flag.FlagSet) *string {
-	return fs.String("parts", "session,cache", "comma-separated part names")
-}
-
-// resolve loads the environment and each part's settings.
-func resolve(list string) ([]resolved, error) {
-	base, err := provider.Load()
-	if err != nil {
-		return nil, err
-	}
-	var out []resolved
-	for _, p := range strings.Split(list, ",") {
-		if p = strings.TrimSpace(p); p == "" {
-			continue
-		}
-		o, err := base.ForFeature(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, resolved{p, o})
-	}
-	if len(out) == 0 {
-		return nil, usageErr("-parts names no part")
-	}
-	return out, nil
-}
-
-// sharing groups part names by fingerprint, in first-seen order.
-func sharing(parts []resolved) (fps []string, by map[string][]string) {
-	by = map[string][]string{}
-	for _, r := range parts {
-		fp := r.opts.Fingerprint()
-		if by[fp] == nil {
-			fps = append(fps, fp)
-		}
-		by[fp] = append(by[fp], r.part)
-	}
-	return fps, by
+	return fs.String("parts", "", "comma-separated part names (default: the parts of -pkg's generated file, else session,cache)")
 }
 
 type partJSON struct {
-	Part        string   `json:"part"`
-	Prefix      string   `json:"prefix"`
-	Addr        string   `json:"addr"`
-	DB          int      `json:"db"`
-	Username    string   `json:"username,omitempty"`
-	PasswordSet bool     `json:"password_set"`
-	TLS         bool     `json:"tls"`
-	Protocol    int      `json:"protocol"`
-	Settings    string   `json:"settings"`
-	Fingerprint string   `json:"fingerprint"`
-	SharesWith  []string `json:"shares_with"`
+	Part        string            `json:"part"`
+	Prefix      string            `json:"prefix"`
+	Addr        string            `json:"addr"`
+	DB          int               `json:"db"`
+	Username    string            `json:"username,omitempty"`
+	PasswordSet bool              `json:"password_set"`
+	TLS         bool              `json:"tls"`
+	Protocol    int               `json:"protocol"`
+	Startup     string            `json:"startup"`
+	Settings    string            `json:"settings"`
+	Sources     map[string]string `json:"sources"`
+	Fingerprint string            `json:"fingerprint"`
+	SharesWith  []string          `json:"shares_with"`
 }
 
-func configCmd(_ context.Context, fs *flag.FlagSet, args []string, stdout, _ io.Writer) error {
+func configCommand(fs *flag.FlagSet) runner {
+	src := pkgFlag(fs)
 	list := partsFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	parts, err := resolve(*list)
-	if err != nil {
-		return err
-	}
-	fps, by := sharing(parts)
-	if *asJSON {
-		out := make([]partJSON, 0, len(parts))
+	strict := fs.Bool("strict", false, "fail (exit 2) on REDIS_ variables that are not understood, instead of warning")
+	return func(_ context.Context, stdout, stderr io.Writer) error {
+		chosen, known, err := src.pick(*list)
+		if err != nil {
+			return err
+		}
+		base, parts, err := resolve(chosen)
+		if err != nil {
+			return err
+		}
+		if err := reportUnknown(base, known, *strict, stderr); err != nil {
+			return err
+		}
+		groups := sharing(parts)
+		if *asJSON {
+			return configJSON(stdout, groups)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "PART\tPREFIX\tFINGERPRINT\tSETTINGS")
 		for _, r := range parts {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.part.Namespace, r.prefix(), r.opts.Fingerprint(), r.opts)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\n%d connection(s) for %d part(s):\n", len(groups), len(parts))
+		for _, g := range groups {
+			fmt.Fprintf(stdout, "  %s: %s\n", g[0].opts.Fingerprint(), strings.Join(partNames(g), ", "))
+		}
+		return nil
+	}
+}
+
+func configJSON(w io.Writer, groups [][]resolved) error {
+	var out []partJSON
+	for _, g := range groups {
+		for _, r := range g {
 			o := r.opts
 			var others []string
-			for _, p := range by[o.Fingerprint()] {
-				if p != r.part {
+			for _, p := range partNames(g) {
+				if p != r.part.Namespace {
 					others = append(others, p)
 				}
 			}
 			out = append(out, partJSON{
-				Part: r.part, Prefix: r.part + ":", Addr: o.Addr(), DB: o.DB, Username: o.Username,
-				PasswordSet: o.Password != "", TLS: o.TLS, Protocol: o.Protocol, Settings: o.String(),
-				Fingerprint: o.Fingerprint(), SharesWith: others,
+				Part: r.part.Namespace, Prefix: r.prefix(), Addr: o.Addr(), DB: o.DB, Username: o.Username,
+				PasswordSet: o.Password != "", TLS: o.TLS, Protocol: o.Protocol, Startup: string(o.Startup),
+				Settings: o.String(), Sources: o.Sources(), Fingerprint: o.Fingerprint(), SharesWith: others,
 			})
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PART\tFINGERPRINT\tSETTINGS")
-	for _, r := range parts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.part, r.opts.Fingerprint(), r.opts)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// reportUnknown warns about the REDIS_ variables that mean nothing to the
+// loader or name no known part; under -strict they are an error.
+func reportUnknown(base provider.Options, known []string, strict bool, stderr io.Writer) error {
+	unknown := base.UnknownVariables(known...)
+	if len(unknown) == 0 {
+		return nil
 	}
-	if err := tw.Flush(); err != nil {
-		return err
+	if strict {
+		errs := make([]error, len(unknown))
+		for i, u := range unknown {
+			errs[i] = u
+		}
+		return &exitError{code: 2, err: errors.Join(errs...)}
 	}
-	fmt.Fprintf(stdout, "\n%d connection(s) for %d part(s):\n", len(fps), len(parts))
-	for _, fp := range fps {
-		fmt.Fprintf(stdout, "  %s: %s\n", fp, strings.Join(by[fp], ", "))
+	for _, u := range unknown {
+		fmt.Fprintf(stderr, "warning: %s: %s\n", u.Var, u.Reason)
 	}
 	return nil
 }
 
-func pingCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, _ io.Writer) error {
+func partNames(rs []resolved) []string {
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = r.part.Namespace
+	}
+	return names
+}
+
+// probeOptions are a part's settings for the tools' own dial: fail-fast
+// whatever REDIS_STARTUP says (a probe must dial, not report "not ready"),
+// within timeout when it is set. Neither changes the connection's identity.
+func probeOptions(o provider.Options, timeout time.Duration) provider.Options {
+	o.Startup = provider.StartupFailFast
+	if timeout > 0 {
+		o.PingTimeout = timeout
+	}
+	return o
+}
+
+func pingCommand(fs *flag.FlagSet) runner {
+	src := pkgFlag(fs)
 	list := partsFlag(fs)
-	timeout := fs.Duration("timeout", 2*time.Second, "bound on dial, handshake and PING of each connection")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *timeout <= 0 {
-		return usageErr("-timeout must be more than 0")
-	}
-	parts, err := resolve(*list)
-	if err != nil {
-		return err
-	}
-	reg, closeAll := registry.New(discardLogger())
-	defer closeAll()
-	fps, by := sharing(parts)
-	failed := 0
-	for _, fp := range fps {
-		var opts provider.Options
-		for _, r := range parts {
-			if r.opts.Fingerprint() == fp {
-				opts = r.opts
-				break
-			}
+	timeout := fs.Duration("timeout", 2*time.Second, "bound on dial, handshake and PING of each connection, TLS files included")
+	return func(ctx context.Context, stdout, _ io.Writer) error {
+		if *timeout <= 0 {
+			return usageErr("-timeout must be more than 0")
 		}
-		opts.PingTimeout = *timeout
-		who := strings.Join(by[fp], ",")
-		latency, version, err := pingOnce(ctx, reg, opts, *timeout)
+		chosen, _, err := src.pick(*list)
 		if err != nil {
-			failed++
-			fmt.Fprintf(stdout, "FAIL  %s db=%d (%s): %v\n", opts.Addr(), opts.DB, who, err)
-			continue
+			return err
 		}
-		fmt.Fprintf(stdout, "ok    %s db=%d (%s): PING %s, redis %s\n", opts.Addr(), opts.DB, who, latency.Round(time.Microsecond), version)
+		_, parts, err := resolve(chosen)
+		if err != nil {
+			return err
+		}
+		reg, closeAll := registry.New(discardLogger())
+		defer closeAll()
+		groups := sharing(parts)
+		failed := 0
+		var invalid []error // a TLS file, read when dialling: exit status 2
+		for _, g := range groups {
+			opts := probeOptions(g[0].opts, *timeout)
+			who := strings.Join(partNames(g), ",")
+			latency, version, err := pingOnce(ctx, reg, opts, *timeout)
+			if err != nil {
+				failed++
+				if errors.Is(err, provider.ErrInvalidConfig) {
+					invalid = append(invalid, err)
+				}
+				fmt.Fprintf(stdout, "FAIL  %s db=%d (%s): %s\n", opts.Addr(), opts.DB, who, strings.ReplaceAll(err.Error(), "wireredis: ", ""))
+				continue
+			}
+			fmt.Fprintf(stdout, "ok    %s db=%d (%s): PING %s, redis %s\n", opts.Addr(), opts.DB, who, latency.Round(time.Microsecond), version)
+		}
+		if len(invalid) > 0 {
+			return errors.Join(invalid...)
+		}
+		if failed > 0 {
+			return fmt.Errorf("%d of %d connection(s) failed", failed, len(groups))
+		}
+		return nil
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d connection(s) failed", failed, len(fps))
-	}
-	return nil
 }
 
 func pingOnce(ctx context.Context, reg *registry.Registry, opts provider.Options, timeout time.Duration) (time.Duration, string, error) {
@@ -217,39 +206,44 @@ func pingOnce(ctx context.Context, reg *registry.Registry, opts provider.Options
 	return latency, version, nil
 }
 
-func keysCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, _ io.Writer) error {
+func keysCommand(fs *flag.FlagSet) runner {
+	src := pkgFlag(fs)
 	part := fs.String("part", "", "the part whose keys to list (required)")
-	match := fs.String("match", "", "a glob pattern within the part ('user:*')")
+	match := fs.String("match", "", "a glob pattern within the part, such as 'user:*' (default: every key)")
 	count := fs.Int("count", 0, "list at most this many keys (0: all)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *part == "" {
-		return usageErr("-part is required")
-	}
-	if *count < 0 {
-		return usageErr("-count must be 0 or more")
-	}
-	base, err := provider.Load()
-	if err != nil {
-		return err
-	}
-	reg, closeAll := registry.New(discardLogger())
-	defer closeAll()
-	c, release, err := feature.Open(ctx, reg, base, *part)
-	if err != nil {
-		return err
-	}
-	defer release()
-	n := 0
-	for key, err := range c.Scan(ctx, feature.ScanOptions{Match: *match}) {
+	return func(ctx context.Context, stdout, _ io.Writer) error {
+		if *part == "" || strings.Contains(*part, ",") {
+			return usageErr("-part names one part, and is required")
+		}
+		if *count < 0 {
+			return usageErr("-count must be 0 or more")
+		}
+		chosen, _, err := src.pick(*part)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, key)
-		if n++; *count > 0 && n >= *count {
-			break
+		_, parts, err := resolve(chosen)
+		if err != nil {
+			return err
 		}
+		r := parts[0]
+		reg, closeAll := registry.New(discardLogger())
+		defer closeAll()
+		c, release, err := r.part.OpenWith(ctx, reg, probeOptions(r.opts, 0))
+		if err != nil {
+			return err
+		}
+		defer release()
+		n := 0
+		for key, err := range c.Scan(ctx, feature.ScanOptions{Match: *match}) {
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, key)
+			if n++; *count > 0 && n >= *count {
+				break
+			}
+		}
+		return nil
 	}
-	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,7 +23,8 @@ func TestConfigCommand(t *testing.T) {
 	clearRedisEnv(t)
 	t.Setenv("REDIS_URL", "redis://app:hunter2%20s3cret%2Fx@cache.internal:6380/0")
 	t.Setenv("REDIS_ANALYTICS_DB", "1")
-	code, out, errOut := runCmd(t, "config", "-parts", "session,cache,analytics")
+	demo := filepath.Join(repoRoot(t), "internal", "demo") // analytics is generated there
+	code, out, errOut := runCmd(t, "config", "-pkg", demo, "-parts", "session,cache,analytics")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -31,7 +33,7 @@ func TestConfigCommand(t *testing.T) {
 			t.Errorf("config output lacks %q:\n%s", want, out)
 		}
 	}
-	code, out, _ = runCmd(t, "config", "-parts", "session,cache,analytics", "-json")
+	code, out, _ = runCmd(t, "config", "-pkg", demo, "-parts", "session,cache,analytics", "-json")
 	if code != 0 {
 		t.Fatal(code)
 	}
@@ -51,10 +53,10 @@ func TestConfigCommand(t *testing.T) {
 
 func TestConfigCommandInvalid(t *testing.T) {
 	clearRedisEnv(t)
-	t.Setenv("REDIS_ANALYTICS_PORT", "http")
-	code, _, errOut := runCmd(t, "config", "-parts", "session,analytics")
-	if code != 2 || !strings.Contains(errOut, "REDIS_ANALYTICS_PORT") {
-		t.Errorf("exit %d, stderr %q: want 2 naming REDIS_ANALYTICS_PORT", code, errOut)
+	t.Setenv("REDIS_CACHE_PORT", "http")
+	code, _, errOut := runCmd(t, "config", "-parts", "session,cache")
+	if code != 2 || !strings.Contains(errOut, "REDIS_CACHE_PORT") {
+		t.Errorf("exit %d, stderr %q: want 2 naming REDIS_CACHE_PORT", code, errOut)
 	}
 	if strings.Contains(errOut, "goroutine") || strings.Contains(errOut, "panic") {
 		t.Errorf("stderr holds a stack trace: %s", errOut)
@@ -97,13 +99,14 @@ func TestKeysCommand(t *testing.T) {
 	if code, out, _ = runCmd(t, "keys", "-part", "session", "-count", "1"); code != 0 || len(strings.Fields(out)) != 1 {
 		t.Errorf("keys -count 1 = exit %d %q", code, out)
 	}
-	if code, _, errOut = runCmd(t, "keys"); code != 2 || !strings.Contains(errOut, "-part is required") {
+	if code, _, errOut = runCmd(t, "keys"); code != 2 || !strings.Contains(errOut, "-part names one part, and is required") {
 		t.Errorf("keys without -part = exit %d %q", code, errOut)
 	}
 }
 
 func TestHelpOfEveryCommand(t *testing.T) {
-	for _, name := range order {
+	for _, c := range commands {
+		name := c.name
 		code, out, errOut := runCmd(t, name, "-h")
 		if code != 0 || !strings.Contains(out, "Example") || errOut != "" || strings.Count(out, "usage: wireredis") != 1 {
 			t.Errorf("%s -h: exit %d\nstdout %s\nstderr %s", name, code, out, errOut)

@@ -2,8 +2,13 @@ package partgen
 
 import (
 	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wireredis/wireredis/provider"
 )
 
 func TestParsePart(t *testing.T) {
@@ -40,7 +45,7 @@ func TestParsePart(t *testing.T) {
 
 func TestGenerate(t *testing.T) {
 	one := 1
-	cfg := Config{Package: "svc", Set: "RedisParts", Suffix: "Redis", Command: "wireredis gen -part ...", Parts: []Part{
+	cfg := Config{Package: "svc", Set: "RedisParts", Suffix: "Redis", Parts: []Part{
 		{Name: "Session", Namespace: "session"},
 		{Name: "RateLimit", Namespace: "ratelimit", HashTag: true, DB: &one, URLVar: "RL_URL"},
 	}}
@@ -84,6 +89,87 @@ func TestGenerateErrors(t *testing.T) {
 	} {
 		if _, err := Generate(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Generate(%+v) = %v, want an error with %q", tc.cfg, err, tc.want)
+		}
+	}
+}
+
+// TestReadDirReadsBackWhatGenerateWrote: the header describes every part,
+// as the flags did.
+func TestReadDirReadsBackWhatGenerateWrote(t *testing.T) {
+	three := 3
+	parts := []Part{
+		{Name: "Cart", Namespace: "cart"},
+		{Name: "RL", Namespace: "rl", HashTag: true},
+		{Name: "Reports", Namespace: "reports", DB: &three},
+		{Name: "Billing", Namespace: "billing", URLVar: "BILLING_REDIS_URL", HashTag: true},
+	}
+	dir := t.TempDir()
+	src, err := Generate(Config{Package: "svc", Set: "Parts", Suffix: "Store", Parts: parts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "wireredis_gen.go"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "other.go"), []byte("package svc\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(parts) {
+		t.Fatalf("ReadDir = %+v", got)
+	}
+	for i := range parts {
+		if got[i].String() != parts[i].String() {
+			t.Errorf("part %d: %s, want %s", i, got[i], parts[i])
+		}
+	}
+	if !bytes.Contains(src, []byte("// wireredis gen -set Parts -suffix Store -part Cart=cart -part RL=rl,hashtag -part Reports=reports,db=3 -part Billing=billing,hashtag,url_env=BILLING_REDIS_URL\n")) {
+		t.Errorf("header:\n%s", src[:300])
+	}
+	if _, err := ReadDir(t.TempDir()); !errors.Is(err, ErrNoFile) {
+		t.Errorf("an empty directory: %v", err)
+	}
+}
+
+// TestFeatureIsWhatTheProviderOpens: the feature.Part a description gives
+// resolves to the settings that the generated literal sets.
+func TestFeatureIsWhatTheProviderOpens(t *testing.T) {
+	three := 3
+	p := Part{Name: "Reports", Namespace: "reports", HashTag: true, DB: &three, URLVar: "REPORTS_REDIS_URL"}
+	base, err := provider.LoadFrom([]string{"REDIS_DB=1", "REPORTS_REDIS_URL=redis://rep:7000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := p.Feature()
+	o, err := fp.Options(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fp.HashTag || fp.Namespace != "reports" || o.DB != 3 || o.Addr() != "rep:7000" {
+		t.Errorf("Feature() = %+v, resolved %s", fp, o)
+	}
+	src, _ := Generate(Config{Package: "p", Set: "S", Suffix: "Redis", Parts: []Part{p}})
+	if !bytes.Contains(src, []byte(`feature.Part{Namespace: "reports", HashTag: true, URLVar: "REPORTS_REDIS_URL", Overrides: []func(*provider.Options){func(o *provider.Options) { o.DB = 3 }}}`)) {
+		t.Errorf("the generated literal differs:\n%s", src)
+	}
+}
+
+func TestGenerateRefusesCollidingVariables(t *testing.T) {
+	for _, parts := range [][]Part{
+		{{Name: "A", Namespace: "rate-limit"}, {Name: "B", Namespace: "rate_limit"}},
+		{{Name: "A", Namespace: "sentinel"}},
+		{{Name: "A", Namespace: "x"}, {Name: "B", Namespace: "x_sentinel"}},
+	} {
+		if _, err := Generate(Config{Package: "p", Set: "S", Suffix: "Redis", Parts: parts}); err == nil || !strings.Contains(err.Error(), "REDIS_") {
+			t.Errorf("%+v: %v", parts, err)
+		}
+	}
+	for _, in := range []string{"A=a,url_env=1X", "A=a,url_env=A-B", "A=a,url_env=REDIS_A_URL", "A=a,url_env=REDIS_HOST"} {
+		if _, err := ParsePart(in); err == nil || !strings.Contains(err.Error(), "url_env") {
+			t.Errorf("ParsePart(%q) = %v", in, err)
 		}
 	}
 }
