@@ -75,7 +75,7 @@ func ACLRules(base provider.Options, parts []Part, opts ACLOptions) ([]string, e
 	for name := range needs {
 		cmds = append(cmds, name)
 	}
-	for _, c := range keyspec.Table() {
+	for _, c := range append(keyspec.Table(), keyspec.Bare()...) {
 		if aclAllows(c, opts) {
 			cmds = append(cmds, strings.ToLower(strings.ReplaceAll(c.Name, " ", "|")))
 		}

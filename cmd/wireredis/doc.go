@@ -35,6 +35,12 @@
 // keys lists a part's keys without its prefix (a namespaced SCAN), with
 // the part's hash tag and connection.
 //
+// acl prints, for redis-cli, the ACL SETUSER lines of the users under
+// which the server holds the parts to their keys and channels: the
+// commands a part sends, what its connection needs, nothing server-wide.
+// The server then refuses a Lua script that reaches outside the namespace,
+// which a part cannot see into. The lines hold no password.
+//
 // version prints the version of wireredis the binary was built from, and
 // of Go.
 package main

@@ -100,6 +100,24 @@ Example:
 		setup: keysCommand,
 	},
 	{
+		name:    "acl",
+		summary: "print the ACL users under which the server holds the parts to their keys (for redis-cli)",
+		usage: `usage: wireredis acl [-pkg dir] [-parts a,b] [-user name | -per-part] [-no-listing]
+
+Prints one ACL SETUSER line per user, which redis-cli takes as it is: the
+keys and channels under each part's prefix, the commands a part sends, and
+what its connection needs (client-side caching, SELECT for a database
+other than 0, READONLY for replica reads, CLUSTER SLOTS). The server then
+refuses, with NOPERM, a Lua script that reaches outside the namespace and
+every command a part refuses. The lines hold no password: give each user
+one. Users are named by -user, else by each part's REDIS_USERNAME (or
+REDIS_<PART>_USERNAME); -per-part makes one user per part. See
+docs/namespacing.md, "The server's side (ACL)".
+Example:
+  wireredis acl -pkg . -user app | redis-cli -h redis.internal`,
+		setup: aclCommand,
+	},
+	{
 		name:    "version",
 		summary: "print the version of wireredis and of Go it was built with",
 		usage: `usage: wireredis version

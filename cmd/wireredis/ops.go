@@ -60,7 +60,7 @@ func configCommand(fs *flag.FlagSet) runner {
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "PART\tPREFIX\tFINGERPRINT\tSETTINGS")
 		for _, r := range parts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.part.Namespace, r.prefix(), r.opts.Fingerprint(), r.opts)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.part.Namespace, r.part.Prefix(), r.opts.Fingerprint(), r.opts)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -85,7 +85,7 @@ func configJSON(w io.Writer, groups [][]resolved) error {
 				}
 			}
 			out = append(out, partJSON{
-				Part: r.part.Namespace, Prefix: r.prefix(), Addr: o.Addr(), DB: o.DB, Username: o.Username,
+				Part: r.part.Namespace, Prefix: r.part.Prefix(), Addr: o.Addr(), DB: o.DB, Username: o.Username,
 				PasswordSet: o.Password != "", TLS: o.TLS, Protocol: o.Protocol, Startup: string(o.Startup),
 				Settings: o.String(), Sources: o.Sources(), Fingerprint: o.Fingerprint(), SharesWith: others,
 			})

@@ -139,12 +139,6 @@ type resolved struct {
 }
 
 // prefix is what the part's keys start with.
-func (r resolved) prefix() string {
-	if r.part.HashTag {
-		return "{" + r.part.Namespace + "}:"
-	}
-	return r.part.Namespace + ":"
-}
 
 // resolve loads the environment and each part's settings through
 // feature.Part.Options, the code Part.Open runs. Every part's errors are

@@ -286,6 +286,18 @@ func Table() []*Command {
 	return out
 }
 
+// Bare returns the containers that may be sent without a subcommand
+// (COMMAND), as commands of their own; Table leaves them out.
+func Bare() []*Command {
+	var out []*Command
+	for _, c := range table {
+		if c.Bare != nil {
+			out = append(out, c.Bare)
+		}
+	}
+	return out
+}
+
 // ServerVersion is the Redis version the table was generated from.
 func ServerVersion() string { return serverVersion }
 
