@@ -173,17 +173,18 @@ func (c *Client) B() rueidis.Builder {
 
 // Do sends cmd with its keys prefixed.
 func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	var names replyNames
 	t, err := c.resolve(ctx)
 	if err == nil {
-		cmd, err = c.rewrite(ctx, cmd, alone)
+		cmd, names, err = c.rewrite(ctx, cmd, alone)
 	}
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
 	if t != nil {
-		return t.Do(ctx, cmd)
+		return c.unprefix(t.Do(ctx, cmd), names, false)
 	}
-	return c.shared.Do(ctx, cmd)
+	return c.unprefix(c.shared.Do(ctx, cmd), names, false)
 }
 
 // DoMulti sends the commands with their keys prefixed, in one pipeline.
@@ -194,30 +195,31 @@ func (c *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []ruei
 	if err != nil {
 		return counted.ErrorResults(len(multi), err)
 	}
-	out, at, err := c.rewriteAll(ctx, multi, inBatch, nil)
+	out, names, at, err := c.rewriteAll(ctx, multi, inBatch, nil)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
 	}
 	if t != nil {
-		return t.DoMulti(ctx, out...)
+		return c.unprefixAll(t.DoMulti(ctx, out...), names, false)
 	}
-	return c.shared.DoMulti(ctx, out...)
+	return c.unprefixAll(c.shared.DoMulti(ctx, out...), names, false)
 }
 
 // DoCache is Do with client-side caching; invalidations arrive for the
 // prefixed key, which is the key the cache holds.
 func (c *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
+	var names replyNames
 	t, err := c.resolve(ctx)
 	if err == nil {
-		cmd, err = c.rewriteCacheable(ctx, cmd, nil)
+		cmd, names, err = c.rewriteCacheable(ctx, cmd, nil)
 	}
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
 	if t != nil {
-		return t.DoCache(ctx, cmd, ttl)
+		return c.unprefix(t.DoCache(ctx, cmd, ttl), names, true)
 	}
-	return c.shared.DoCache(ctx, cmd, ttl)
+	return c.unprefix(c.shared.DoCache(ctx, cmd, ttl), names, true)
 }
 
 // DoMultiCache is DoMulti with client-side caching.
@@ -226,14 +228,14 @@ func (c *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL
 	if err != nil {
 		return counted.ErrorResults(len(multi), err)
 	}
-	out, at, err := c.rewriteAllCacheable(ctx, multi)
+	out, names, at, err := c.rewriteAllCacheable(ctx, multi)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
 	}
 	if t != nil {
-		return t.DoMultiCache(ctx, out...)
+		return c.unprefixAll(t.DoMultiCache(ctx, out...), names, true)
 	}
-	return c.shared.DoMultiCache(ctx, out...)
+	return c.unprefixAll(c.shared.DoMultiCache(ctx, out...), names, true)
 }
 
 // DoStream is Do with the reply streamed to an io.Writer.
@@ -241,7 +243,9 @@ func (c *Client) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.Re
 	if _, err := c.resolve(ctx); err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
-	out, err := c.rewrite(ctx, cmd, alone)
+	// A streamed reply is a string the server wrote (rueidis streams no
+	// arrays), which names no key: it is not rewritten.
+	out, _, err := c.rewrite(ctx, cmd, alone)
 	if err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
@@ -253,7 +257,7 @@ func (c *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) 
 	if _, err := c.resolve(ctx); err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
-	out, _, err := c.rewriteAll(ctx, multi, inBatch, nil)
+	out, _, _, err := c.rewriteAll(ctx, multi, inBatch, nil)
 	if err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
@@ -331,24 +335,25 @@ type dedicated struct {
 func (d *dedicated) B() rueidis.Builder { return d.c.B() }
 
 func (d *dedicated) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	var names replyNames
 	txn := d.txn
 	err := txn.next(d.c, commandName(cmd), false)
 	if err == nil {
-		cmd, err = d.c.rewrite(ctx, cmd, onDedicated)
+		cmd, names, err = d.c.rewrite(ctx, cmd, onDedicated)
 	}
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
 	d.txn = txn
-	return d.d.Do(ctx, cmd)
+	return d.c.unprefix(d.d.Do(ctx, cmd), names, false)
 }
 
 func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
-	out, at, err := d.c.rewriteAll(ctx, multi, onDedicated, &d.txn)
+	out, names, at, err := d.c.rewriteAll(ctx, multi, onDedicated, &d.txn)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
 	}
-	return d.d.DoMulti(ctx, out...)
+	return d.c.unprefixAll(d.d.DoMulti(ctx, out...), names, false)
 }
 
 func (d *dedicated) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {

@@ -187,20 +187,17 @@ func TestFamilies(t *testing.T) {
 			must(t, s.Do(ctx, b.Rpush().Key("jobs").Element("j1", "j2", "j3", "j4").Build()))
 			must(t, s.Do(ctx, b.Zadd().Key("prio").ScoreMember().ScoreMember(1, "low").ScoreMember(9, "high").ScoreMember(5, "mid").Build()))
 			popped, _ := s.Do(ctx, b.Blpop().Key("empty", "jobs").Timeout(1).Build()).AsStrSlice()
-			if fmt.Sprint(popped) != "[session:jobs j1]" {
-				t.Errorf("BLPOP = %v (the reply names the prefixed key)", popped)
-			}
-			if k, ok := s.StripKey(popped[0]); !ok || k != "jobs" {
-				t.Errorf("StripKey(%q) = %q, %v", popped[0], k, ok)
+			if fmt.Sprint(popped) != "[jobs j1]" {
+				t.Errorf("BLPOP = %v (the reply names the key as the part wrote it)", popped)
 			}
 			popped, _ = s.Do(ctx, b.Brpop().Key("jobs").Timeout(1).Build()).AsStrSlice()
-			if fmt.Sprint(popped) != "[session:jobs j4]" {
+			if fmt.Sprint(popped) != "[jobs j4]" {
 				t.Errorf("BRPOP = %v", popped)
 			}
 			must(t, s.Do(ctx, b.Blmove().Source("jobs").Destination("taken").Left().Left().Timeout(1).Build()))
 			must(t, s.Do(ctx, b.Blmpop().Timeout(1).Numkeys(2).Key("empty", "jobs").Left().Build()))
 			zmax, _ := s.Do(ctx, b.Bzpopmax().Key("prio").Timeout(1).Build()).AsStrSlice()
-			if len(zmax) != 3 || zmax[0] != "session:prio" || zmax[1] != "high" {
+			if len(zmax) != 3 || zmax[0] != "prio" || zmax[1] != "high" {
 				t.Errorf("BZPOPMAX = %v", zmax)
 			}
 			must(t, s.Do(ctx, b.Bzpopmin().Key("prio").Timeout(1).Build()))
@@ -215,7 +212,7 @@ func TestFamilies(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 			// The server-side name is what an outside writer uses.
 			must(t, srv.Client.Do(ctx, srv.Client.B().Rpush().Key("session:inbox").Element("hi").Build()))
-			if got := <-done; fmt.Sprint(got) != "[session:inbox hi]" {
+			if got := <-done; fmt.Sprint(got) != "[inbox hi]" {
 				t.Errorf("BLPOP = %v", got)
 			}
 		}, nil},
@@ -247,15 +244,15 @@ func TestFamilies(t *testing.T) {
 			must(t, srv.Client.Do(ctx, srv.Client.B().Set().Key("user:8").Value("x").Build()))
 			must(t, s.Do(ctx, b.Set().Key("user:7").Value("x").Build()))
 			keys, _ := s.Do(ctx, b.Keys().Pattern("user:*").Build()).AsStrSlice()
-			if fmt.Sprint(keys) != "[session:user:7]" {
+			if fmt.Sprint(keys) != "[user:7]" {
 				t.Errorf("KEYS user:* = %v", keys)
 			}
 			entry, err := s.Do(ctx, b.Scan().Cursor(0).Count(1000).Build()).AsScanEntry()
-			if err != nil || fmt.Sprint(entry.Elements) != "[session:user:7]" {
+			if err != nil || fmt.Sprint(entry.Elements) != "[user:7]" {
 				t.Errorf("SCAN without MATCH = %v %v", entry.Elements, err)
 			}
 			entry, _ = s.Do(ctx, b.Scan().Cursor(0).Match("user:*").Count(1000).Build()).AsScanEntry()
-			if fmt.Sprint(entry.Elements) != "[session:user:7]" {
+			if fmt.Sprint(entry.Elements) != "[user:7]" {
 				t.Errorf("SCAN MATCH user:* = %v", entry.Elements)
 			}
 		}, []string{"cache:user:9", "session:user:7", "user:8"}},

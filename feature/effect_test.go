@@ -609,6 +609,16 @@ func entryPoints(cmd docCommand) []string {
 	return out
 }
 
+// scriptCommand reports whether args run a script, whose reply a part
+// cannot know to carry key names (a script may return KEYS[1]).
+func scriptCommand(args []string) bool {
+	switch strings.ToUpper(args[0]) {
+	case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO":
+		return true
+	}
+	return false
+}
+
 // leaks returns the secrets text reveals.
 func (w *effectWorld) leaks(text string) []string {
 	var out []string
@@ -679,6 +689,11 @@ func (w *effectWorld) attackGroup(attacks []attack) (found []escape, changed []s
 		}
 		for _, s := range w.leaks(reply) {
 			found = append(found, escape{a, "reply reveals " + s})
+		}
+		// A script's reply cannot be known to carry names; DoStream writes
+		// what the server sends, errors included.
+		if strings.Contains(reply, w.prefix) && !scriptCommand(a.args) && a.via != "DoStream" {
+			found = append(found, escape{a, "the reply shows the prefix: " + clip(reply)})
 		}
 	}
 	return found, w.probe()

@@ -41,7 +41,7 @@ type CommandError struct {
 }
 
 func (e *CommandError) Error() string {
-	return fmt.Sprintf("wireredis: %s: %s not sent: %s", e.Namespace, e.Command, e.Reason)
+	return fmt.Sprintf("wireredis: part %q: %s not sent: %s", e.Namespace, e.Command, e.Reason)
 }
 
 func (e *CommandError) Unwrap() error { return e.Err }

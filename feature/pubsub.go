@@ -24,7 +24,8 @@ func (c *Client) rewriteSubscribe(ctx context.Context, subscribe rueidis.Complet
 	if len(args) > 0 {
 		switch strings.ToUpper(args[0]) {
 		case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE":
-			return c.rewrite(ctx, subscribe, at)
+			out, _, err := c.rewrite(ctx, subscribe, at)
+			return out, err
 		}
 	}
 	name := "(empty command)"
@@ -81,8 +82,16 @@ func (c *Client) channels(cmd rueidis.Completed, args []string, spec *keyspec.Co
 		}
 		// The shard channel decides the cluster slot, like a key.
 		return finish(cmd, b.Arbitrary(args[0]).Keys(c.prefix+names[0]).Args(names[1])), nil
-	case "PUBSUB NUMSUB", "PUBSUB SHARDNUMSUB":
+	case "PUBSUB NUMSUB":
 		return finish(cmd, b.Arbitrary(args[:skip]...).Args(c.prefixAll(names, c.prefix)...)), nil
+	case "PUBSUB SHARDNUMSUB":
+		// Shard channels live on the node of their slot: ask the node of
+		// the first (all of a hash-tag part's share its tag's).
+		out := finish(cmd, b.Arbitrary(args[:skip]...).Args(c.prefixAll(names, c.prefix)...))
+		if len(names) > 0 && c.isCluster() {
+			out = out.SetSlot(c.prefix + names[0])
+		}
+		return out, nil
 	case "PUBSUB CHANNELS", "PUBSUB SHARDCHANNELS":
 		pattern := "*"
 		switch len(names) {
@@ -92,7 +101,11 @@ func (c *Client) channels(cmd rueidis.Completed, args []string, spec *keyspec.Co
 		default:
 			return cmd, c.fail(spec.Name, "it takes at most one pattern", ErrBadArguments)
 		}
-		return finish(cmd, b.Arbitrary(args[:skip]...).Args(c.prefix+pattern)), nil
+		out := finish(cmd, b.Arbitrary(args[:skip]...).Args(c.prefix+pattern))
+		if spec.Name == "PUBSUB SHARDCHANNELS" {
+			out = c.toTagNode(out)
+		}
+		return out, nil
 	}
 	return cmd, c.fail(spec.Name, "the key table has no rule for this Pub/Sub command", ErrUnknownCommand)
 }

@@ -76,7 +76,7 @@ func TestPubSub(t *testing.T) {
 		t.Errorf("message = %+v", got)
 	}
 	channels, _ := s.Do(ctx, s.B().PubsubChannels().Build()).AsStrSlice()
-	if fmt.Sprint(channels) != "[session:news]" {
+	if fmt.Sprint(channels) != "[news]" {
 		t.Errorf("PUBSUB CHANNELS through session = %v", channels)
 	}
 	if channels, _ := c.Do(ctx, c.B().PubsubChannels().Build()).AsStrSlice(); len(channels) != 0 {

@@ -31,13 +31,15 @@ const (
 // in place, or a copy when cmd is pinned (see handedOver), with the
 // cluster slot of the prefixed keys; or an error when it must not be sent,
 // cmd then left as it was.
-func (c *Client) rewrite(ctx context.Context, cmd rueidis.Completed, at where) (rueidis.Completed, error) {
+// names says where its reply carries the part's names (see replyNames).
+func (c *Client) rewrite(ctx context.Context, cmd rueidis.Completed, at where) (rueidis.Completed, replyNames, error) {
 	args := cmd.Commands()
 	spec, skip, err := c.lookup(ctx, args)
 	if err != nil {
-		return cmd, err
+		return cmd, replyNames{}, err
 	}
-	return c.rewriteAs(cmd, args, spec, skip, nil, at)
+	cmd, err = c.rewriteAs(cmd, args, spec, skip, nil, at)
+	return cmd, namesOf(spec), err
 }
 
 // rewriteAs is rewrite for a command already looked up: spec is its entry
@@ -414,7 +416,7 @@ func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Comma
 		for at := first; at > 0; at = patternAt(spec.Name, args, at+1) {
 			setKey(cmd, args, at, join(c.prefix, args[at]), false, later)
 		}
-		return cmd, nil
+		return c.toTagNode(cmd), nil
 	}
 	a := c.shared.B().Arbitrary()
 	next := first
@@ -428,7 +430,17 @@ func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Comma
 	if first == 0 { // a SCAN without MATCH
 		a = a.Args("MATCH", c.prefix+"*")
 	}
-	return finish(cmd, a), nil
+	return c.toTagNode(finish(cmd, a)), nil
+}
+
+// toTagNode sends a command that names no key, but looks into the keyspace
+// (KEYS, SCAN), to the node that holds a hash-tag part's keys on a
+// cluster: they all live in the slot of its tag. Elsewhere it is cmd.
+func (c *Client) toTagNode(cmd rueidis.Completed) rueidis.Completed {
+	if c.hashTag && c.isCluster() {
+		return cmd.SetSlot(c.prefix)
+	}
+	return cmd
 }
 
 // patternAt returns the place of the first pattern at or after from of a
@@ -454,8 +466,9 @@ func patternAt(name string, args []string, from int) int {
 // dedicated's state (on a dedicated connection, updated when the batch
 // can go), or from none: on the shared connection (at is inBatch), a
 // batch must leave no transaction open behind it (see txnState).
-func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed, at where, dedicated *txnState) ([]rueidis.Completed, int, error) {
+func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed, at where, dedicated *txnState) ([]rueidis.Completed, []replyNames, int, error) {
 	out := make([]rueidis.Completed, len(multi))
+	names := make([]replyNames, len(multi))
 	later := make(pendingKeys, 0, len(multi))
 	var txn txnState
 	if dedicated != nil {
@@ -469,24 +482,25 @@ func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed, at w
 		}
 		if err == nil {
 			out[i], err = c.rewriteAs(cmd, args, spec, skip, &later, at)
+			names[i] = namesOf(spec)
 		}
 		if err != nil {
-			return nil, i, err
+			return nil, nil, i, err
 		}
 	}
 	if at == inBatch {
 		if err := txn.end(c); err != nil {
-			return nil, len(multi) - 1, err
+			return nil, nil, len(multi) - 1, err
 		}
 		if err := c.oneNodeBatch(out); err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 	}
 	c.writePending(later)
 	if dedicated != nil {
 		*dedicated = txn
 	}
-	return out, 0, nil
+	return out, names, 0, nil
 }
 
 // noSlot is where cluster slots end: rueidis gives a command without keys
@@ -518,18 +532,19 @@ func (c *Client) oneNodeBatch(out []rueidis.Completed) error {
 }
 
 // rewriteAllCacheable is rewriteAll for DoMultiCache.
-func (c *Client) rewriteAllCacheable(ctx context.Context, multi []rueidis.CacheableTTL) ([]rueidis.CacheableTTL, int, error) {
+func (c *Client) rewriteAllCacheable(ctx context.Context, multi []rueidis.CacheableTTL) ([]rueidis.CacheableTTL, []replyNames, int, error) {
 	out := make([]rueidis.CacheableTTL, len(multi))
+	names := make([]replyNames, len(multi))
 	later := make(pendingKeys, 0, len(multi))
 	for i, m := range multi {
-		cmd, err := c.rewriteCacheable(ctx, m.Cmd, &later)
+		cmd, n, err := c.rewriteCacheable(ctx, m.Cmd, &later)
 		if err != nil {
-			return nil, i, err
+			return nil, nil, i, err
 		}
-		out[i] = rueidis.CacheableTTL{Cmd: cmd, TTL: m.TTL}
+		out[i], names[i] = rueidis.CacheableTTL{Cmd: cmd, TTL: m.TTL}, n
 	}
 	c.writePending(later)
-	return out, 0, nil
+	return out, names, 0, nil
 }
 
 func batchFailed(n, failed int, err error) []rueidis.RedisResult {
@@ -546,47 +561,58 @@ func batchFailed(n, failed int, err error) []rueidis.RedisResult {
 }
 
 // rewriteCacheable is rewrite for DoCache; later is as for rewriteAs.
-func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable, later *pendingKeys) (rueidis.Cacheable, error) {
+func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable, later *pendingKeys) (rueidis.Cacheable, replyNames, error) {
+	out, spec, err := c.rewriteCacheableSpec(ctx, cmd, later)
+	if spec == nil {
+		return out, replyNames{keyed: true}, err // a hot key: a one-key read
+	}
+	return out, namesOf(spec), err
+}
+
+// rewriteCacheableSpec is rewriteCacheable, which it tells the command's
+// entry (nil for a hot key).
+func (c *Client) rewriteCacheableSpec(ctx context.Context, cmd rueidis.Cacheable, later *pendingKeys) (rueidis.Cacheable, *keyspec.Command, error) {
 	completed := rueidis.Completed(cmd)
 	args := completed.Commands()
 	inPlace, slotted := c.handedOver(&completed)
 	if inPlace && len(args) == 2 {
 		if prefixed, ok := c.hot.find(args[0], args[1]); ok {
 			// A hot key (see hotKeys): a one-key command read before.
-			return rueidis.Cacheable(setKey(completed, args, 1, prefixed, slotted, later)), nil
+			return rueidis.Cacheable(setKey(completed, args, 1, prefixed, slotted, later)), nil, nil
 		}
 	}
 	spec, _, err := c.lookup(ctx, args)
 	if err != nil {
-		return cmd, err
+		return cmd, nil, err
 	}
 	if spec.Class != keyspec.Keys {
 		// rueidis tracks cached replies by key: one without keys would
 		// never be invalidated (and on a cluster, rueidis panics on it).
 		if spec.Class == keyspec.Refused {
-			return cmd, c.fail(spec.Name, "refused: "+spec.Reason, ErrRefused)
+			return cmd, spec, c.fail(spec.Name, "refused: "+spec.Reason, ErrRefused)
 		}
-		return cmd, c.fail(spec.Name, "DoCache caches replies by key, and it has none; send it with Do", ErrBadArguments)
+		return cmd, spec, c.fail(spec.Name, "DoCache caches replies by key, and it has none; send it with Do", ErrBadArguments)
 	}
 	switch spec.Name {
 	case "EVAL_RO", "EVALSHA_RO", "FCALL_RO":
 		// NAME script|sha|function 1 key arg...: rueidis caches these only
 		// with exactly one key (and panics on more).
 		if len(args) < 4 || args[2] != "1" {
-			return cmd, c.fail(spec.Name, "DoCache of a read-only script takes exactly one key (numkeys 1)", ErrBadArguments)
+			return cmd, spec, c.fail(spec.Name, "DoCache of a read-only script takes exactly one key (numkeys 1)", ErrBadArguments)
 		}
 		if !inPlace {
 			// Copied through Arbitrary, these would lose rueidis's
 			// read-only script tag, and the cache would key on the script
 			// instead of the key: the typed builders keep it. (In place,
 			// the command keeps every tag rueidis gave it.)
-			return c.rebuildScriptCache(args, spec)
+			out, err := c.rebuildScriptCache(args, spec)
+			return out, spec, err
 		}
 	}
 	if inPlace && len(args) == 2 && spec.SingleKey() == 1 {
 		prefixed := join(c.prefix, args[1])
 		c.hot.remember(args[0], args[1], prefixed)
-		return rueidis.Cacheable(setKey(completed, args, 1, prefixed, slotted, later)), nil
+		return rueidis.Cacheable(setKey(completed, args, 1, prefixed, slotted, later)), spec, nil
 	}
 	if c.isCluster() {
 		// Without a key given (ZDIFF 0 ...), there is no slot to route
@@ -594,11 +620,11 @@ func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable, la
 		// written.
 		var p keyspec.Positions
 		if err := spec.Find(args, &p); err == nil && p.Empty() {
-			return cmd, c.fail(spec.Name, "DoCache caches replies by key, and none is given; send it with Do", ErrBadArguments)
+			return cmd, spec, c.fail(spec.Name, "DoCache caches replies by key, and none is given; send it with Do", ErrBadArguments)
 		}
 	}
 	out, err := c.rewriteKeys(completed, args, spec, inPlace, slotted, later)
-	return rueidis.Cacheable(out), err
+	return rueidis.Cacheable(out), spec, err
 }
 
 func (c *Client) rebuildScriptCache(args []string, spec *keyspec.Command) (rueidis.Cacheable, error) {
