@@ -9,14 +9,27 @@ import (
 	"github.com/wireredis/wireredis/provider"
 )
 
-// ACLOptions narrow ACLRules.
+// ACLOptions narrow, or widen, ACLRules.
 type ACLOptions struct {
-	// NoListing leaves out KEYS, SCAN and PUBSUB CHANNELS/SHARDCHANNELS.
-	// A part scopes them to its prefix, but the server's ACL cannot: a
-	// user who may send them lists the names (not the values) of every
-	// key or channel. Without them, Scan and those commands fail with
-	// NOPERM.
+	// NoListing leaves out what would let the user learn the names (not
+	// the values) of keys and channels outside the prefix, which the
+	// server's ACL cannot hold to it: KEYS, SCAN, PUBSUB CHANNELS and
+	// SHARDCHANNELS, and client-side caching (CLIENT TRACKING ... BCAST
+	// reports every key written on the server). Without them, Scan and
+	// those commands fail with NOPERM, and every part must run with
+	// REDIS_DISABLE_CACHE.
 	NoListing bool
+	// NoScripts leaves out EVAL and EVALSHA (and their _RO forms): a
+	// script can occupy the whole server (a loop that wrote first cannot
+	// even be killed), and the script cache is every namespace's (one
+	// part's EVAL lets another run it by its SHA). Functions (FCALL),
+	// which only the administrator loads, stay.
+	NoScripts bool
+	// Patterns are PSUBSCRIBE patterns the parts use ("news.*",
+	// "__keyspace@0__:user:*"), as a part is given them: Redis compares a
+	// PSUBSCRIBE pattern with the user's channel rules literally, so only
+	// the patterns named here (and "*") pass.
+	Patterns []string
 }
 
 // ACLRules returns the rules of a Redis ACL user under which the parts
@@ -55,8 +68,17 @@ func ACLRules(base provider.Options, parts []Part, opts ACLOptions) ([]string, e
 		}
 		prefix := p.Prefix()
 		patterns = append(patterns, "~"+prefix+"*", "&"+prefix+"*", "&__keyspace@*__:"+prefix+"*")
+		for _, pattern := range opts.Patterns {
+			patterns = append(patterns, "&"+subscribedName(prefix, pattern))
+		}
 		if !o.DisableCache {
+			if opts.NoListing {
+				return nil, fmt.Errorf("wireredis: part %s uses client-side caching, which CLIENT TRACKING ... BCAST turns into a list of every key written: set REDIS_DISABLE_CACHE (or REDIS_%s_DISABLE_CACHE) for the parts of a user without listing", p.Namespace, provider.EnvToken(p.Namespace))
+			}
 			needs["client|tracking"], needs["client|caching"] = true, true
+		}
+		if o.Protocol == 2 && o.ClientName != "" {
+			needs["client|setname"] = true // RESP3 names the connection in HELLO
 		}
 		if o.DB != 0 {
 			needs["select"] = true
@@ -65,7 +87,7 @@ func ACLRules(base provider.Options, parts []Part, opts ACLOptions) ([]string, e
 			needs["readonly"] = true
 		}
 		if len(o.Addrs) > 0 && o.SentinelMaster == "" {
-			needs["cluster|slots"], needs["cluster|shards"] = true, true
+			needs["cluster|slots"], needs["cluster|shards"] = true, true // rueidis's topology, and Scan's primaries
 		}
 		if o.SentinelMaster != "" {
 			needs["role"] = true
@@ -93,6 +115,8 @@ func ACLRules(base provider.Options, parts []Part, opts ACLOptions) ([]string, e
 // to the key patterns.
 func aclAllows(c *keyspec.Command, opts ACLOptions) bool {
 	switch c.Name {
+	case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO":
+		return !opts.NoScripts
 	case "GEORADIUS", "GEORADIUSBYMEMBER":
 		// The server writes to the last STORE or STOREDIST, but checks
 		// the key patterns against the first (its key specs say so): an

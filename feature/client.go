@@ -13,6 +13,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/counted"
+	"github.com/wireredis/wireredis/internal/keyspec"
 	"github.com/wireredis/wireredis/internal/rueidisx"
 )
 
@@ -67,6 +68,11 @@ func ValidNamespace(namespace string) error {
 	}
 	if namespace == "" {
 		return fail("it is empty, which would leave keys unprefixed")
+	}
+	if strings.HasPrefix(namespace, "__") {
+		// __keyspace@0__ would make every channel of the part a keyspace
+		// notification of the whole database.
+		return fail("Redis names its own channels with a leading __ (__keyspace@, __keyevent@, __redis__)")
 	}
 	for _, r := range namespace {
 		switch {
@@ -257,7 +263,7 @@ func (c *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) 
 	if _, err := c.resolve(ctx); err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
-	out, _, _, err := c.rewriteAll(ctx, multi, inBatch, nil)
+	out, _, _, err := c.rewriteAll(ctx, multi, inStream, nil)
 	if err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
@@ -285,7 +291,7 @@ func (c *Client) Receive(ctx context.Context, subscribe rueidis.Completed, fn fu
 func (c *Client) Dedicated(fn func(rueidis.DedicatedClient) error) error {
 	return c.shared.Dedicated(func(d rueidis.DedicatedClient) error {
 		dd := &dedicated{d: d, c: c}
-		defer dd.txn.close(d)
+		defer dd.state.txn.close(d)
 		return fn(dd)
 	})
 }
@@ -296,7 +302,7 @@ func (c *Client) Dedicate() (rueidis.DedicatedClient, func()) {
 	d, cancel := c.shared.Dedicate()
 	dd := &dedicated{d: d, c: c}
 	return dd, func() {
-		dd.txn.close(d)
+		dd.state.txn.close(d)
 		cancel()
 	}
 }
@@ -325,31 +331,27 @@ func (c *Client) Close() {}
 // dedicated is a namespaced rueidis.DedicatedClient. Like rueidis's, it
 // is for one goroutine at a time.
 type dedicated struct {
-	d   rueidis.DedicatedClient
-	c   *Client
-	txn txnState
+	d     rueidis.DedicatedClient
+	c     *Client
+	state dedicatedState
 }
 
 // B is the part's builder: a hash-tag part's callers write keys of other
 // slots than the prefixed keys it sends.
 func (d *dedicated) B() rueidis.Builder { return d.c.B() }
 
+// Do sends cmd as a batch of one: its keys are written only once every
+// check passed, the slot one included.
 func (d *dedicated) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	var names replyNames
-	txn := d.txn
-	err := txn.next(d.c, commandName(cmd), false)
-	if err == nil {
-		cmd, names, err = d.c.rewrite(ctx, cmd, onDedicated)
-	}
+	out, names, _, err := d.c.rewriteAll(ctx, []rueidis.Completed{cmd}, onDedicated, &d.state)
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
-	d.txn = txn
-	return d.c.unprefix(d.d.Do(ctx, cmd), names, false)
+	return d.c.unprefix(d.d.Do(ctx, out[0]), names[0], false)
 }
 
 func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
-	out, names, at, err := d.c.rewriteAll(ctx, multi, onDedicated, &d.txn)
+	out, names, at, err := d.c.rewriteAll(ctx, multi, onDedicated, &d.state)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
 	}
@@ -357,22 +359,27 @@ func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []r
 }
 
 func (d *dedicated) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
-	txn := d.txn
-	err := txn.next(d.c, commandName(subscribe), false)
+	state := d.state
+	err := state.txn.next(d.c, commandName(subscribe), len(subscribe.Commands()), false)
 	if err == nil {
 		subscribe, err = d.c.rewriteSubscribe(ctx, subscribe, onDedicated)
+	}
+	if err == nil {
+		one := []rueidis.Completed{subscribe}
+		err = d.c.dedicatedSlot(one, &state)
+		subscribe = one[0]
 	}
 	if err != nil {
 		return err
 	}
-	d.txn = txn
+	d.state = state
 	return d.d.Receive(ctx, subscribe, d.c.stripMessage(fn))
 }
 
 // commandName is the name of a command, in upper case.
 func commandName(cmd rueidis.Completed) string {
 	if args := cmd.Commands(); len(args) > 0 {
-		return strings.ToUpper(args[0])
+		return keyspec.Upper(args[0])
 	}
 	return ""
 }

@@ -2,7 +2,6 @@ package feature
 
 import (
 	"context"
-	"strings"
 	"sync"
 
 	"github.com/redis/rueidis"
@@ -30,7 +29,7 @@ func NewCommandLearner(client rueidis.Client) *CommandLearner {
 // not know the command either. A failed COMMAND INFO is returned and not
 // remembered.
 func (l *CommandLearner) lookup(ctx context.Context, args []string) (*keyspec.Command, int, error) {
-	name := strings.ToUpper(args[0])
+	name := keyspec.Upper(args[0])
 	l.mu.Lock()
 	cmd, seen := l.known[name]
 	l.mu.Unlock()
@@ -59,7 +58,7 @@ func (l *CommandLearner) lookup(ctx context.Context, args []string) (*keyspec.Co
 	if len(args) < 2 {
 		return nil, 0, nil
 	}
-	sub := cmd.Subcommands[strings.ToUpper(args[1])]
+	sub := cmd.Subcommands[keyspec.Upper(args[1])]
 	if sub == nil {
 		return nil, 0, nil
 	}

@@ -22,7 +22,7 @@ const (
 func (c *Client) rewriteSubscribe(ctx context.Context, subscribe rueidis.Completed, at where) (rueidis.Completed, error) {
 	args := subscribe.Commands()
 	if len(args) > 0 {
-		switch strings.ToUpper(args[0]) {
+		switch keyspec.Upper(args[0]) {
 		case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE":
 			out, _, err := c.rewrite(ctx, subscribe, at)
 			return out, err
@@ -120,29 +120,37 @@ func (c *Client) channels(cmd rueidis.Completed, args []string, spec *keyspec.Co
 func (c *Client) subscribed(names []string) []string {
 	out := make([]string, len(names))
 	for i, n := range names {
-		switch head, key, ok := notification(n); {
-		case ok && strings.HasPrefix(n, keyspaceChannel):
-			out[i] = head + c.prefix + key
-		case ok:
-			out[i] = n
-		default:
-			out[i] = c.prefix + n
-		}
+		out[i] = subscribedName(c.prefix, n)
 	}
 	return out
 }
 
+// subscribedName is the channel or pattern a part with prefix subscribes
+// to for name (see subscribed).
+func subscribedName(prefix, name string) string {
+	switch head, key, ok := notification(name); {
+	case ok && strings.HasPrefix(name, keyspaceChannel):
+		return head + prefix + key
+	case ok:
+		return name
+	}
+	return prefix + name
+}
+
 // notification splits a keyspace or keyevent channel (or pattern) into
-// its head, "__keyspace@<db>__:", and what follows.
+// its head, "__keyspace@<db>__:", and what follows. The database is a
+// number or, in a pattern, "*": nothing else of a pattern may come before
+// the prefix, or a glob class opened there and closed after the prefix
+// ("__keyspace@0[__:]_:cache:*") would swallow it.
 func notification(name string) (head, rest string, ok bool) {
 	if !strings.HasPrefix(name, keyspaceChannel) && !strings.HasPrefix(name, keyeventChannel) {
 		return "", "", false
 	}
-	i := strings.Index(name[len(keyspaceChannel):], "__:")
-	if i < 0 {
+	db, _, found := strings.Cut(name[len(keyspaceChannel):], "__:")
+	if !found || db == "" || db != "*" && strings.Trim(db, "0123456789") != "" {
 		return "", "", false
 	}
-	end := len(keyspaceChannel) + i + len("__:")
+	end := len(keyspaceChannel) + len(db) + len("__:")
 	return name[:end], name[end:], true
 }
 
@@ -170,6 +178,9 @@ func (c *Client) stripMessage(fn func(rueidis.PubSubMessage)) func(rueidis.PubSu
 			m.Channel, m.Message = head+event, key
 			fn(m)
 			return
+		}
+		if _, key, ok := notification(m.Channel); ok && !strings.HasPrefix(key, c.prefix) {
+			return // a keyspace notification of another namespace's key
 		}
 		m.Channel = c.stripChannel(m.Channel)
 		m.Pattern = c.stripChannel(m.Pattern)

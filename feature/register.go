@@ -54,7 +54,7 @@ var ErrRegister = errors.New("cannot register the command")
 //
 //	feature.RegisterCommand("JSON.SET", feature.CommandSpec{Keys: []feature.KeySpec{feature.KeyAt(1)}})
 func RegisterCommand(name string, spec CommandSpec) error {
-	name = strings.ToUpper(strings.Join(strings.Fields(name), " "))
+	name = keyspec.Upper(strings.Join(strings.Fields(name), " "))
 	fail := func(why string) error { return fmt.Errorf("wireredis: %w %q: %s", ErrRegister, name, why) }
 	if name == "" {
 		return fail("the name is empty")
@@ -117,11 +117,11 @@ func lookupRegistered(args []string) (*keyspec.Command, int) {
 		return nil, 0
 	}
 	if len(args) > 1 {
-		if c := registered.m[strings.ToUpper(args[0]+" "+args[1])]; c != nil {
+		if c := registered.m[keyspec.Upper(args[0]+" "+args[1])]; c != nil {
 			return c, 2
 		}
 	}
-	if c := registered.m[strings.ToUpper(args[0])]; c != nil {
+	if c := registered.m[keyspec.Upper(args[0])]; c != nil {
 		return c, 1
 	}
 	return nil, 0

@@ -22,6 +22,9 @@ const (
 	// inBatch: in one DoMulti on the shared connection, which rueidis
 	// writes with nothing of other parts between its commands.
 	inBatch
+	// inStream: in one DoMultiStream, a batch on a connection of rueidis's
+	// pool, which must keep to one slot on a cluster.
+	inStream
 	// onDedicated: on a connection the part has to itself (Dedicated).
 	onDedicated
 )
@@ -73,7 +76,16 @@ func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.C
 
 // rewriteKeys rewrites a command of the Keys class; inPlace and slotted
 // are what handedOver says of it.
+//
+// A command the server may block on (BLPOP, XREAD ... BLOCK) but built
+// without rueidis's blocking flag (Arbitrary(...).Build()) is copied with
+// the flag: rueidis would send it on the connection the parts share, and
+// every other part's command would wait behind it.
 func (c *Client) rewriteKeys(cmd rueidis.Completed, args []string, spec *keyspec.Command, inPlace, slotted bool, later *pendingKeys) (rueidis.Completed, error) {
+	block := spec.Blocking && !cmd.IsBlock() && mayBlock(spec, args)
+	if block {
+		inPlace = false
+	}
 	if at := spec.SingleKey(); inPlace && at > 0 && at < len(args) {
 		// Most commands: one key, at a fixed place.
 		return setKey(cmd, args, at, join(c.prefix, args[at]), slotted, later), nil
@@ -85,10 +97,24 @@ func (c *Client) rewriteKeys(cmd rueidis.Completed, args []string, spec *keyspec
 	if inPlace {
 		return c.prefixInPlace(cmd, args, spec, &p, slotted, later)
 	}
-	if spec.Name == "XREAD" && cmd.IsBlock() && cmd.IsReadOnly() {
-		return c.rebuildBlockingXread(cmd, args, &p)
+	if spec.Name == "XREAD" && (block || cmd.IsBlock() && cmd.IsReadOnly()) {
+		return c.rebuildBlockingXread(cmd, args, spec, &p)
 	}
-	return c.rebuild(cmd, args, spec, &p)
+	return c.rebuild(cmd, args, spec, &p, block)
+}
+
+// mayBlock reports whether the server may block on args: a blocking
+// command, or XREAD and XREADGROUP with a BLOCK option.
+func mayBlock(spec *keyspec.Command, args []string) bool {
+	if spec.Rule != keyspec.XreadRule {
+		return true
+	}
+	for _, a := range args[1:] {
+		if keyspec.EqualFold(a, "BLOCK") {
+			return true // or a stream named BLOCK: the blocking pool serves it too
+		}
+	}
+	return false
 }
 
 // lookup finds args in the key table, then among the registered commands,
@@ -298,7 +324,7 @@ func (c *Client) crossSlot(name, detail string) error {
 
 // rebuild copies args into a new command with the keys and patterns that p
 // marks prefixed, keeping cmd's flags.
-func (c *Client) rebuild(cmd rueidis.Completed, args []string, spec *keyspec.Command, p *keyspec.Positions) (out rueidis.Completed, err error) {
+func (c *Client) rebuild(cmd rueidis.Completed, args []string, spec *keyspec.Command, p *keyspec.Positions, block bool) (out rueidis.Completed, err error) {
 	defer func() {
 		// A cluster builder panics when the keys of one command hash to
 		// different slots.
@@ -317,6 +343,9 @@ func (c *Client) rebuild(cmd rueidis.Completed, args []string, spec *keyspec.Com
 			a = a.Args(arg)
 		}
 	}
+	if block {
+		return finishBlocking(cmd, a), nil
+	}
 	return finish(cmd, a), nil
 }
 
@@ -324,7 +353,7 @@ func (c *Client) rebuild(cmd rueidis.Completed, args []string, spec *keyspec.Com
 // builder: Arbitrary's Blocking() would drop the read-only flag, which
 // sends reads to replicas (REDIS_READ_FROM_REPLICAS). XREAD is the only
 // blocking read-only command.
-func (c *Client) rebuildBlockingXread(cmd rueidis.Completed, args []string, p *keyspec.Positions) (rueidis.Completed, error) {
+func (c *Client) rebuildBlockingXread(cmd rueidis.Completed, args []string, spec *keyspec.Command, p *keyspec.Positions) (rueidis.Completed, error) {
 	var count, block int64 = -1, -1
 	var keys, ids []string
 	for i := 1; i < len(args); i++ {
@@ -333,16 +362,17 @@ func (c *Client) rebuildBlockingXread(cmd rueidis.Completed, args []string, p *k
 			keys = append(keys, c.prefix+args[i])
 		case len(keys) > 0:
 			ids = append(ids, args[i])
-		case strings.EqualFold(args[i], "COUNT") && i+1 < len(args):
+		case keyspec.EqualFold(args[i], "COUNT") && i+1 < len(args):
 			count, _ = strconv.ParseInt(args[i+1], 10, 64)
 			i++
-		case strings.EqualFold(args[i], "BLOCK") && i+1 < len(args):
+		case keyspec.EqualFold(args[i], "BLOCK") && i+1 < len(args):
 			block, _ = strconv.ParseInt(args[i+1], 10, 64)
 			i++
 		}
 	}
 	if block < 0 || len(keys) == 0 || len(ids) != len(keys) {
-		return cmd, c.fail("XREAD", "cannot read its BLOCK, COUNT, streams and ids", ErrBadArguments)
+		// Arguments the server will refuse: the copy need not be exact.
+		return c.rebuild(cmd, args, spec, p, true)
 	}
 	b := c.shared.B()
 	var out rueidis.Completed
@@ -371,9 +401,18 @@ type arbitrary interface {
 
 // finish builds a with the flags of the original cmd.
 func finish[A arbitrary](cmd rueidis.Completed, a A) rueidis.Completed {
+	return flags(cmd, a, cmd.IsBlock())
+}
+
+// finishBlocking is finish for a command that lacked the blocking flag.
+func finishBlocking[A arbitrary](cmd rueidis.Completed, a A) rueidis.Completed {
+	return flags(cmd, a, true)
+}
+
+func flags[A arbitrary](cmd rueidis.Completed, a A, block bool) rueidis.Completed {
 	var out rueidis.Completed
 	switch {
-	case cmd.IsBlock():
+	case block:
 		out = a.Blocking()
 	case (*rueidis.Cacheable)(&cmd).IsMGet(): // rueidis's MGET tag (MGET, JSON.MGET)
 		out = a.MultiGet()
@@ -454,7 +493,7 @@ func patternAt(name string, args []string, from int) int {
 		return 0
 	}
 	for i := max(from, 2); i+1 < len(args); i++ {
-		if strings.EqualFold(args[i], "MATCH") {
+		if keyspec.EqualFold(args[i], "MATCH") {
 			return i + 1
 		}
 	}
@@ -462,23 +501,28 @@ func patternAt(name string, args []string, from int) int {
 }
 
 // rewriteAll rewrites a batch; when a command cannot be sent, it returns
-// its error and index. The batch's transaction commands are followed from
-// dedicated's state (on a dedicated connection, updated when the batch
-// can go), or from none: on the shared connection (at is inBatch), a
-// batch must leave no transaction open behind it (see txnState).
-func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed, at where, dedicated *txnState) ([]rueidis.Completed, []replyNames, int, error) {
+// its error and index, and leaves the batch as it was. On the shared
+// connection (at is inBatch or inStream) a batch must leave no
+// transaction open behind it (see txnState); on a dedicated connection
+// (ded not nil) its transaction and slot are followed from ded, which is
+// updated when the batch can go.
+func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed, at where, ded *dedicatedState) ([]rueidis.Completed, []replyNames, int, error) {
 	out := make([]rueidis.Completed, len(multi))
 	names := make([]replyNames, len(multi))
 	later := make(pendingKeys, 0, len(multi))
-	var txn txnState
-	if dedicated != nil {
-		txn = *dedicated
+	if i := sentTwice(multi); i >= 0 {
+		return nil, nil, i, c.fail(commandName(multi[i]), "the same command is in the batch twice: rueidis recycles a command once it is sent, and would give both the same recycled arguments; Pin a command to send it more than once", ErrBadArguments)
 	}
+	var state dedicatedState
+	if ded != nil {
+		state = *ded
+	}
+	shared := at == inBatch || at == inStream
 	for i, cmd := range multi {
 		args := cmd.Commands()
 		spec, skip, err := c.lookup(ctx, args)
 		if err == nil {
-			err = txn.next(c, spec.Name, at == inBatch)
+			err = state.txn.next(c, spec.Name, len(args), shared)
 		}
 		if err == nil {
 			out[i], err = c.rewriteAs(cmd, args, spec, skip, &later, at)
@@ -488,19 +532,98 @@ func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed, at w
 			return nil, nil, i, err
 		}
 	}
-	if at == inBatch {
-		if err := txn.end(c); err != nil {
-			return nil, nil, len(multi) - 1, err
+	var err error
+	switch {
+	case shared:
+		if err = state.txn.end(c); err == nil {
+			err = c.oneNodeBatch(out, at == inStream)
 		}
-		if err := c.oneNodeBatch(out); err != nil {
-			return nil, nil, 0, err
-		}
+	case ded != nil:
+		err = c.dedicatedSlot(out, &state)
+	}
+	if err != nil {
+		return nil, nil, len(multi) - 1, err
 	}
 	c.writePending(later)
-	if dedicated != nil {
-		*dedicated = txn
+	if ded != nil {
+		*ded = state
 	}
 	return out, names, 0, nil
+}
+
+// sentTwice returns the index of an unpinned command that the batch holds
+// a second time (the same arguments, not equal ones), or -1.
+func sentTwice(multi []rueidis.Completed) int {
+	return sentTwiceOf(len(multi), func(i int) *rueidis.Completed { return &multi[i] })
+}
+
+func sentTwiceOf(n int, cmd func(int) *rueidis.Completed) int {
+	const small = 16 // compared pairwise; a larger batch gets a map
+	var seen map[*string]bool
+	if n > small {
+		seen = make(map[*string]bool, n)
+	}
+	for i := range n {
+		args := cmd(i).Commands()
+		if len(args) == 0 || !rueidisx.Unpinned(cmd(i)) {
+			continue
+		}
+		p := unsafe.SliceData(args)
+		if seen != nil {
+			if seen[p] {
+				return i
+			}
+			seen[p] = true
+			continue
+		}
+		for j := range i {
+			if a := cmd(j).Commands(); len(a) > 0 && unsafe.SliceData(a) == p {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// dedicatedState is what a dedicated connection keeps between commands.
+type dedicatedState struct {
+	txn txnState
+	// slot is the cluster slot a dedicated connection serves once a
+	// keyed command went out on it (rueidis binds it to the first); 0
+	// before: slot+1 is kept, so that the zero value means none.
+	slot uint16
+}
+
+// dedicatedSlot checks, on a cluster, that the commands of a dedicated
+// connection keep to one slot: rueidis binds the connection to the slot
+// of its first command and panics on another. A hash-tag part's commands
+// without keys get its tag's slot (all its keys are there); a plain
+// part's first command must have a key, or rueidis would bind the
+// connection to no slot.
+func (c *Client) dedicatedSlot(out []rueidis.Completed, state *dedicatedState) error {
+	if !c.isCluster() {
+		return nil
+	}
+	for i := range out {
+		s := out[i].Slot()
+		if s >= noSlot {
+			if c.hashTag {
+				out[i] = out[i].SetSlot(c.prefix)
+				s = out[i].Slot()
+			} else if state.slot == 0 {
+				return c.fail(commandName(out[i]), "on a cluster, a dedicated connection serves the slot of its first command, which must have a key (WATCH k first); a hash-tag part has no such limit", ErrBadArguments)
+			} else {
+				continue
+			}
+		}
+		switch {
+		case state.slot == 0:
+			state.slot = s + 1
+		case state.slot != s+1:
+			return c.crossSlot(commandName(out[i]), "a dedicated connection on a cluster serves one slot")
+		}
+	}
+	return nil
 }
 
 // noSlot is where cluster slots end: rueidis gives a command without keys
@@ -510,8 +633,8 @@ const noSlot = 16384
 // oneNodeBatch refuses, on a cluster, a batch that rueidis cannot route: a
 // command without keys (MULTI, PING, ...) goes to the node of the keyed
 // commands around it, so these must all share one slot (rueidis panics
-// otherwise).
-func (c *Client) oneNodeBatch(out []rueidis.Completed) error {
+// otherwise), and so must a streamed batch's (oneSlot).
+func (c *Client) oneNodeBatch(out []rueidis.Completed, oneSlot bool) error {
 	if !c.isCluster() {
 		return nil
 	}
@@ -525,7 +648,10 @@ func (c *Client) oneNodeBatch(out []rueidis.Completed) error {
 			slots++
 		}
 	}
-	if unslotted && slots > 1 {
+	switch {
+	case oneSlot && slots > 1:
+		return c.crossSlot("DoMultiStream", "a streamed batch is sent to one node")
+	case unslotted && slots > 1:
 		return c.crossSlot("DoMulti", "a batch with a command without keys, such as MULTI, is sent to one node")
 	}
 	return nil
@@ -536,7 +662,13 @@ func (c *Client) rewriteAllCacheable(ctx context.Context, multi []rueidis.Cachea
 	out := make([]rueidis.CacheableTTL, len(multi))
 	names := make([]replyNames, len(multi))
 	later := make(pendingKeys, 0, len(multi))
+	if i := sentTwiceOf(len(multi), func(i int) *rueidis.Completed { return (*rueidis.Completed)(&multi[i].Cmd) }); i >= 0 {
+		return nil, nil, i, c.fail(commandName(rueidis.Completed(multi[i].Cmd)), "the same command is in the batch twice: rueidis recycles a command once it is sent; Pin a command to send it more than once", ErrBadArguments)
+	}
 	for i, m := range multi {
+		if m.Cmd.IsMGet() {
+			return nil, nil, i, c.fail("MGET", "rueidis caches an MGET through DoCache only (in DoMultiCache it panics); send its keys as GETs here", ErrBadArguments)
+		}
 		cmd, n, err := c.rewriteCacheable(ctx, m.Cmd, &later)
 		if err != nil {
 			return nil, nil, i, err

@@ -2,7 +2,11 @@ package feature
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"iter"
+	"net"
+	"strconv"
 	"strings"
 
 	"github.com/redis/rueidis"
@@ -77,7 +81,9 @@ func (c *Client) scanNode(ctx context.Context, node rueidis.Client, pattern stri
 }
 
 // primaries returns the nodes whose keys Scan visits: the shared client
-// itself, or on a cluster each primary (replicas hold the same keys).
+// itself, or on a cluster each primary (replicas hold the same keys),
+// which CLUSTER SLOTS names (rueidis reads the cluster the same way, so an
+// ACL user made by ACLRules may send it; ROLE it may not).
 func (c *Client) primaries(ctx context.Context) ([]rueidis.Client, error) {
 	if _, err := c.resolve(ctx); err != nil { // a lazy part learns its mode
 		return nil, err
@@ -85,17 +91,40 @@ func (c *Client) primaries(ctx context.Context) ([]rueidis.Client, error) {
 	if !c.isCluster() {
 		return []rueidis.Client{c.shared}, nil
 	}
+	nodes := c.shared.Nodes()
+	var ask rueidis.Client
+	for _, n := range nodes {
+		ask = n
+		break
+	}
+	if ask == nil {
+		return nil, errors.New("wireredis: the cluster has no node")
+	}
+	slots, err := ask.Do(ctx, ask.B().ClusterSlots().Build()).ToArray()
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
 	var out []rueidis.Client
-	for _, n := range c.shared.Nodes() {
-		role, err := n.Do(ctx, n.B().Role().Build()).ToArray()
-		if err != nil {
-			return nil, err
+	for i := range slots {
+		entry, _ := slots[i].ToArray()
+		if len(entry) < 3 {
+			continue
 		}
-		if len(role) > 0 {
-			if r, _ := role[0].ToString(); r == "master" {
-				out = append(out, n)
-			}
+		node, _ := entry[2].ToArray()
+		if len(node) < 2 {
+			continue
 		}
+		host, _ := node[0].ToString()
+		port, _ := node[1].AsInt64()
+		addr := net.JoinHostPort(host, strconv.FormatInt(port, 10))
+		if n, ok := nodes[addr]; ok && !seen[addr] {
+			seen[addr] = true
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("wireredis: CLUSTER SLOTS names no primary this client knows (%d nodes)", len(nodes))
 	}
 	return out, nil
 }

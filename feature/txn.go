@@ -11,16 +11,38 @@ import (
 // on it: MULTI, EXEC, DISCARD, WATCH and UNWATCH. On the shared
 // connection a batch must close what it opens, since the commands after
 // it are other parts'; on a dedicated connection the part closes what
-// its caller left open before rueidis takes the connection back.
+// its caller may have left open before rueidis takes the connection back.
+//
+// The state is what the server's own is only if the server takes each
+// command as the part reads it: names are read in ASCII case (see
+// keyspec.Upper), and a transaction command with the wrong number of
+// arguments, which the server would refuse while keeping its state, is
+// refused.
 type txnState struct {
 	multi, watching bool
+	// touched is set once a transaction command went out on a dedicated
+	// connection: close then ends whatever may be open.
+	touched bool
 }
 
-// next applies the command name to s. strict (the shared connection)
-// refuses what would act on another part's transaction. A subscription
-// inside MULTI is refused everywhere: the server rejects it, and rueidis
-// then stops the process (it panics in its reading goroutine).
-func (s *txnState) next(c *Client, name string, strict bool) error {
+// next applies the command name, with argc arguments (its name
+// included), to s. strict (the shared connection) refuses what would act
+// on another part's transaction. A subscription inside MULTI is refused
+// everywhere: the server rejects it, and rueidis then stops the process
+// (it panics in its reading goroutine).
+func (s *txnState) next(c *Client, name string, argc int, strict bool) error {
+	switch name {
+	case "MULTI", "EXEC", "DISCARD", "UNWATCH":
+		if argc != 1 {
+			return c.fail(name, "it takes no arguments (the server would refuse it, and keep the transaction as it is)", ErrBadArguments)
+		}
+		s.touched = true
+	case "WATCH":
+		if argc < 2 {
+			return c.fail(name, "it takes at least one key", ErrBadArguments)
+		}
+		s.touched = true
+	}
 	switch name {
 	case "MULTI":
 		if s.multi && strict {
@@ -67,22 +89,20 @@ func (s *txnState) end(c *Client) error {
 // may take.
 const closeTimeout = 5 * time.Second
 
-// close ends what a dedicated connection's caller left open: a pooled
-// connection that rueidis takes back in MULTI would fail its next user
-// (and a subscription on it would stop the process).
+// close ends what a dedicated connection's caller may have left open: a
+// pooled connection that rueidis takes back in MULTI would fail its next
+// user (and a subscription on it would stop the process). Once any
+// transaction command went out, it sends DISCARD and UNWATCH whatever the
+// part thinks is open: the server's word, not the part's reading, is
+// what counts (DISCARD without MULTI is a harmless error).
 func (s *txnState) close(d rueidis.DedicatedClient) {
-	if !s.multi && !s.watching {
+	if !s.touched {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
-	var cmds rueidis.Commands
-	if s.multi {
-		cmds = append(cmds, d.B().Discard().Build())
-	}
-	cmds = append(cmds, d.B().Unwatch().Build())
-	for _, r := range d.DoMulti(ctx, cmds...) {
+	for _, r := range d.DoMulti(ctx, d.B().Discard().Build(), d.B().Unwatch().Build()) {
 		_ = r.Error() // a broken connection is rueidis's to drop
 	}
-	s.multi, s.watching = false, false
+	*s = txnState{}
 }

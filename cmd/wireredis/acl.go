@@ -17,7 +17,13 @@ func aclCommand(fs *flag.FlagSet) runner {
 	list := partsFlag(fs)
 	user := fs.String("user", "", "one user for all the parts (default: each part's REDIS_USERNAME or REDIS_<PART>_USERNAME)")
 	perPart := fs.Bool("per-part", false, "one user per part, named by its REDIS_<PART>_USERNAME or else its namespace")
-	noListing := fs.Bool("no-listing", false, "leave out KEYS, SCAN and PUBSUB CHANNELS, which the server cannot hold to the prefix (a part's Scan then gets NOPERM)")
+	noListing := fs.Bool("no-listing", false, "leave out KEYS, SCAN, PUBSUB CHANNELS and client-side caching, through which a user learns names outside the prefix (a part's Scan then gets NOPERM; the parts need REDIS_DISABLE_CACHE)")
+	noScripts := fs.Bool("no-scripts", false, "leave out EVAL and EVALSHA (FCALL of the administrator's functions stays): a script can occupy the whole server, and the script cache is every namespace's")
+	var patterns []string
+	fs.Func("pattern", "a PSUBSCRIBE pattern the parts use, as they give it (repeatable): Redis compares patterns with the rules literally", func(p string) error {
+		patterns = append(patterns, p)
+		return nil
+	})
 	return func(_ context.Context, stdout, stderr io.Writer) error {
 		if *user != "" && *perPart {
 			return usageErr("-user and -per-part: give one of them")
@@ -50,9 +56,9 @@ func aclCommand(fs *flag.FlagSet) runner {
 			by[name] = append(by[name], r.part)
 		}
 		for _, name := range users {
-			rules, err := feature.ACLRules(base, by[name], feature.ACLOptions{NoListing: *noListing})
+			rules, err := feature.ACLRules(base, by[name], feature.ACLOptions{NoListing: *noListing, NoScripts: *noScripts, Patterns: patterns})
 			if err != nil {
-				return err
+				return usageErr("%v", err)
 			}
 			fmt.Fprintf(stdout, "ACL SETUSER %s %s\n", name, strings.Join(rules, " "))
 		}

@@ -102,7 +102,7 @@ Example:
 	{
 		name:    "acl",
 		summary: "print the ACL users under which the server holds the parts to their keys (for redis-cli)",
-		usage: `usage: wireredis acl [-pkg dir] [-parts a,b] [-user name | -per-part] [-no-listing]
+		usage: `usage: wireredis acl [-pkg dir] [-parts a,b] [-user name | -per-part] [-no-listing] [-no-scripts] [-pattern p ...]
 
 Prints one ACL SETUSER line per user, which redis-cli takes as it is: the
 keys and channels under each part's prefix, the commands a part sends, and

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 )
 
 // Class says how a namespaced client treats a command.
@@ -80,6 +79,10 @@ type Command struct {
 	Transaction bool
 	// Reply says where the reply names keys or channels.
 	Reply Reply
+	// Blocking marks the commands the server may block on (BLPOP, ...;
+	// XREAD and XREADGROUP only with BLOCK): rueidis must send them on a
+	// connection of their own, not on the one the parts share.
+	Blocking bool
 	// Subcommands of a container command (OBJECT, XINFO, ...), by upper-case
 	// name.
 	Subcommands map[string]*Command
@@ -267,7 +270,7 @@ func find(m map[string]*Command, name string) *Command {
 	if c, ok := m[name]; ok { // builders send upper case: no allocation
 		return c
 	}
-	return m[strings.ToUpper(name)]
+	return m[Upper(name)]
 }
 
 // Table returns every command of the table, containers' subcommands
@@ -317,7 +320,7 @@ func (c *Command) Find(args []string, p *Positions) error {
 				start, end, step = argc+s.StartFrom, 0, -1
 			}
 			for j := start; j >= 1 && j < argc && (step > 0 && j <= end || step < 0 && j >= end); j += step {
-				if strings.EqualFold(args[j], s.Keyword) {
+				if EqualFold(args[j], s.Keyword) {
 					first = j + 1
 					break
 				}

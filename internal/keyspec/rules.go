@@ -2,7 +2,6 @@ package keyspec
 
 import (
 	"fmt"
-	"strings"
 )
 
 // Hand-written rules, for what COMMAND key specs mark "unknown" or
@@ -18,7 +17,7 @@ import (
 // prefixed; GET # stands for the element itself and is left alone.
 func sortRule(args []string, p *Positions) error {
 	for i := 2; i < len(args); i++ {
-		switch strings.ToUpper(args[i]) {
+		switch Upper(args[i]) {
 		case "BY":
 			if i+1 < len(args) {
 				p.Add(i+1, Pattern)
@@ -52,7 +51,7 @@ func geoRadiusRule(name string, args []string, p *Positions) error {
 		first = 5
 	}
 	for i := first; i < len(args); i++ {
-		switch strings.ToUpper(args[i]) {
+		switch Upper(args[i]) {
 		case "COUNT":
 			i++
 		case "STORE", "STOREDIST":
@@ -74,7 +73,7 @@ func geoRadiusRule(name string, args []string, p *Positions) error {
 func xreadRule(args []string, p *Positions) error {
 	for i := 1; i < len(args); i++ {
 		more := len(args) - i - 1
-		switch strings.ToUpper(args[i]) {
+		switch Upper(args[i]) {
 		case "COUNT", "BLOCK":
 			if more > 0 {
 				i++
@@ -100,7 +99,7 @@ func xreadRule(args []string, p *Positions) error {
 // outside the part's connection, so it is refused like MOVE.
 func copyRule(args []string) error {
 	for i := 3; i < len(args); i++ {
-		if strings.EqualFold(args[i], "DB") && i+1 < len(args) {
+		if EqualFold(args[i], "DB") && i+1 < len(args) {
 			return fmt.Errorf("%w: COPY ... DB copies to another database, outside this part's connection; open a part on that database (REDIS_<PART>_DB) and write the key there", ErrRefused)
 		}
 	}

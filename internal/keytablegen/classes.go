@@ -42,6 +42,8 @@ var refused = map[string]string{
 	"ASKING":                  "the cluster state of a connection is run by rueidis",
 	"CLUSTER GETKEYSINSLOT":   "it lists the keys of every namespace; use SCAN (scoped to the namespace)",
 	"CLUSTER COUNTKEYSINSLOT": "it counts the keys of every namespace; use SCAN (scoped to the namespace)",
+	"RESTORE":                 "a crafted payload can stop the whole server (Redis checks payloads in full only with sanitize-dump-payload yes, not the default)" + useAdmin,
+	"RESTORE-ASKING":          "a crafted payload can stop the whole server (Redis checks payloads in full only with sanitize-dump-payload yes, not the default)" + useAdmin,
 }
 
 // tenantKeyless are the commands without keys that a part may send: they
@@ -51,8 +53,6 @@ var tenantKeyless = map[string]bool{
 	"PING":                    true,
 	"ECHO":                    true,
 	"TIME":                    true,
-	"LOLWUT":                  true,
-	"WAIT":                    true, // waits for replicas to acknowledge; returns a count of them
 	"COMMAND":                 true, // bare: the server's commands
 	"COMMAND COUNT":           true,
 	"COMMAND DOCS":            true,
@@ -123,6 +123,8 @@ var admin = map[string]string{
 	"MODULE":              whyModules,
 	"PUBSUB NUMPAT":       "it counts the pattern subscriptions of every namespace" + useAdmin,
 	"PFSELFTEST":          "it occupies the server for a long while (a cluster may take the node for down)" + useAdmin,
+	"WAIT":                "it reads the server's replication (how many replicas acknowledged), and holds the connection the parts share while it waits" + useAdmin,
+	"LOLWUT":              "it shows the server's version, which INFO is refused for" + useAdmin,
 }
 
 // scoped commands are rewritten to see only the namespace.

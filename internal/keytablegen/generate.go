@@ -24,6 +24,7 @@ type Command struct {
 	reason      string
 	rule        string
 	transaction bool
+	blocking    bool     // the server may block on it
 	bare        *Command // a container that may be sent without a subcommand
 }
 
@@ -97,6 +98,7 @@ func classify(c *Command) error {
 		}
 	}
 	c.transaction = transactions[c.Name]
+	c.blocking = slices.Contains(c.Flags, "blocking")
 	switch {
 	case scoped[c.Name]:
 		c.class = "Scoped"
@@ -183,6 +185,9 @@ func writeCommand(b *bytes.Buffer, c Command) {
 	}
 	if c.transaction {
 		b.WriteString(", Transaction: true")
+	}
+	if c.blocking && c.class != "Refused" {
+		b.WriteString(", Blocking: true")
 	}
 	if r := replies[c.Name]; r != "" {
 		fmt.Fprintf(b, ", Reply: %s", r)
