@@ -238,6 +238,10 @@ func TestFamilies(t *testing.T) {
 			if got := str(t, s.Do(ctx, b.Echo().Message("hi").Build())); got != "hi" {
 				t.Errorf("ECHO = %q", got)
 			}
+			// COMMAND is the one container the server takes bare.
+			if cmds, err := s.Do(ctx, b.Command().Build()).ToArray(); err != nil || len(cmds) < 200 {
+				t.Errorf("COMMAND: %d entries, %v", len(cmds), err)
+			}
 		}, nil},
 		{"keys and scan see only the namespace", func(t *testing.T) {
 			must(t, srv.Client.Do(ctx, srv.Client.B().Set().Key("cache:user:9").Value("x").Build()))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"regexp"
 	"strconv"
 	"strings"
@@ -113,6 +114,24 @@ func TestCluster(t *testing.T) {
 		res := session.DoMulti(ctx, batch...)
 		if err := res[len(res)-1].Error(); !errors.Is(err, feature.ErrBadArguments) && !errors.Is(err, feature.ErrNotSent) {
 			t.Errorf("a batch with %s and keys of two slots: %v, want a CommandError", batch[0].Commands()[0], res)
+		}
+	}
+	// A hash-tag part's keys all live in its tag's slot: KEYS and SCAN,
+	// which name no key, go to that slot's node, every time.
+	var want []string
+	for i := range 10 {
+		k := fmt.Sprintf("scan:%d", i)
+		must(t, tagged.Do(ctx, tagged.B().Set().Key(k).Value("v").Build()))
+		want = append(want, k)
+	}
+	for range 5 {
+		entry, err := tagged.Do(ctx, tagged.B().Scan().Cursor(0).Match("scan:*").Count(1000).Build()).AsScanEntry()
+		if slices.Sort(entry.Elements); err != nil || !slices.Equal(entry.Elements, want) {
+			t.Fatalf("hash-tag part, SCAN 0 MATCH scan:* through Do: %q %v, want %q", entry.Elements, err, want)
+		}
+		keys, err := tagged.Do(ctx, tagged.B().Keys().Pattern("scan:*").Build()).AsStrSlice()
+		if slices.Sort(keys); err != nil || !slices.Equal(keys, want) {
+			t.Fatalf("hash-tag part, KEYS scan:* through Do: %q %v, want %q", keys, err, want)
 		}
 	}
 	// Transactions: in one batch of a hash-tag part, and on its dedicated

@@ -50,6 +50,8 @@
 //
 // # Replies
 //
-// Replies are not rewritten: use [Client.StripKey] on key names a reply
-// carries (KEYS, BLPOP, ...), or [Client.Scan] to walk the part's keys.
+// Replies come back as if no prefix existed: the names in KEYS, SCAN,
+// BLPOP, XREAD and the like, in PUBSUB CHANNELS, and in errors that quote
+// a key. A script's reply cannot be known to carry names: use
+// [Client.StripKey] on them, or [Client.Scan] to walk the part's keys.
 package feature
