@@ -2,18 +2,13 @@ package feature
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/redis/rueidis"
 
-	"github.com/wireredis/wireredis/internal/counted"
-	"github.com/wireredis/wireredis/internal/keyspec"
 	"github.com/wireredis/wireredis/internal/rueidisx"
 )
 
@@ -21,22 +16,19 @@ import (
 // with Namespace()+":" (or "{"+Namespace()+"}:" with WithHashTag). It is
 // safe for concurrent use.
 type Client struct {
+	*namespace
+	// shared is the connection the commands go to, as the registry gave
+	// it: a lazy or background part's is not made yet (see connecting).
 	shared rueidis.Client
-	// conn is the registry's counted connection under shared, once known:
-	// shared itself, or what pending resolved to. Its mode never changes,
-	// and the part calls it without an interface dispatch.
-	conn    atomic.Pointer[counted.Client]
-	pending counted.Pending // a lazy or background part's, until resolved
-	ns      string
-	prefix  string
-	hashTag bool
-	// nodeBuilder is a single-node builder, for B() of a hash-tag part on
-	// a cluster.
-	nodeBuilder rueidis.Builder
-	learner     *CommandLearner // nil: commands missing from the table are refused
-	log         *slog.Logger    // refused commands; nil: not logged
-	hot         *hotKeys        // for DoCache
-	recent      *recentCommands // table entries of the commands sent last
+	// cluster is the connection's mode, once the connection is made: the
+	// rewrite depends on it (cluster slots, single-node builders).
+	mode atomic.Int32 // 0: not known yet; else 1 + rueidis.ClientMode's index
+}
+
+// connecting is a connection not made yet: the registry's, for a lazy or
+// background part. Resolve makes it, or says why it cannot yet.
+type connecting interface {
+	Resolve(ctx context.Context) (rueidis.Client, error)
 }
 
 // New wraps shared in the namespace. Closing the returned client does not
@@ -46,93 +38,35 @@ func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 	if err := ValidNamespace(namespace); err != nil {
 		panic(err)
 	}
-	c := &Client{ns: namespace, prefix: keyPrefix(namespace, false), hot: newHotKeys(), recent: new(recentCommands)}
-	c.attach(shared)
+	c := &Client{namespace: newNamespace(namespace), shared: shared}
 	for _, o := range opts {
 		o(c)
 	}
 	if c.hashTag {
 		c.nodeBuilder = rueidisx.SingleNodeBuilder()
 	}
+	switch shared.(type) {
+	case nil: // Key and StripKey still work
+	case connecting:
+	default:
+		c.known(shared.Mode())
+	}
 	return c
 }
 
-// ValidNamespace reports why namespace cannot name a part, or nil. An
-// empty namespace would leave keys unprefixed; Redis reads * ? [ ] and \
-// in the patterns the prefix goes into (KEYS, SCAN MATCH, SORT BY and GET
-// substitute at the first *), and { } as a hash tag; white space and
-// control characters have no place in a key prefix.
-func ValidNamespace(namespace string) error {
-	fail := func(why string) error {
-		return fmt.Errorf("wireredis: %w %q: %s", ErrNamespace, namespace, why)
-	}
-	if namespace == "" {
-		return fail("it is empty, which would leave keys unprefixed")
-	}
-	if strings.HasPrefix(namespace, "__") {
-		// __keyspace@0__ would make every channel of the part a keyspace
-		// notification of the whole database.
-		return fail("Redis names its own channels with a leading __ (__keyspace@, __keyevent@, __redis__)")
-	}
-	for _, r := range namespace {
-		switch {
-		case strings.ContainsRune(`*?[]\`, r):
-			return fail("Redis reads " + string(r) + " in the patterns the prefix goes into")
-		case r == '{' || r == '}':
-			return fail("Redis reads { } as a hash tag; use WithHashTag (Part.HashTag) to give the part one")
-		case unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError:
-			return fail("it holds white space, a control character or invalid UTF-8")
-		}
-	}
-	return nil
+func newNamespace(ns string) *namespace {
+	return &namespace{ns: ns, prefix: keyPrefix(ns, false), hot: newHotKeys(), recent: new(recentCommands)}
 }
 
-// attach makes shared the client the commands go to.
-func (c *Client) attach(shared rueidis.Client) {
-	c.shared = shared
-	switch s := shared.(type) {
-	case *counted.Client:
-		c.conn.Store(s)
-	case counted.Pending:
-		c.pending = s
-	}
+// on returns the part over another client (a node of shared).
+func (c *Client) on(node rueidis.Client) *Client {
+	n := &Client{namespace: c.namespace, shared: node}
+	n.known(node.Mode())
+	return n
 }
 
-// on returns the part over another client (a node of shared): the same
-// namespace, options and memories.
-func (c *Client) on(shared rueidis.Client) *Client {
-	node := &Client{
-		ns: c.ns, prefix: c.prefix, hashTag: c.hashTag, nodeBuilder: c.nodeBuilder,
-		learner: c.learner, log: c.log, hot: c.hot, recent: c.recent,
-	}
-	node.attach(shared)
-	return node
-}
-
-// resolve returns the counted connection the commands go to: nil, without
-// an error, when shared is not the registry's. A lazy part dials here, on
-// its first command; a background part fails with ErrNotReady until its
-// connection is made. The rewrite asks the mode of the connection, so it
-// must come after this.
-func (c *Client) resolve(ctx context.Context) (*counted.Client, error) {
-	if t := c.conn.Load(); t != nil || c.pending == nil {
-		return t, nil
-	}
-	t, err := c.pending.Resolve(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c.conn.Store(t)
-	return t, nil
-}
-
-// isCluster reports whether the shared client is a cluster client.
-func (c *Client) isCluster() bool {
-	if t := c.conn.Load(); t != nil {
-		return t.Mode() == rueidis.ClientModeCluster
-	}
-	return c.shared.Mode() == rueidis.ClientModeCluster
-}
+// Option configures a Client made by New.
+type Option func(*Client)
 
 // WithLogger logs each command the part refuses (at Warn), with its name
 // and the reason; never its arguments, which may hold data.
@@ -148,13 +82,32 @@ func WithHashTag() Option {
 	}
 }
 
-// keyPrefix is what a part puts in front of its keys and channels.
-func keyPrefix(namespace string, hashTag bool) string {
-	if hashTag {
-		return "{" + namespace + "}:"
+// resolve makes sure the connection's mode is known before a command is
+// rewritten: a lazy part dials here, on its first command; a background
+// part fails with ErrNotReady until its connection is made.
+func (c *Client) resolve(ctx context.Context) error {
+	if c.mode.Load() != 0 {
+		return nil
 	}
-	return namespace + ":"
+	conn, err := c.shared.(connecting).Resolve(ctx)
+	if err != nil {
+		return err
+	}
+	c.known(conn.Mode())
+	return nil
 }
+
+func (c *Client) known(m rueidis.ClientMode) {
+	if m == rueidis.ClientModeCluster {
+		c.mode.Store(2)
+	} else {
+		c.mode.Store(1)
+	}
+}
+
+// isCluster reports whether the connection is a cluster's; a connection
+// not made yet reads as a single node's.
+func (c *Client) isCluster() bool { return c.mode.Load() == 2 }
 
 // Namespace returns the namespace, without "{", "}" or ":".
 func (c *Client) Namespace() string { return c.ns }
@@ -162,33 +115,38 @@ func (c *Client) Namespace() string { return c.ns }
 // Key returns k as stored on the server: Key("user:1") == "session:user:1".
 func (c *Client) Key(k string) string { return c.prefix + k }
 
-// StripKey removes the prefix from a key name found in a reply (KEYS, SCAN,
-// BLPOP, ...). ok is false when k is not in the namespace.
+// StripKey removes the prefix from a key name a script's reply carries
+// (the part takes it off the names in the replies of KEYS, BLPOP, ...
+// itself). ok is false when k is not in the namespace.
 func (c *Client) StripKey(k string) (key string, ok bool) { return strings.CutPrefix(k, c.prefix) }
 
 // B returns the shared client's command builder; a hash-tag part on a
 // cluster returns one that does not check cluster slots, since the keys
 // its callers write hash to other slots than the prefixed keys it sends.
 func (c *Client) B() rueidis.Builder {
-	b := c.shared.B() // a lazy part dials here: its mode is known after
+	b := c.shared.B() // a lazy part dials here
+	if c.mode.Load() == 0 {
+		if conn, ok := c.shared.(connecting); ok {
+			if made, err := conn.Resolve(context.Background()); err == nil {
+				c.known(made.Mode())
+			}
+		}
+	}
 	if c.hashTag && c.isCluster() {
 		return c.nodeBuilder
 	}
 	return b
 }
 
-// Do sends cmd with its keys prefixed.
+// Do sends cmd with its keys prefixed, and gives the reply back with the
+// prefix taken off the names it carries.
 func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	var names replyNames
-	t, err := c.resolve(ctx)
-	if err == nil {
-		cmd, names, err = c.rewrite(ctx, cmd, alone)
-	}
-	if err != nil {
+	if err := c.resolve(ctx); err != nil {
 		return rueidis.NewErrorResult(err)
 	}
-	if t != nil {
-		return c.unprefix(t.Do(ctx, cmd), names, false)
+	cmd, names, err := c.rewrite(ctx, cmd, alone)
+	if err != nil {
+		return rueidis.NewErrorResult(err)
 	}
 	return c.unprefix(c.shared.Do(ctx, cmd), names, false)
 }
@@ -197,16 +155,12 @@ func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 // When one of them cannot be sent, none is: its result carries a
 // *CommandError, the others ErrNotSent.
 func (c *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
-	t, err := c.resolve(ctx)
-	if err != nil {
-		return counted.ErrorResults(len(multi), err)
+	if err := c.resolve(ctx); err != nil {
+		return errorResults(len(multi), err)
 	}
 	out, names, at, err := c.rewriteAll(ctx, multi, inBatch, nil)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
-	}
-	if t != nil {
-		return c.unprefixAll(t.DoMulti(ctx, out...), names, false)
 	}
 	return c.unprefixAll(c.shared.DoMulti(ctx, out...), names, false)
 }
@@ -214,43 +168,35 @@ func (c *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []ruei
 // DoCache is Do with client-side caching; invalidations arrive for the
 // prefixed key, which is the key the cache holds.
 func (c *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
-	var names replyNames
-	t, err := c.resolve(ctx)
-	if err == nil {
-		cmd, names, err = c.rewriteCacheable(ctx, cmd, nil)
-	}
-	if err != nil {
+	if err := c.resolve(ctx); err != nil {
 		return rueidis.NewErrorResult(err)
 	}
-	if t != nil {
-		return c.unprefix(t.DoCache(ctx, cmd, ttl), names, true)
+	cmd, names, err := c.rewriteCacheable(ctx, cmd, nil)
+	if err != nil {
+		return rueidis.NewErrorResult(err)
 	}
 	return c.unprefix(c.shared.DoCache(ctx, cmd, ttl), names, true)
 }
 
 // DoMultiCache is DoMulti with client-side caching.
 func (c *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL) []rueidis.RedisResult {
-	t, err := c.resolve(ctx)
-	if err != nil {
-		return counted.ErrorResults(len(multi), err)
+	if err := c.resolve(ctx); err != nil {
+		return errorResults(len(multi), err)
 	}
 	out, names, at, err := c.rewriteAllCacheable(ctx, multi)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
 	}
-	if t != nil {
-		return c.unprefixAll(t.DoMultiCache(ctx, out...), names, true)
-	}
 	return c.unprefixAll(c.shared.DoMultiCache(ctx, out...), names, true)
 }
 
-// DoStream is Do with the reply streamed to an io.Writer.
+// DoStream is Do with the reply streamed to an io.Writer. A streamed reply
+// is a string the server wrote (rueidis streams no arrays), which names no
+// key: it is not rewritten.
 func (c *Client) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResultStream {
-	if _, err := c.resolve(ctx); err != nil {
+	if err := c.resolve(ctx); err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
-	// A streamed reply is a string the server wrote (rueidis streams no
-	// arrays), which names no key: it is not rewritten.
 	out, _, err := c.rewrite(ctx, cmd, alone)
 	if err != nil {
 		return rueidis.NewErrorResultStream(err)
@@ -260,7 +206,7 @@ func (c *Client) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.Re
 
 // DoMultiStream is DoMulti with the replies streamed.
 func (c *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) rueidis.MultiRedisResultStream {
-	if _, err := c.resolve(ctx); err != nil {
+	if err := c.resolve(ctx); err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
 	out, _, _, err := c.rewriteAll(ctx, multi, inStream, nil)
@@ -273,7 +219,7 @@ func (c *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) 
 // Receive subscribes to the namespaced channels and calls fn for each
 // message, with the namespace taken off its channel and pattern.
 func (c *Client) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
-	if _, err := c.resolve(ctx); err != nil {
+	if err := c.resolve(ctx); err != nil {
 		return err
 	}
 	out, err := c.rewriteSubscribe(ctx, subscribe, alone)
@@ -281,30 +227,6 @@ func (c *Client) Receive(ctx context.Context, subscribe rueidis.Completed, fn fu
 		return err
 	}
 	return c.shared.Receive(ctx, out, c.stripMessage(fn))
-}
-
-// Dedicated runs fn with a connection of its own (for WATCH/MULTI/EXEC);
-// the DedicatedClient fn gets is namespaced too.
-//
-// A transaction fn leaves open (MULTI without EXEC, WATCH without EXEC or
-// UNWATCH) is closed before rueidis takes the connection back.
-func (c *Client) Dedicated(fn func(rueidis.DedicatedClient) error) error {
-	return c.shared.Dedicated(func(d rueidis.DedicatedClient) error {
-		dd := &dedicated{d: d, c: c}
-		defer dd.state.txn.close(d)
-		return fn(dd)
-	})
-}
-
-// Dedicate is Dedicated without a callback: call cancel to give the
-// connection back.
-func (c *Client) Dedicate() (rueidis.DedicatedClient, func()) {
-	d, cancel := c.shared.Dedicate()
-	dd := &dedicated{d: d, c: c}
-	return dd, func() {
-		dd.state.txn.close(d)
-		cancel()
-	}
 }
 
 // Nodes returns each node of the shared client, in this namespace.
@@ -328,72 +250,11 @@ func (c *Client) Mode() rueidis.ClientMode { return c.shared.Mode() }
 // the client (by Open, or wire's cleanup) releases this part's reference.
 func (c *Client) Close() {}
 
-// dedicated is a namespaced rueidis.DedicatedClient. Like rueidis's, it
-// is for one goroutine at a time.
-type dedicated struct {
-	d     rueidis.DedicatedClient
-	c     *Client
-	state dedicatedState
-}
-
-// B is the part's builder: a hash-tag part's callers write keys of other
-// slots than the prefixed keys it sends.
-func (d *dedicated) B() rueidis.Builder { return d.c.B() }
-
-// Do sends cmd as a batch of one: its keys are written only once every
-// check passed, the slot one included.
-func (d *dedicated) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	out, names, _, err := d.c.rewriteAll(ctx, []rueidis.Completed{cmd}, onDedicated, &d.state)
-	if err != nil {
-		return rueidis.NewErrorResult(err)
+// errorResults returns n results that fail with err.
+func errorResults(n int, err error) []rueidis.RedisResult {
+	out := make([]rueidis.RedisResult, n)
+	for i := range out {
+		out[i] = rueidis.NewErrorResult(err)
 	}
-	return d.c.unprefix(d.d.Do(ctx, out[0]), names[0], false)
+	return out
 }
-
-func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
-	out, names, at, err := d.c.rewriteAll(ctx, multi, onDedicated, &d.state)
-	if err != nil {
-		return batchFailed(len(multi), at, err)
-	}
-	return d.c.unprefixAll(d.d.DoMulti(ctx, out...), names, false)
-}
-
-func (d *dedicated) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
-	state := d.state
-	err := state.txn.next(d.c, commandName(subscribe), len(subscribe.Commands()), false)
-	if err == nil {
-		subscribe, err = d.c.rewriteSubscribe(ctx, subscribe, onDedicated)
-	}
-	if err == nil {
-		one := []rueidis.Completed{subscribe}
-		err = d.c.dedicatedSlot(one, &state)
-		subscribe = one[0]
-	}
-	if err != nil {
-		return err
-	}
-	d.state = state
-	return d.d.Receive(ctx, subscribe, d.c.stripMessage(fn))
-}
-
-// commandName is the name of a command, in upper case.
-func commandName(cmd rueidis.Completed) string {
-	if args := cmd.Commands(); len(args) > 0 {
-		return keyspec.Upper(args[0])
-	}
-	return ""
-}
-
-// SetPubSubHooks installs hooks that get channels and patterns with the
-// namespace taken off.
-func (d *dedicated) SetPubSubHooks(hooks rueidis.PubSubHooks) <-chan error {
-	return d.d.SetPubSubHooks(d.c.stripHooks(hooks))
-}
-
-func (d *dedicated) SetOnInvalidations(fn func([]rueidis.RedisMessage)) <-chan error {
-	return d.d.SetOnInvalidations(fn)
-}
-
-// Close closes the dedicated connection only, as rueidis does; the shared
-// client stays open.
-func (d *dedicated) Close() { d.d.Close() }

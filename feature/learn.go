@@ -65,9 +65,6 @@ func (l *CommandLearner) lookup(ctx context.Context, args []string) (*keyspec.Co
 	return sub, 2, nil
 }
 
-// Option configures a Client made by New.
-type Option func(*Client)
-
 // LearnCommands makes the client ask l about commands missing from the key
 // table and RegisterCommand, instead of refusing them at once.
 func LearnCommands(l *CommandLearner) Option { return func(c *Client) { c.learner = l } }

@@ -14,7 +14,8 @@ const (
 )
 
 // recentCommands remembers the key-table entries of the commands a part
-// sent last, by the address of their names. rueidis's builders spell each
+// sent last, by the address of their names (BenchmarkLookup: 6 ns against
+// the map's 24; a part's BenchmarkDo/GET is 13% slower without it). rueidis's builders spell each
 // command with one string constant, so the next GET finds its entry with
 // one comparison, not a map lookup: between network writes, the map's
 // memory is seldom in the CPU's cache, and the lookup cost a part more

@@ -85,7 +85,7 @@ func (c *Client) scanNode(ctx context.Context, node rueidis.Client, pattern stri
 // which CLUSTER SLOTS names (rueidis reads the cluster the same way, so an
 // ACL user made by ACLRules may send it; ROLE it may not).
 func (c *Client) primaries(ctx context.Context) ([]rueidis.Client, error) {
-	if _, err := c.resolve(ctx); err != nil { // a lazy part learns its mode
+	if err := c.resolve(ctx); err != nil { // a lazy part learns its mode
 		return nil, err
 	}
 	if !c.isCluster() {
@@ -128,3 +128,6 @@ func (c *Client) primaries(ctx context.Context) ([]rueidis.Client, error) {
 	}
 	return out, nil
 }
+
+func formatInt(n int64) string   { return strconv.FormatInt(n, 10) }
+func formatUint(n uint64) string { return strconv.FormatUint(n, 10) }

@@ -24,8 +24,17 @@ type deferred struct {
 }
 
 // Resolve returns the connection, dialling it first for a lazy part; a
-// background part still dialling gets ErrNotReady.
-func (d *deferred) Resolve(ctx context.Context) (*counted.Client, error) {
+// background part still dialling gets ErrNotReady. A part resolves its
+// connection before its first command, to know the connection's mode.
+func (d *deferred) Resolve(ctx context.Context) (rueidis.Client, error) {
+	t, err := d.resolve(ctx)
+	if err != nil {
+		return nil, err // not a nil *counted.Client in an interface
+	}
+	return t, nil
+}
+
+func (d *deferred) resolve(ctx context.Context) (*counted.Client, error) {
 	if t := d.c.client.Load(); t != nil {
 		return t, nil
 	}
@@ -56,7 +65,7 @@ func (d *deferred) B() rueidis.Builder {
 	}
 	if !d.background {
 		ctx, cancel := context.WithTimeout(context.Background(), d.c.opts.PingTimeout)
-		t, err := d.Resolve(ctx)
+		t, err := d.resolve(ctx)
 		cancel()
 		if err == nil {
 			return t.B()
@@ -66,7 +75,7 @@ func (d *deferred) B() rueidis.Builder {
 }
 
 func (d *deferred) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	t, err := d.Resolve(ctx)
+	t, err := d.resolve(ctx)
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
@@ -74,7 +83,7 @@ func (d *deferred) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisR
 }
 
 func (d *deferred) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
-	t, err := d.Resolve(ctx)
+	t, err := d.resolve(ctx)
 	if err != nil {
 		return counted.ErrorResults(len(multi), err)
 	}
@@ -82,7 +91,7 @@ func (d *deferred) DoMulti(ctx context.Context, multi ...rueidis.Completed) []ru
 }
 
 func (d *deferred) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
-	t, err := d.Resolve(ctx)
+	t, err := d.resolve(ctx)
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
@@ -90,7 +99,7 @@ func (d *deferred) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.
 }
 
 func (d *deferred) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL) []rueidis.RedisResult {
-	t, err := d.Resolve(ctx)
+	t, err := d.resolve(ctx)
 	if err != nil {
 		return counted.ErrorResults(len(multi), err)
 	}
@@ -98,7 +107,7 @@ func (d *deferred) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableT
 }
 
 func (d *deferred) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResultStream {
-	t, err := d.Resolve(ctx)
+	t, err := d.resolve(ctx)
 	if err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
@@ -106,7 +115,7 @@ func (d *deferred) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.
 }
 
 func (d *deferred) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) rueidis.MultiRedisResultStream {
-	t, err := d.Resolve(ctx)
+	t, err := d.resolve(ctx)
 	if err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
@@ -114,7 +123,7 @@ func (d *deferred) DoMultiStream(ctx context.Context, multi ...rueidis.Completed
 }
 
 func (d *deferred) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
-	t, err := d.Resolve(ctx)
+	t, err := d.resolve(ctx)
 	if err != nil {
 		return err
 	}
@@ -122,7 +131,7 @@ func (d *deferred) Receive(ctx context.Context, subscribe rueidis.Completed, fn 
 }
 
 func (d *deferred) Dedicated(fn func(rueidis.DedicatedClient) error) error {
-	t, err := d.Resolve(context.Background())
+	t, err := d.resolve(context.Background())
 	if err != nil {
 		return err
 	}
@@ -132,7 +141,7 @@ func (d *deferred) Dedicated(fn func(rueidis.DedicatedClient) error) error {
 // Dedicate has no error to return: when the connection cannot be made,
 // the client it returns answers every call with that error.
 func (d *deferred) Dedicate() (rueidis.DedicatedClient, func()) {
-	t, err := d.Resolve(context.Background())
+	t, err := d.resolve(context.Background())
 	if err != nil {
 		return failedDedicated{err: err, b: d.r.templateBuilder()}, func() {}
 	}

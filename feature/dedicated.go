@@ -1,0 +1,148 @@
+package feature
+
+// Dedicated connections: a connection the part has to itself, for
+// WATCH/MULTI/EXEC and blocking reads; what it may send, and what it
+// closes before rueidis takes it back.
+
+import (
+	"context"
+
+	"github.com/redis/rueidis"
+
+	"github.com/wireredis/wireredis/internal/keyspec"
+)
+
+// Dedicated runs fn with a connection of its own (for WATCH/MULTI/EXEC);
+// the DedicatedClient fn gets is namespaced too.
+//
+// A transaction fn may have left open (MULTI without EXEC, WATCH without
+// EXEC or UNWATCH) is closed before rueidis takes the connection back.
+func (c *Client) Dedicated(fn func(rueidis.DedicatedClient) error) error {
+	return c.shared.Dedicated(func(d rueidis.DedicatedClient) error {
+		dd := &dedicated{d: d, c: c}
+		defer dd.state.txn.close(d)
+		return fn(dd)
+	})
+}
+
+// Dedicate is Dedicated without a callback: call cancel to give the
+// connection back.
+func (c *Client) Dedicate() (rueidis.DedicatedClient, func()) {
+	d, cancel := c.shared.Dedicate()
+	dd := &dedicated{d: d, c: c}
+	return dd, func() {
+		dd.state.txn.close(d)
+		cancel()
+	}
+}
+
+// dedicated is a namespaced rueidis.DedicatedClient. Like rueidis's, it
+// is for one goroutine at a time.
+type dedicated struct {
+	d     rueidis.DedicatedClient
+	c     *Client
+	state dedicatedState
+}
+
+// dedicatedState is what a dedicated connection keeps between commands.
+type dedicatedState struct {
+	txn txnState
+	// slot is the cluster slot a dedicated connection serves once a
+	// keyed command went out on it (rueidis binds it to the first); 0
+	// before: slot+1 is kept, so that the zero value means none.
+	slot uint16
+}
+
+// dedicatedSlot checks, on a cluster, that the commands of a dedicated
+// connection keep to one slot: rueidis binds the connection to the slot
+// of its first command and panics on another. A hash-tag part's commands
+// without keys get its tag's slot (all its keys are there); a plain
+// part's first command must have a key, or rueidis would bind the
+// connection to no slot.
+func (c *Client) dedicatedSlot(out []rueidis.Completed, state *dedicatedState) error {
+	if !c.isCluster() {
+		return nil
+	}
+	for i := range out {
+		s := out[i].Slot()
+		if s >= noSlot {
+			if c.hashTag {
+				out[i] = out[i].SetSlot(c.prefix)
+				s = out[i].Slot()
+			} else if state.slot == 0 {
+				return c.fail(commandName(out[i]), "on a cluster, a dedicated connection serves the slot of its first command, which must have a key (WATCH k first); a hash-tag part has no such limit", ErrBadArguments)
+			} else {
+				continue
+			}
+		}
+		switch {
+		case state.slot == 0:
+			state.slot = s + 1
+		case state.slot != s+1:
+			return c.crossSlot(commandName(out[i]), "a dedicated connection on a cluster serves one slot")
+		}
+	}
+	return nil
+}
+
+// B is the part's builder: a hash-tag part's callers write keys of other
+// slots than the prefixed keys it sends.
+func (d *dedicated) B() rueidis.Builder { return d.c.B() }
+
+// Do sends cmd as a batch of one: its keys are written only once every
+// check passed, the slot one included.
+func (d *dedicated) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	out, names, _, err := d.c.rewriteAll(ctx, []rueidis.Completed{cmd}, onDedicated, &d.state)
+	if err != nil {
+		return rueidis.NewErrorResult(err)
+	}
+	return d.c.unprefix(d.d.Do(ctx, out[0]), names[0], false)
+}
+
+func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
+	out, names, at, err := d.c.rewriteAll(ctx, multi, onDedicated, &d.state)
+	if err != nil {
+		return batchFailed(len(multi), at, err)
+	}
+	return d.c.unprefixAll(d.d.DoMulti(ctx, out...), names, false)
+}
+
+func (d *dedicated) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
+	state := d.state
+	err := state.txn.next(d.c, commandName(subscribe), len(subscribe.Commands()), false)
+	if err == nil {
+		subscribe, err = d.c.rewriteSubscribe(ctx, subscribe, onDedicated)
+	}
+	if err == nil {
+		one := []rueidis.Completed{subscribe}
+		err = d.c.dedicatedSlot(one, &state)
+		subscribe = one[0]
+	}
+	if err != nil {
+		return err
+	}
+	d.state = state
+	return d.d.Receive(ctx, subscribe, d.c.stripMessage(fn))
+}
+
+// SetPubSubHooks installs hooks that get channels and patterns with the
+// namespace taken off.
+func (d *dedicated) SetPubSubHooks(hooks rueidis.PubSubHooks) <-chan error {
+	return d.d.SetPubSubHooks(d.c.stripHooks(hooks))
+}
+
+func (d *dedicated) SetOnInvalidations(fn func([]rueidis.RedisMessage)) <-chan error {
+	return d.d.SetOnInvalidations(fn)
+}
+
+// Close closes the dedicated connection only, as rueidis does; the shared
+// client stays open.
+func (d *dedicated) Close() { d.d.Close() }
+
+// commandName is the name of a command, in upper case.
+func commandName(cmd rueidis.Completed) string {
+	if args := cmd.Commands(); len(args) > 0 {
+		return keyspec.Upper(args[0])
+	}
+	return ""
+}

@@ -1,0 +1,75 @@
+package feature
+
+// Finding a command: the key table, then RegisterCommand, then the
+// learner; and the errors of the commands a part does not send.
+
+import (
+	"context"
+
+	"github.com/wireredis/wireredis/internal/keyspec"
+)
+
+// lookup finds args in the key table, then among the registered commands,
+// then through the learner. The memory of recent commands holds table
+// entries named by their first argument alone: no registration or
+// learned entry can stand for such a name (RegisterCommand refuses the
+// table's names, containers included).
+func (c *Client) lookup(ctx context.Context, args []string) (*keyspec.Command, int, error) {
+	if len(args) > 0 {
+		if spec := c.recent.find(args[0]); spec != nil {
+			return spec, 1, nil
+		}
+	}
+	spec, n, err := keyspec.Lookup(args)
+	if err == nil {
+		if n == 1 {
+			c.recent.remember(args[0], spec)
+		}
+		return spec, n, nil
+	}
+	if !keyspec.IsUnknown(err) {
+		return nil, 0, c.lookupError(args, err)
+	}
+	if spec, n := lookupRegistered(args); spec != nil {
+		return spec, n, nil
+	}
+	if c.learner != nil {
+		spec, n, lerr := c.learner.lookup(ctx, args)
+		if lerr != nil {
+			return nil, 0, c.fail(args[0], "asking the server where its keys are (COMMAND INFO) failed: "+lerr.Error(), lerr)
+		}
+		if spec != nil {
+			return spec, n, nil
+		}
+	}
+	return nil, 0, c.lookupError(args, err)
+}
+
+func (c *Client) lookupError(args []string, err error) error {
+	name := "(empty command)"
+	if len(args) > 0 {
+		name = args[0]
+		if len(args) > 1 && keyspec.IsContainer(args[0]) {
+			name += " " + args[1]
+		}
+	}
+	reason := err.Error()
+	if keyspec.IsUnknown(err) {
+		reason = "its keys cannot be placed: it is not in the key table (of redis " + keyspec.ServerVersion() + " commands); describe it with feature.RegisterCommand, or enable REDIS_LEARN_COMMANDS. Nothing is sent unprefixed"
+	}
+	return c.fail(name, reason, err)
+}
+
+func (c *Client) fail(name, reason string, err error) error {
+	if c.log != nil {
+		c.log.Warn("wireredis: command refused", "namespace", c.ns, "command", name, "reason", reason)
+	}
+	return &CommandError{Namespace: c.ns, Command: name, Reason: reason, Err: err}
+}
+
+func (c *Client) crossSlot(name, detail string) error {
+	if detail != "" {
+		detail = " (" + detail + ")"
+	}
+	return c.fail(name, "its keys do not all hash to one cluster slot"+detail+"; use a hash tag such as {user1}", ErrBadArguments)
+}
