@@ -13,11 +13,14 @@ import (
 	"time"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/internal/leakcheck"
 	"github.com/wireredis/wireredis/internal/syncbuf"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
 )
+
+func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 
 // sweepPassword must never be shown; it has characters that URL encoding
 // changes, so that the encoded forms are checked too.

@@ -9,18 +9,15 @@ package wireredis
 import (
 	"context"
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/internal/demo"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/registry"
-	"log/slog"
 )
 
 // Injectors from wire.go:
 
-// InitializeParts builds the registry and the session and cache parts from
-// the REDIS_* environment. The func releases the parts and closes the
-// registry, in reverse order of construction.
-func InitializeParts(ctx context.Context) (*Parts, func(), error) {
+// initializeExample is the injector of Example: what a service's own
+// wire.go holds, with its services in place of exampleService.
+func initializeExample(ctx context.Context) (*exampleService, func(), error) {
 	registryRegistry, cleanup := registry.NewDefault()
 	options, err := provider.Load()
 	if err != nil {
@@ -38,48 +35,8 @@ func InitializeParts(ctx context.Context) (*Parts, func(), error) {
 		cleanup()
 		return nil, nil, err
 	}
-	parts := NewParts(registryRegistry, sessionRedis, cacheRedis)
-	return parts, func() {
-		cleanup3()
-		cleanup2()
-		cleanup()
-	}, nil
-}
-
-// InitializeDemo builds the demo application of cmd/wireredis: the session,
-// cache and analytics parts and the services on them, logging the
-// registry's connection events to logger.
-func InitializeDemo(ctx context.Context, logger *slog.Logger) (*demo.App, func(), error) {
-	registryRegistry, cleanup := registry.New(logger)
-	options, err := provider.Load()
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	sessionRedis, cleanup2, err := feature.ProvideSessionRedis(ctx, registryRegistry, options)
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	sessions := demo.NewSessions(sessionRedis)
-	cacheRedis, cleanup3, err := feature.ProvideCacheRedis(ctx, registryRegistry, options)
-	if err != nil {
-		cleanup2()
-		cleanup()
-		return nil, nil, err
-	}
-	cache := demo.NewCache(cacheRedis)
-	analyticsRedis, cleanup4, err := demo.ProvideAnalyticsRedis(ctx, registryRegistry, options)
-	if err != nil {
-		cleanup3()
-		cleanup2()
-		cleanup()
-		return nil, nil, err
-	}
-	analytics := demo.NewAnalytics(analyticsRedis)
-	app := demo.NewApp(sessions, cache, analytics, registryRegistry)
-	return app, func() {
-		cleanup4()
+	wireredisExampleService := newExampleService(registryRegistry, sessionRedis, cacheRedis)
+	return wireredisExampleService, func() {
 		cleanup3()
 		cleanup2()
 		cleanup()

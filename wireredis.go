@@ -16,15 +16,15 @@ var ProviderSet = wire.NewSet(provider.Set, registry.Set)
 // *slog.Logger of their own.
 var ProviderSetWithLogger = wire.NewSet(provider.Set, registry.New)
 
-// Parts is what InitializeParts builds: the registry and the two standard
-// parts.
-type Parts struct {
-	Registry *registry.Registry
-	Session  feature.SessionRedis
-	Cache    feature.CacheRedis
+// exampleService is what Example's injector builds: a service with the
+// session and cache parts, as a service of yours takes them, and the
+// registry, for its health handler.
+type exampleService struct {
+	registry *registry.Registry
+	session  feature.SessionRedis
+	cache    feature.CacheRedis
 }
 
-// NewParts collects the parts.
-func NewParts(reg *registry.Registry, session feature.SessionRedis, cache feature.CacheRedis) *Parts {
-	return &Parts{Registry: reg, Session: session, Cache: cache}
+func newExampleService(reg *registry.Registry, session feature.SessionRedis, cache feature.CacheRedis) *exampleService {
+	return &exampleService{registry: reg, session: session, cache: cache}
 }

@@ -1,4 +1,4 @@
-package wireredis_test
+package wireredis
 
 import (
 	"context"
@@ -10,25 +10,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wireredis/wireredis"
-	"github.com/wireredis/wireredis/internal/leakcheck"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
 )
 
-func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
-
-func TestInitializeParts(t *testing.T) {
+// TestInjector runs the injector of Example: wire's whole graph, from the
+// REDIS_* variables to a service with two parts on one shared connection,
+// and its cleanup.
+func TestInjector(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
 	t.Setenv("REDIS_URL", srv.URL())
 
-	parts, cleanup, err := wireredis.InitializeParts(ctx)
+	svc, cleanup, err := initializeExample(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, c := parts.Session, parts.Cache
+	reg, s, c := svc.registry, svc.session, svc.cache
 	if err := s.Do(ctx, s.B().Set().Key("user:1").Value("ann").Build()).Error(); err != nil {
 		t.Fatal(err)
 	}
@@ -40,23 +39,23 @@ func TestInitializeParts(t *testing.T) {
 	if got := strings.Join(keys, " "); got != "cache:page:/ session:user:1" {
 		t.Errorf("server keys = %s", got)
 	}
-	stats := parts.Registry.Stats()
+	stats := reg.Stats()
 	if len(stats) != 1 || stats[0].Refs != 2 {
 		t.Errorf("Stats = %+v, want one connection shared by 2 parts", stats)
 	}
 	cleanup()
-	if s := parts.Registry.Stats(); len(s) != 0 {
+	if s := reg.Stats(); len(s) != 0 {
 		t.Errorf("Stats after cleanup = %+v", s)
 	}
-	if _, _, err := parts.Registry.Acquire(ctx, mustOptions(t)); !errors.Is(err, registry.ErrClosed) {
+	if _, _, err := reg.Acquire(ctx, mustOptions(t)); !errors.Is(err, registry.ErrClosed) {
 		t.Errorf("the registry is still open after cleanup: %v", err)
 	}
 	waitNoClients(t, srv)
 }
 
-// TestInitializePartsFailure: when the second part cannot connect, the
+// TestInjectorFailure: when the second part cannot connect, the
 // injector fails naming its address and releases the first part.
-func TestInitializePartsFailure(t *testing.T) {
+func TestInjectorFailure(t *testing.T) {
 	srv := redistest.Start(t)
 	dead := redistest.Start(t)
 	deadPort := dead.Port()
@@ -64,12 +63,12 @@ func TestInitializePartsFailure(t *testing.T) {
 	t.Setenv("REDIS_URL", srv.URL())
 	t.Setenv("REDIS_CACHE_URL", "redis://127.0.0.1:"+strconv.Itoa(deadPort))
 	t.Setenv("REDIS_PING_TIMEOUT", "1s")
-	parts, cleanup, err := wireredis.InitializeParts(context.Background())
+	svc, cleanup, err := initializeExample(context.Background())
 	if err == nil {
 		cleanup()
-		t.Fatal("InitializeParts succeeded with an unreachable cache server")
+		t.Fatal("the injector succeeded with an unreachable cache server")
 	}
-	if parts != nil || cleanup != nil {
+	if svc != nil || cleanup != nil {
 		t.Error("a failed injector returned parts or a cleanup")
 	}
 	if !strings.Contains(err.Error(), "127.0.0.1:"+strconv.Itoa(deadPort)) || !strings.Contains(err.Error(), "cache") {
@@ -80,18 +79,23 @@ func TestInitializePartsFailure(t *testing.T) {
 
 func TestBadEnvironmentFailsFast(t *testing.T) {
 	t.Setenv("REDIS_PORT", "sixty")
-	_, _, err := wireredis.InitializeParts(context.Background())
+	_, _, err := initializeExample(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "REDIS_PORT") {
-		t.Errorf("InitializeParts with REDIS_PORT=sixty: %v", err)
+		t.Errorf("the injector with REDIS_PORT=sixty: %v", err)
 	}
 }
 
-// TestWireGenIsCurrent fails when wire_gen.go is not what wire would write
-// from wire.go now.
+// TestWireGenIsCurrent fails when a wire_gen.go (this package's, the
+// demo's in cmd/wireredis) is not what wire would write from its wire.go
+// now. wire diff prints differences on stdout; stderr may hold the go
+// command's download lines on a fresh machine.
 func TestWireGenIsCurrent(t *testing.T) {
-	out, err := exec.Command("go", "tool", "wire", "diff", ".").CombinedOutput()
+	cmd := exec.Command("go", "tool", "wire", "diff", "./...")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil || len(out) > 0 {
-		t.Errorf("wire_gen.go is stale; run 'make generate':\n%s(%v)", out, err)
+		t.Errorf("wire_gen.go is stale; run 'make generate':\n%s(%v)\n%s", out, err, stderr.String())
 	}
 }
 

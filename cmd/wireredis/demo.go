@@ -18,7 +18,6 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/rueidis"
 
-	"github.com/wireredis/wireredis"
 	"github.com/wireredis/wireredis/internal/demo"
 	"github.com/wireredis/wireredis/internal/redisproc"
 	"github.com/wireredis/wireredis/provider"
@@ -88,8 +87,8 @@ func runDemo(ctx context.Context, out io.Writer, serveAddr string) error {
 		}
 		return a
 	}}))
-	fmt.Fprintln(out, "\n== wire: InitializeDemo")
-	app, cleanup, err := wireredis.InitializeDemo(ctx, logger)
+	fmt.Fprintln(out, "\n== wire: initializeDemo (cmd/wireredis/wire.go)")
+	app, cleanup, err := initializeDemo(ctx, logger)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@
 //
 // demo runs the example application: the session and cache parts and a
 // generated analytics part, built through the injector
-// wireredis.InitializeDemo, writing through each, printing the keys as the
+// initializeDemo (cmd/wireredis/wire.go), writing through each, printing the keys as the
 // server stores them and the connections the registry opened. With no
 // REDIS_URL (or REDIS_HOST) it starts an embedded Redis first; with -serve
 // it serves an HTTP API until SIGINT or SIGTERM.
