@@ -13,14 +13,13 @@ import (
 	"time"
 
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/internal/leakcheck"
-	"github.com/wireredis/wireredis/internal/syncbuf"
+	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
 )
 
-func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testsupport.VerifyTestMain(m) }
 
 // sweepPassword must never be shown; it has characters that URL encoding
 // changes, so that the encoded forms are checked too.
@@ -38,7 +37,7 @@ func TestSecretsNeverShow(t *testing.T) {
 			seen = append(seen, what+": "+fmt.Sprint(x), fmt.Sprintf("%s: %v %+v %#v %s", what, x, x, x, x))
 		}
 	}
-	var logs syncbuf.Buffer
+	var logs testsupport.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	// Configuration errors that involve the password.
@@ -88,7 +87,6 @@ func TestSecretsNeverShow(t *testing.T) {
 		if err == nil {
 			show("command error", part.Do(ctx, part.B().Get().Key("k").Build()).Error())
 			show("refused", part.Do(ctx, part.B().Flushall().Build()).Error())
-			time.Sleep(50 * time.Millisecond)
 			show("stats", reg.Stats())
 			show("check", reg.Check(ctx))
 			rec := httptest.NewRecorder()
@@ -147,7 +145,7 @@ func TestUnencodedPasswordsNeverShow(t *testing.T) {
 			{environ: []string{"REDIS_CACHE_URL=" + url}},
 			{environ: []string{"CACHE_REDIS_URL=" + url}, urlVar: "CACHE_REDIS_URL"},
 		} {
-			var logs syncbuf.Buffer
+			var logs testsupport.Buffer
 			reg, closeAll := registry.New(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 			var part *feature.Client
 			release := func() {}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
@@ -50,7 +49,7 @@ func TestInjector(t *testing.T) {
 	if _, _, err := reg.Acquire(ctx, mustOptions(t)); !errors.Is(err, registry.ErrClosed) {
 		t.Errorf("the registry is still open after cleanup: %v", err)
 	}
-	waitNoClients(t, srv)
+	srv.WaitNoClients(t)
 }
 
 // TestInjectorFailure: when the second part cannot connect, the
@@ -74,7 +73,7 @@ func TestInjectorFailure(t *testing.T) {
 	if !strings.Contains(err.Error(), "127.0.0.1:"+strconv.Itoa(deadPort)) || !strings.Contains(err.Error(), "cache") {
 		t.Errorf("error %q should name the cache part's address", err)
 	}
-	waitNoClients(t, srv)
+	srv.WaitNoClients(t)
 }
 
 func TestBadEnvironmentFailsFast(t *testing.T) {
@@ -106,15 +105,4 @@ func mustOptions(t *testing.T) provider.Options {
 		t.Fatal(err)
 	}
 	return o
-}
-
-func waitNoClients(t *testing.T, srv *redistest.Server) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for srv.ConnectedClients(t) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d client connections left on the server", srv.ConnectedClients(t))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/redistest"
 )
 
@@ -237,7 +238,7 @@ func TestAttackBlockingCommandWithoutBlockingFlag(t *testing.T) {
 		blocked <- session.Do(bctx, session.B().Arbitrary("BLPOP", "queue", "0").Build()).Error()
 	}()
 	// Wait until the server has the BLPOP blocked.
-	waitFor(t, func() bool {
+	testsupport.WaitFor(t, 5*time.Second, "the BLPOP to block", func() bool {
 		info := str(t, srv.Client.Do(ctx, srv.Client.B().Info().Section("clients").Build()))
 		return strings.Contains(info, "blocked_clients:1")
 	})
@@ -500,15 +501,10 @@ func TestAttackKeylessCommandsReadServerState(t *testing.T) {
 	primary := redistest.Start(t)
 	redistest.Start(t, "--replicaof", "127.0.0.1", fmt.Sprint(primary.Port()))
 	ctx := context.Background()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	testsupport.WaitFor(t, 30*time.Second, "the replica to be online", func() bool {
 		info := str(t, primary.Client.Do(ctx, primary.Client.B().Info().Section("replication").Build()))
-		if strings.Contains(info, "connected_slaves:1") && strings.Contains(info, "state=online") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the replica is not online: %s", info)
-		}
-	}
+		return strings.Contains(info, "connected_slaves:1") && strings.Contains(info, "state=online")
+	})
 	session, _ := sessionAndCache(t, primary)
 	if err := session.Do(ctx, session.B().Role().Build()).Error(); !errors.Is(err, feature.ErrRefused) {
 		t.Fatalf("ROLE: %v, want refused", err)

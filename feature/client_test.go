@@ -12,11 +12,11 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/internal/leakcheck"
+	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/redistest"
 )
 
-func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testsupport.VerifyTestMain(m) }
 
 // serverKeys lists every key on the server, sorted.
 func serverKeys(t *testing.T, srv *redistest.Server) []string {
@@ -209,7 +209,9 @@ func TestFamilies(t *testing.T) {
 				got, _ := s.Do(ctx, b.Blpop().Key("inbox").Timeout(5).Build()).AsStrSlice()
 				done <- got
 			}()
-			time.Sleep(50 * time.Millisecond)
+			testsupport.WaitFor(t, 5*time.Second, "the BLPOP to block on the server", func() bool {
+				return strings.Contains(str(t, srv.Client.Do(ctx, srv.Client.B().Info().Section("clients").Build())), "blocked_clients:1")
+			})
 			// The server-side name is what an outside writer uses.
 			must(t, srv.Client.Do(ctx, srv.Client.B().Rpush().Key("session:inbox").Element("hi").Build()))
 			if got := <-done; fmt.Sprint(got) != "[inbox hi]" {
@@ -449,7 +451,7 @@ func testDoCacheInvalidation(t *testing.T, pinned bool) {
 	}
 	// An outside write to the server-side name invalidates the entry.
 	must(t, srv.Client.Do(ctx, srv.Client.B().Set().Key("session:profile").Value("v2").Build()))
-	waitFor(t, func() bool {
+	testsupport.WaitFor(t, 5*time.Second, "the invalidation of the cached session:profile", func() bool {
 		r := s.DoCache(ctx, cache(b.Get().Key("profile").Cache()), time.Minute)
 		v, _ := r.ToString()
 		return v == "v2"
@@ -485,7 +487,7 @@ func testDoCacheInvalidation(t *testing.T, pinned bool) {
 		}
 		value += "+"
 		must(t, srv.Client.Do(ctx, srv.Client.B().Set().Key("session:profile").Value(value).Build()))
-		waitFor(t, func() bool { v, _ := ro.get().ToString(); return v == value })
+		testsupport.WaitFor(t, 5*time.Second, "the invalidation of "+ro.name, func() bool { v, _ := ro.get().ToString(); return v == value })
 	}
 	if err := s.DoCache(ctx, cache(b.EvalRo().Script(script).Numkeys(2).Key("a", "b").Cache()), time.Minute).Error(); !errors.Is(err, feature.ErrBadArguments) {
 		t.Errorf("DoCache EVAL_RO with two keys: %v, want ErrBadArguments", err)
@@ -503,19 +505,6 @@ func testDoCacheInvalidation(t *testing.T, pinned bool) {
 	multi := s.DoMultiCache(ctx, rueidis.CT(cache(b.Get().Key("profile").Cache()), time.Minute), rueidis.CT(cache(b.Get().Key("other").Cache()), time.Minute))
 	if v, _ := multi[1].ToString(); v != "o" {
 		t.Errorf("DoMultiCache other = %q", v)
-	}
-}
-
-// waitFor polls cond for up to five seconds: invalidations arrive
-// asynchronously.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

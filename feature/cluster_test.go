@@ -18,6 +18,7 @@ import (
 
 	"github.com/wireredis/wireredis/feature"
 	"github.com/wireredis/wireredis/internal/rueidisx"
+	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
@@ -285,7 +286,7 @@ func TestClusterReadsFromReplicas(t *testing.T) {
 		return total
 	}
 	// The replica may lag behind the SET for a moment.
-	waitFor(t, func() bool {
+	testsupport.WaitFor(t, 5*time.Second, "the replica to have session:profile", func() bool {
 		v, err := session.Do(ctx, session.B().Get().Key("profile").Build()).ToString()
 		return err == nil && v == "v"
 	})
@@ -337,7 +338,7 @@ func TestClusterFailover(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
+	testsupport.WaitFor(t, 10*time.Second, "the writers to get going", func() bool { return okCount.Load() >= 100 })
 	victim := c.Primaries()[0]
 	start := time.Now()
 	c.Kill(victim)
@@ -345,13 +346,7 @@ func TestClusterFailover(t *testing.T) {
 	recoveredAt := time.Now()
 	recovered := recoveredAt.Sub(start)
 	base2 := okCount.Load()
-	deadline := time.Now().Add(20 * time.Second)
-	for okCount.Load() < base2+500 {
-		if time.Now().After(deadline) {
-			t.Fatalf("writes did not resume after the failover (%d since)", okCount.Load()-base2)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testsupport.WaitFor(t, 20*time.Second, "500 writes after the failover", func() bool { return okCount.Load() >= base2+500 })
 	close(stop)
 	wg.Wait()
 	t.Logf("primary %s killed; cluster ok again after %s; %d writes acknowledged", victim, recovered.Round(time.Millisecond), okCount.Load())

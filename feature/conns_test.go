@@ -9,6 +9,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
@@ -24,15 +25,9 @@ func TestKPartsOpenWhatOneClientOpens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	settle := func(want int) int {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := srv.ConnectedClients(t)
-			if n == want || time.Now().After(deadline) {
-				return n
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+	settle := func(want int, what string) {
+		t.Helper()
+		testsupport.WaitFor(t, 5*time.Second, what, func() bool { return srv.ConnectedClients(t) == want })
 	}
 	co, err := base.ClientOption()
 	if err != nil {
@@ -45,7 +40,7 @@ func TestKPartsOpenWhatOneClientOpens(t *testing.T) {
 	must(t, raw.Do(ctx, raw.B().Ping().Build()))
 	rawConns := srv.ConnectedClients(t)
 	raw.Close()
-	settle(0)
+	settle(0, "the raw client's connections to close")
 	for _, k := range []int{1, 10, 100} {
 		reg, closeAll := registry.New(nil)
 		for i := range k {
@@ -55,10 +50,8 @@ func TestKPartsOpenWhatOneClientOpens(t *testing.T) {
 			}
 			must(t, part.Do(ctx, part.B().Ping().Build()))
 		}
-		if got := settle(rawConns); got != rawConns {
-			t.Errorf("%d parts: %d server connections, one raw client opens %d", k, got, rawConns)
-		}
+		settle(rawConns, fmt.Sprintf("%d parts to hold the %d server connections one raw client opens", k, rawConns))
 		closeAll()
-		settle(0)
+		settle(0, "the parts' connections to close")
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
 )
@@ -166,7 +167,7 @@ func (w *effectWorld) plant() {
 	t, ctx := w.t, context.Background()
 	// After a restart, the plain clients' first command may meet the
 	// connection the old server closed.
-	waitUntil(t, "the server", func() bool {
+	testsupport.WaitFor(t, 10*time.Second, "the server", func() bool {
 		return w.plain.Do(ctx, w.plain.B().Ping().Build()).Error() == nil
 	})
 	w.secrets = w.secrets[:0]
@@ -259,14 +260,14 @@ func (w *effectWorld) plant() {
 	}
 	// The listeners must be in place before the snapshot: wait until the
 	// server counts them.
-	waitUntil(t, "the victim listeners", func() bool {
+	testsupport.WaitFor(t, 10*time.Second, "the victim listeners", func() bool {
 		reply, err := w.nodes[0].probe.do("PUBSUB", "NUMPAT")
 		if err != nil {
 			t.Fatal(err)
 		}
 		return reply == int64(numpatVictims+1)
 	})
-	waitUntil(t, "the blocked victim", func() bool {
+	testsupport.WaitFor(t, 10*time.Second, "the blocked victim", func() bool {
 		reply, err := w.nodeOf(w.blockKey).probe.do("INFO", "clients")
 		if err != nil {
 			t.Fatal(err)
@@ -281,7 +282,7 @@ func (w *effectWorld) plant() {
 // ready waits until both parts answer (after a restart, their
 // connections are made again).
 func (w *effectWorld) ready() {
-	waitUntil(w.t, "the parts to answer", func() bool {
+	testsupport.WaitFor(w.t, 10*time.Second, "the parts to answer", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		return w.part.Do(ctx, w.part.B().Ping().Build()).Error() == nil &&
@@ -799,7 +800,7 @@ func (w *effectWorld) recover() {
 	w.closeConns()
 	w.srv.Restart()
 	for _, c := range []rueidis.Client{w.other.Client, w.srv.Client} {
-		waitUntil(w.t, "the server", func() bool { return c.Do(context.Background(), c.B().Ping().Build()).Error() == nil })
+		testsupport.WaitFor(w.t, 10*time.Second, "the server", func() bool { return c.Do(context.Background(), c.B().Ping().Build()).Error() == nil })
 		// A SAVE among the attacks left a file the server loaded again.
 		for _, cmd := range []rueidis.Completed{c.B().Flushall().Build(), c.B().FunctionFlush().Build()} {
 			if err := c.Do(context.Background(), cmd).Error(); err != nil {
@@ -928,18 +929,6 @@ func (w *watcher) until(probe *respConn, marker string, seq int) ([]keyEvent, er
 		case <-deadline:
 			return nil, errors.New("the marker's keyspace event did not come within 5s (notifications turned off, or the server paused?)")
 		}
-	}
-}
-
-// waitUntil polls cond until it holds, for up to ten seconds.
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 10s for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

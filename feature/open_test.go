@@ -9,6 +9,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
@@ -228,7 +229,9 @@ func TestBackgroundPart(t *testing.T) {
 		t.Error("a fail-fast part started with Redis down")
 	}
 	srv.Restart()
-	waitFor(t, func() bool { return session.Do(ctx, session.B().Set().Key("k").Value("v").Build()).Error() == nil })
+	testsupport.WaitFor(t, 5*time.Second, "a write through the part after the restart", func() bool {
+		return session.Do(ctx, session.B().Set().Key("k").Value("v").Build()).Error() == nil
+	})
 	if got := str(t, srv.Client.Do(ctx, srv.Client.B().Get().Key("session:k").Build())); got != "v" {
 		t.Errorf("session:k = %q", got)
 	}

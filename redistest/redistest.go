@@ -169,6 +169,20 @@ func (s *Server) ConnectedClients(t testing.TB) int {
 	return n
 }
 
+// WaitNoClients waits, up to five seconds, until the server has no
+// client connections but the harness's own: what a test of a clean
+// shutdown asks.
+func (s *Server) WaitNoClients(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for n := s.ConnectedClients(t); n != 0; n = s.ConnectedClients(t) {
+		if time.Now().After(deadline) {
+			t.Fatalf("redistest: %d client connections left on the server", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func (s *Server) mustManage(op string) {
 	if !s.managed {
 		s.t.Skipf("redistest: %s needs a server the harness started; unset REDIS_TEST_ADDR", op)

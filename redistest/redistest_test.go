@@ -7,11 +7,11 @@ import (
 
 	"github.com/redis/rueidis"
 
-	"github.com/wireredis/wireredis/internal/leakcheck"
 	"github.com/wireredis/wireredis/internal/redisproc"
+	"github.com/wireredis/wireredis/internal/testsupport"
 )
 
-func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testsupport.VerifyTestMain(m) }
 
 func TestStartKillRestart(t *testing.T) {
 	ctx := context.Background()

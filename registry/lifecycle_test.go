@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"regexp"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/redis/rueidis"
 	"go.uber.org/goleak"
 
+	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
 )
@@ -21,29 +23,18 @@ import (
 // end, and fails naming those left.
 func noGoroutinesWithin(t *testing.T, ign goleak.Option, limit time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		err := goleak.Find(ign)
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("goroutines left %s after Close: %v", limit, err)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var err error
+	testsupport.WaitFor(t, limit, "every goroutine of the closed registry to end", func() bool {
+		err = goleak.Find(ign)
+		return err == nil
+	})
 }
 
 // waitInFlight waits until the registry's one connection has n commands
 // in flight.
 func waitInFlight(t *testing.T, reg *registry.Registry, n int64) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); reg.Stats()[0].InFlight < n; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("never %d commands in flight: %+v", n, reg.Stats())
-		}
-	}
+	testsupport.WaitFor(t, 5*time.Second, fmt.Sprintf("%d commands in flight", n), func() bool { return reg.Stats()[0].InFlight >= n })
 }
 
 // clientsNamed counts the server's connections named name.
@@ -97,13 +88,9 @@ func TestCloseDuringStall(t *testing.T) {
 	noGoroutinesWithin(t, ign, time.Second)
 	srv.Resume()
 	check := srv.NewClient(t, nil)
-	deadline := time.Now().Add(5 * time.Second)
-	for clientsNamed(t, check, "stalled") > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the server still has a connection of the closed registry")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testsupport.WaitFor(t, 5*time.Second, "the closed registry's connections to leave the server", func() bool {
+		return clientsNamed(t, check, "stalled") == 0
+	})
 }
 
 // TestConcurrentCloseWaits: a second Close returns only once the first
@@ -127,15 +114,10 @@ func TestConcurrentCloseWaits(t *testing.T) {
 		defer close(first)
 		_ = reg.Close()
 	}()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+	testsupport.WaitFor(t, 5*time.Second, "the first Close to begin", func() bool {
 		_, _, err := reg.Acquire(context.Background(), opts)
-		if errors.Is(err, registry.ErrClosed) {
-			break // the first Close has begun
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first Close did not begin")
-		}
-	}
+		return errors.Is(err, registry.ErrClosed)
+	})
 	_ = reg.Close()
 	select {
 	case <-blocked:

@@ -345,7 +345,7 @@ func TestRefcountStress(t *testing.T) {
 	if s := reg.Stats(); len(s) != 0 {
 		t.Errorf("Stats at the end = %+v", s)
 	}
-	waitNoClients(t, srv)
+	srv.WaitNoClients(t)
 	// Each connection (an identity's 0→1 reference transition) is dialled
 	// once and closed once.
 	events := map[string][2]int{}

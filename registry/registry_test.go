@@ -14,19 +14,18 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
-	"github.com/wireredis/wireredis/internal/leakcheck"
-	"github.com/wireredis/wireredis/internal/syncbuf"
+	"github.com/wireredis/wireredis/internal/testsupport"
 
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
 )
 
-func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testsupport.VerifyTestMain(m) }
 
-func newRegistry(t *testing.T) (*registry.Registry, *syncbuf.Buffer) {
+func newRegistry(t *testing.T) (*registry.Registry, *testsupport.Buffer) {
 	t.Helper()
-	logs := &syncbuf.Buffer{}
+	logs := &testsupport.Buffer{}
 	reg, closeAll := registry.New(slog.New(slog.NewTextHandler(logs, nil)))
 	t.Cleanup(closeAll)
 	return reg, logs
@@ -51,23 +50,6 @@ func ping(t *testing.T, c rueidis.Client) {
 	}
 }
 
-// waitNoClients waits until the server has no connections besides the
-// harness's own; the server notices closed sockets asynchronously.
-func waitNoClients(t *testing.T, srv *redistest.Server) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := srv.ConnectedClients(t)
-		if got == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server has %d client connections, want none", got)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestEqualSettingsShareOneClient(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
@@ -85,7 +67,7 @@ func TestEqualSettingsShareOneClient(t *testing.T) {
 	ping(t, raw)
 	rawConns := srv.ConnectedClients(t)
 	raw.Close()
-	waitNoClients(t, srv)
+	srv.WaitNoClients(t)
 
 	reg, logs := newRegistry(t)
 	var clients []rueidis.Client
@@ -159,7 +141,7 @@ func TestReleaseClosesAtZero(t *testing.T) {
 	if err := c1.Do(ctx, c1.B().Ping().Build()).Error(); !errors.Is(err, rueidis.ErrClosing) {
 		t.Errorf("PING after the last release: %v, want rueidis.ErrClosing", err)
 	}
-	waitNoClients(t, srv)
+	srv.WaitNoClients(t)
 	if got := strings.Count(logs.String(), "connection closed"); got != 1 {
 		t.Errorf("logged %d closes, want 1:\n%s", got, logs)
 	}
@@ -192,7 +174,7 @@ func TestClose(t *testing.T) {
 	if _, _, err := reg.Acquire(ctx, opts); !errors.Is(err, registry.ErrClosed) {
 		t.Errorf("Acquire after Close: %v, want ErrClosed", err)
 	}
-	waitNoClients(t, srv)
+	srv.WaitNoClients(t)
 }
 
 func TestConcurrentAcquireRelease(t *testing.T) {
@@ -232,7 +214,7 @@ func TestConcurrentAcquireRelease(t *testing.T) {
 	if s := reg.Stats(); len(s) != 0 {
 		t.Errorf("Stats after every release = %+v", s)
 	}
-	waitNoClients(t, srv)
+	srv.WaitNoClients(t)
 	opened := strings.Count(logs.String(), "connection opened")
 	closed := strings.Count(logs.String(), "connection closed")
 	if opened != closed || opened < len(identities) {

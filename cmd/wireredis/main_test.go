@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wireredis/wireredis/internal/leakcheck"
+	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/redistest"
 )
 
-func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testsupport.VerifyTestMain(m) }
 
 // clearRedisEnv makes the demo's own os.Setenv calls undone after the test.
 func clearRedisEnv(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wireredis/wireredis/internal/syncbuf"
+	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/redistest"
 )
 
@@ -19,19 +19,17 @@ func TestDemoServe(t *testing.T) {
 	clearRedisEnv(t)
 	t.Setenv("REDIS_URL", srv.URL())
 	ctx, stop := context.WithCancel(context.Background()) // stands for SIGINT
-	var out syncbuf.Buffer
+	var out testsupport.Buffer
 	exited := make(chan int, 1)
 	go func() { exited <- run(ctx, []string{"demo", "--serve", "127.0.0.1:0"}, &out, io.Discard) }()
 
 	var base string
-	for deadline := time.Now().Add(10 * time.Second); base == ""; time.Sleep(10 * time.Millisecond) {
+	testsupport.WaitFor(t, 10*time.Second, "the demo to serve (its output says where)", func() bool {
 		if m := regexp.MustCompile(`serving on (http://\S+)`).FindStringSubmatch(out.String()); m != nil {
 			base = m[1]
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the demo did not start serving:\n%s", out.String())
-		}
-	}
+		return base != ""
+	})
 	call := func(method, path string) (int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, nil)
@@ -71,12 +69,23 @@ func TestDemoServe(t *testing.T) {
 	}
 
 	// A slow request is in flight when the signal comes: it must finish.
+	// The signal comes once the demo handles it: it has then asked Redis
+	// for the product (the server counts GETs), and waits for its slow
+	// source.
+	gets := func() string {
+		info, err := srv.Client.Do(context.Background(), srv.Client.B().Info().Section("commandstats").Build()).ToString()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return regexp.MustCompile(`cmdstat_get:calls=\d+`).FindString(info)
+	}
+	before := gets()
 	slow := make(chan int, 1)
 	go func() {
 		c, _ := call("GET", "/products/slow?delay=500ms")
 		slow <- c
 	}()
-	time.Sleep(100 * time.Millisecond)
+	testsupport.WaitFor(t, 10*time.Second, "the demo to handle the slow request", func() bool { return gets() != before })
 	stop()
 	if c := <-slow; c != 200 {
 		t.Errorf("the request in flight at shutdown got %d, want 200", c)

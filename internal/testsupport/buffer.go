@@ -1,6 +1,4 @@
-// Package syncbuf is a bytes.Buffer safe for concurrent writers, for tests
-// that collect log output or a command's report from several goroutines.
-package syncbuf
+package testsupport
 
 import (
 	"bytes"

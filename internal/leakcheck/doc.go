@@ -1,2 +1,0 @@
-// Package leakcheck is the goleak policy shared by the test suites.
-package leakcheck

@@ -1,0 +1,8 @@
+// Package testsupport is what the project's tests share: a check that
+// no goroutine is left behind, a buffer several goroutines may write, and
+// one helper that polls for a condition with a deadline.
+//
+// Tests wait for signals the code under test gives, or poll the server's
+// state through WaitFor; they never sleep in the hope that something has
+// happened.
+package testsupport
