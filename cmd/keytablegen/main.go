@@ -1,6 +1,10 @@
 // Command keytablegen writes internal/keyspec/table_gen.go from the
 // COMMAND reply of a Redis server: the one at -addr, or a redis-server from
-// PATH that it starts and stops itself.
+// PATH that it starts and stops itself. What key specs cannot express is
+// classes.go's: which commands a part refuses and why, which commands
+// without keys it may send, the hand-written rules, and where replies
+// carry names. A test checks that the committed table is what it writes
+// now.
 //
 //	go generate ./internal/keyspec
 package main
@@ -13,7 +17,6 @@ import (
 
 	"github.com/redis/rueidis"
 
-	"github.com/wireredis/wireredis/internal/keytablegen"
 	"github.com/wireredis/wireredis/internal/redisproc"
 )
 
@@ -41,11 +44,11 @@ func run(out, addr string) error {
 		return err
 	}
 	defer c.Close()
-	version, cmds, err := keytablegen.Fetch(context.Background(), c)
+	version, cmds, err := Fetch(context.Background(), c)
 	if err != nil {
 		return err
 	}
-	src, err := keytablegen.Generate(version, cmds)
+	src, err := Generate(version, cmds)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 
 // Hand-written rules, for what COMMAND key specs mark "unknown" or
 // "incomplete", and for commands whose key specs the server does not
-// follow. internal/keytablegen/classes.go attaches them by command name;
+// follow. cmd/keytablegen/classes.go attaches them by command name;
 // the generator fails on an incomplete spec without a rule. Each rule
 // walks the options as the server's own parser does: a command the server
 // would reject for its syntax is harmless whatever a rule marks in it.

@@ -1,4 +1,4 @@
-package keytablegen_test
+package main
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/wireredis/wireredis/internal/keyspec"
-	"github.com/wireredis/wireredis/internal/keytablegen"
 	"github.com/wireredis/wireredis/redistest"
 )
 
@@ -15,18 +14,18 @@ import (
 // compares it with the committed one.
 func TestTableIsCurrent(t *testing.T) {
 	srv := redistest.Start(t)
-	version, cmds, err := keytablegen.Fetch(context.Background(), srv.Client)
+	version, cmds, err := Fetch(context.Background(), srv.Client)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if version != keyspec.ServerVersion() {
 		t.Skipf("the table comes from redis %s; this server is %s", keyspec.ServerVersion(), version)
 	}
-	got, err := keytablegen.Generate(version, cmds)
+	got, err := Generate(version, cmds)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := os.ReadFile("../keyspec/table_gen.go")
+	want, err := os.ReadFile("../../internal/keyspec/table_gen.go")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,8 +38,8 @@ func TestTableIsCurrent(t *testing.T) {
 }
 
 func TestGenerateRefusesWhatItCannotClassify(t *testing.T) {
-	cmds := []keytablegen.Command{{Info: keyspec.Info{Name: "NEWCMD", Specs: []keyspec.RawSpec{{BeginType: "unknown", FindType: "unknown"}}}}}
-	if _, err := keytablegen.Generate("9.9.9", cmds); err == nil {
+	cmds := []Command{{Info: keyspec.Info{Name: "NEWCMD", Specs: []keyspec.RawSpec{{BeginType: "unknown", FindType: "unknown"}}}}}
+	if _, err := Generate("9.9.9", cmds); err == nil {
 		t.Error("Generate accepted a command with an unknown key spec and no rule")
 	}
 }

@@ -1,4 +1,4 @@
-package keytablegen
+package main
 
 // The hand-written part of the table: what COMMAND cannot tell. Every
 // command of the server ends up in exactly one class; Generate fails on a

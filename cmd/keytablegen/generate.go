@@ -1,4 +1,4 @@
-package keytablegen
+package main
 
 import (
 	"bytes"
