@@ -115,6 +115,8 @@ func ACLRules(base provider.Options, parts []Part, opts ACLOptions) ([]string, e
 // to the key patterns.
 func aclAllows(c *keyspec.Command, opts ACLOptions) bool {
 	switch c.Name {
+	case "ROLE":
+		return true // scoped in its reply, not a listing
 	case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO":
 		return !opts.NoScripts
 	case "GEORADIUS", "GEORADIUSBYMEMBER":

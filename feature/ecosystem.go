@@ -2,15 +2,8 @@ package feature
 
 import (
 	"github.com/redis/rueidis"
-	"github.com/redis/rueidis/rueidiscompat"
 	"github.com/redis/rueidis/rueidislock"
 )
-
-// Compat returns rueidiscompat's go-redis-style API over the part, for
-// teams that know go-redis: part.Compat().Set(ctx, "k", "v", 0) writes
-// namespace:k. Replies that carry key names (Keys, Scan, BLPop) show them
-// prefixed, as with Do.
-func (c *Client) Compat() rueidiscompat.Cmdable { return rueidiscompat.NewAdapter(c) }
 
 // LockerOption adapts opt so that rueidislock.NewLocker uses the part:
 // the lock keys live under the namespace (session:rueidislock:{name}:0),

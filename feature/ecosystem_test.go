@@ -7,17 +7,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/rueidis/rueidiscompat"
 	"github.com/redis/rueidis/rueidislock"
 
 	"github.com/wireredis/wireredis/feature"
 	"github.com/wireredis/wireredis/redistest"
 )
 
+// TestCompat: rueidiscompat's go-redis-style API over a part, as its own
+// adapter builds it (a part is a rueidis.Client): keys prefixed, replies
+// without the prefix. (feature does not import rueidiscompat: who wants
+// it, imports it.)
 func TestCompat(t *testing.T) {
 	srv := redistest.Start(t)
 	s := feature.New(srv.NewClient(t, nil), "session")
 	ctx := context.Background()
-	compat := s.Compat()
+	compat := rueidiscompat.NewAdapter(s)
 	if err := compat.Set(ctx, "k", "v", time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +37,14 @@ func TestCompat(t *testing.T) {
 	}
 	if got := sortedString(serverKeys(t, srv)); got != "[session:h session:k]" {
 		t.Errorf("server keys = %s", got)
+	}
+	if keys, err := compat.Keys(ctx, "*").Result(); err != nil || sortedString(keys) != "[h k]" {
+		t.Errorf("Keys * = %v %v, want [h k] (without the prefix)", keys, err)
+	}
+	// rueidiscompat asks each node its ROLE before KEYS: a part tells the
+	// role, and nothing more of the server's replication.
+	if role, err := s.Do(ctx, s.B().Role().Build()).ToArray(); err != nil || len(role) != 1 {
+		t.Errorf("ROLE through a part = %v %v, want the role alone", role, err)
 	}
 	if err := compat.FlushDB(ctx).Err(); !errors.Is(err, feature.ErrRefused) {
 		t.Errorf("FlushDB through Compat: %v, want ErrRefused", err)

@@ -74,6 +74,8 @@ func (c *Client) stripNames(m *rueidis.RedisMessage, where keyspec.Reply) {
 		for i := 0; i < len(elems); i += 2 {
 			rueidisx.TrimPrefix(&elems[i], c.prefix)
 		}
+	case keyspec.RoleOnly:
+		rueidisx.Truncate(m, 1)
 	}
 }
 

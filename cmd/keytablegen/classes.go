@@ -113,7 +113,6 @@ var admin = map[string]string{
 	"FAILOVER":            whyReplication,
 	"REPLICAOF":           whyReplication,
 	"SLAVEOF":             whyReplication,
-	"ROLE":                whyReplication,
 	"FUNCTION":            whyFunctions,
 	"SCRIPT":              whyScripts,
 	"INFO":                whyIntrospection,
@@ -133,6 +132,7 @@ var scoped = map[string]bool{
 	"SCAN":                 true,
 	"PUBSUB CHANNELS":      true,
 	"PUBSUB SHARDCHANNELS": true,
+	"ROLE":                 true, // the role only: what rueidiscompat asks each node before KEYS, SCAN, ...
 }
 
 // channels commands name pub/sub channels or patterns rather than keys.
@@ -190,4 +190,5 @@ var replies = map[string]string{
 	"XREADGROUP":           "StreamNames",
 	"PUBSUB NUMSUB":        "PairNames",
 	"PUBSUB SHARDNUMSUB":   "PairNames",
+	"ROLE":                 "RoleOnly",
 }

@@ -118,6 +118,7 @@ const (
 	FirstName         // the first element: BLPOP, LMPOP, ZMPOP, BZPOPMIN, ...
 	StreamNames       // each stream's name: XREAD, XREADGROUP (a map in RESP3)
 	PairNames         // every other element, or a map's keys: PUBSUB NUMSUB
+	RoleOnly          // ROLE: the first element alone (the rest is the server's replication)
 )
 
 // Kind tells what an argument position holds.

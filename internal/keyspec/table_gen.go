@@ -262,7 +262,7 @@ var table = map[string]*Command{
 	"RESET":          {Name: "RESET", Class: Refused, Reason: "it would reset the connection the parts share"},
 	"RESTORE":        {Name: "RESTORE", Class: Refused, Reason: "a crafted payload can stop the whole server (Redis checks payloads in full only with sanitize-dump-payload yes, not the default); send it with the administrative client (registry.Admin), which has no namespace"},
 	"RESTORE-ASKING": {Name: "RESTORE-ASKING", Class: Refused, Reason: "a crafted payload can stop the whole server (Redis checks payloads in full only with sanitize-dump-payload yes, not the default); send it with the administrative client (registry.Admin), which has no namespace"},
-	"ROLE":           {Name: "ROLE", Class: Refused, Reason: "it reads or changes the server's replication, which every namespace shares; send it with the administrative client (registry.Admin), which has no namespace"},
+	"ROLE":           {Name: "ROLE", Class: Scoped, Reply: RoleOnly},
 	"RPOP":           {Name: "RPOP", Class: Keys, Specs: []Spec{{BeginIndex: 1, LastKey: 0, KeyStep: 1}}},
 	"RPOPLPUSH":      {Name: "RPOPLPUSH", Class: Keys, Specs: []Spec{{BeginIndex: 1, LastKey: 0, KeyStep: 1}, {BeginIndex: 2, LastKey: 0, KeyStep: 1}}},
 	"RPUSH":          {Name: "RPUSH", Class: Keys, Specs: []Spec{{BeginIndex: 1, LastKey: 0, KeyStep: 1}}},

@@ -77,6 +77,17 @@ func Elements(m *rueidis.RedisMessage) []rueidis.RedisMessage {
 	return nil
 }
 
+// Truncate keeps the first n elements of an array message, in place, and
+// reports whether it did.
+func Truncate(m *rueidis.RedisMessage, n int) bool {
+	v := view(m)
+	if !messageVerified || v.typ != typeArray || int64(n) > v.intlen || n < 0 {
+		return false
+	}
+	v.intlen = int64(n)
+	return true
+}
+
 // IsMap reports whether m is a RESP3 map (its Elements are keys and
 // values in turn).
 func IsMap(m *rueidis.RedisMessage) bool { return messageVerified && view(m).typ == typeMap }
