@@ -7,10 +7,12 @@
 //
 // Start picks, in order: the server at REDIS_TEST_ADDR (shared: tests must
 // not assume it is empty), a redis-server from PATH started on a free
-// loopback port in a temporary directory, or a container when a Docker
-// engine answers within a second. With none of them it fails the test and
-// says how to install redis-server.
+// loopback port in a temporary directory, or a registered Backend. The
+// module github.com/wireredis/wireredis/redistest/dockerbackend is one:
+// imported (for its init), it runs a container when a Docker engine
+// answers within a second. With none of them Start fails the test and says
+// how to install redis-server.
 //
-// This is the only wireredis package that imports dockertest; library code
-// never imports it.
+// redistest imports no Docker library: its module graph stays that of
+// rueidis.
 package redistest

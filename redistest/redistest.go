@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ory/dockertest/v3"
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/redisproc"
@@ -33,8 +32,8 @@ type Server struct {
 	args    []string
 	dir     string
 	proc    *redisproc.Process
-	managed bool // false for REDIS_TEST_ADDR
-	docker  *dockertest.Resource
+	managed bool   // false for REDIS_TEST_ADDR
+	stopped func() // a Backend's server: stops it
 	paused  bool
 }
 
@@ -55,13 +54,16 @@ func Start(t testing.TB, args ...string) *Server {
 		s.managed = true
 		s.dir = t.TempDir()
 		s.startProcess(freePort(t))
-	case dockerAnswers():
+	case backend != nil && backend.Available():
 		s.managed = true
-		s.startContainer()
+		var err error
+		if s.Addr, s.stopped, err = backend.Start(args); err != nil {
+			t.Fatalf("redistest: %v", err)
+		}
 	default:
 		t.Fatal("redistest: no Redis server available. Install redis-server " +
 			"(Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis), " +
-			"set REDIS_TEST_ADDR=host:port, or start a Docker engine")
+			"set REDIS_TEST_ADDR=host:port, or import github.com/wireredis/wireredis/redistest/dockerbackend and start a Docker engine")
 	}
 	t.Cleanup(s.stop)
 	s.Client = s.NewClient(t, nil)
@@ -104,10 +106,8 @@ func (s *Server) Port() int {
 func (s *Server) Kill() {
 	s.t.Helper()
 	s.mustManage("Kill")
-	if s.docker != nil {
-		if err := s.docker.Close(); err != nil {
-			s.t.Fatalf("redistest: stop container: %v", err)
-		}
+	if s.stopped != nil {
+		s.stopped()
 		return
 	}
 	s.killProcess()
@@ -118,7 +118,7 @@ func (s *Server) Kill() {
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.mustManage("Restart")
-	if s.docker != nil {
+	if s.stopped != nil {
 		s.t.Skip("redistest: Restart needs the redis-server back end (install redis-server)")
 	}
 	s.killProcess()
@@ -144,7 +144,7 @@ func (s *Server) Resume() {
 func (s *Server) signal(op string, sig syscall.Signal) {
 	s.t.Helper()
 	s.mustManage(op)
-	if s.docker != nil || s.proc == nil {
+	if s.stopped != nil || s.proc == nil {
 		s.t.Skipf("redistest: %s needs the redis-server back end (install redis-server)", op)
 	}
 	if err := syscall.Kill(s.proc.Pid(), sig); err != nil {
@@ -207,8 +207,8 @@ func (s *Server) stop() {
 	if s.paused {
 		_ = syscall.Kill(s.proc.Pid(), syscall.SIGCONT)
 	}
-	if s.docker != nil {
-		_ = s.docker.Close()
+	if s.stopped != nil {
+		s.stopped()
 	}
 	s.killProcess()
 }
@@ -227,31 +227,20 @@ func havePath(bin string) bool {
 	return err == nil
 }
 
-// dockerAnswers is true when a Docker engine answers a ping within a second.
-func dockerAnswers() bool {
-	pool, err := dockertest.NewPool("")
-	if err != nil {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	return pool.Client.PingWithContext(ctx) == nil
+// Backend starts Redis servers where redis-server is not on PATH: the
+// module github.com/wireredis/wireredis/redistest/dockerbackend registers
+// one that runs containers, for those who import it. redistest itself has
+// no dependency on Docker.
+type Backend interface {
+	// Available reports, quickly, whether the backend can start a server.
+	Available() bool
+	// Start starts a server with the extra redis-server arguments, and
+	// returns its host:port and a func that stops it.
+	Start(args []string) (addr string, stop func(), err error)
 }
 
-func (s *Server) startContainer() {
-	s.t.Helper()
-	pool, err := dockertest.NewPool("")
-	if err != nil {
-		s.t.Fatalf("redistest: docker: %v", err)
-	}
-	cmd := append([]string{"redis-server", "--save", "", "--appendonly", "no"}, s.args...)
-	res, err := pool.RunWithOptions(&dockertest.RunOptions{Repository: "redis", Tag: "7.0", Cmd: cmd})
-	if err != nil {
-		s.t.Fatalf("redistest: start a redis:7.0 container: %v", err)
-	}
-	s.docker = res
-	s.Addr = net.JoinHostPort("127.0.0.1", res.GetPort("6379/tcp"))
-	if err := pool.Retry(func() error { _, err := redisproc.Probe(s.Addr); return err }); err != nil {
-		s.t.Fatalf("redistest: container on %s did not answer: %v", s.Addr, err)
-	}
-}
+var backend Backend
+
+// RegisterBackend makes b the fallback of Start, after REDIS_TEST_ADDR and
+// a redis-server on PATH. Call it from an init function.
+func RegisterBackend(b Backend) { backend = b }
