@@ -43,6 +43,8 @@ func clusterParts(t *testing.T, c *redistest.Cluster, environ ...string) (reg *r
 	return parts(t, append([]string{"REDIS_ADDRS=" + strings.Join(c.Addrs[:2], ",")}, environ...)...)
 }
 
+// TestCluster runs its cases on one three-primary cluster with replicas:
+// starting one takes seconds. Each case writes keys of its own.
 func TestCluster(t *testing.T) {
 	ctx := context.Background()
 	c := redistest.StartCluster(t, 3, 1)
@@ -55,248 +57,271 @@ func TestCluster(t *testing.T) {
 	if session.Mode() != "cluster" {
 		t.Fatalf("Mode = %s, want cluster", session.Mode())
 	}
-	// Every family, multi-key commands included, through a hash-tag part.
 	tagged, releaseTagged, err := feature.Part{Namespace: "ratelimit", HashTag: true}.Open(ctx, reg, base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer releaseTagged()
-	for _, st := range scenario(ctx, tagged, "") {
-		if err := st.run(); err != nil {
-			t.Errorf("{ratelimit} %s: %v", st.name, err)
-		}
-	}
-	// And through SessionRedis, with a user hash tag on every key.
-	for _, st := range scenario(ctx, session.Client, "{u1}") {
-		if err := st.run(); err != nil {
-			t.Errorf("session {u1} %s: %v", st.name, err)
-		}
-	}
 
-	// Through SessionRedis: keys land in the slot of their prefixed name
-	// (asked of each primary itself).
-	var primaries []rueidisClient
-	for _, addr := range c.Primaries() {
-		primaries = append(primaries, c.Node(t, addr))
-	}
-	for i := range 20 {
-		k := fmt.Sprintf("user:%d", i)
-		must(t, session.Do(ctx, session.B().Set().Key(k).Value("v").Build()))
-		slot, err := c.Client.Do(ctx, c.Client.B().ClusterKeyslot().Key("session:"+k).Build()).AsInt64()
-		if err != nil {
-			t.Fatal(err)
-		}
-		total := int64(0)
-		for _, p := range primaries {
-			n, _ := p.Do(ctx, p.B().ClusterCountkeysinslot().Slot(slot).Build()).AsInt64()
-			total += n
-		}
-		if total < 1 {
-			t.Errorf("slot %d of session:%s holds no key", slot, k)
-		}
-	}
-	// Multi-key commands with user hash tags work.
-	must(t, session.Do(ctx, session.B().Mset().KeyValue().KeyValue("{u1}a", "1").KeyValue("{u1}b", "2").Build()))
-	if got, _ := session.Do(ctx, session.B().Mget().Key("{u1}a", "{u1}b").Build()).AsStrSlice(); fmt.Sprint(got) != "[1 2]" {
-		t.Errorf("MGET {u1}a {u1}b = %v", got)
-	}
-	// Without them: a clear error, no panic, nothing sent.
-	err = session.Do(ctx, session.B().Arbitrary("MSET").Args("a", "1", "b", "2").Build()).Error()
-	if !errors.Is(err, feature.ErrBadArguments) || !strings.Contains(err.Error(), "one cluster slot") {
-		t.Errorf("MSET across slots: %v, want a CommandError about the slot", err)
-	}
-	// rueidis sends a batch with a command without keys (MULTI, PING) to
-	// the node of its keyed commands, and panics when these span slots:
-	// a part refuses it instead.
-	for _, batch := range []rueidis.Commands{
-		{session.B().Multi().Build(), session.B().Set().Key("a").Value("1").Build(), session.B().Set().Key("b").Value("2").Build(), session.B().Exec().Build()},
-		{session.B().Ping().Build(), session.B().Set().Key("a").Value("1").Build(), session.B().Set().Key("b").Value("2").Build()},
-	} {
-		res := session.DoMulti(ctx, batch...)
-		if err := res[len(res)-1].Error(); !errors.Is(err, feature.ErrBadArguments) && !errors.Is(err, feature.ErrNotSent) {
-			t.Errorf("a batch with %s and keys of two slots: %v, want a CommandError", batch[0].Commands()[0], res)
-		}
-	}
-	// A hash-tag part's keys all live in its tag's slot: KEYS and SCAN,
-	// which name no key, go to that slot's node, every time.
-	var want []string
-	for i := range 10 {
-		k := fmt.Sprintf("scan:%d", i)
-		must(t, tagged.Do(ctx, tagged.B().Set().Key(k).Value("v").Build()))
-		want = append(want, k)
-	}
-	for range 5 {
-		entry, err := tagged.Do(ctx, tagged.B().Scan().Cursor(0).Match("scan:*").Count(1000).Build()).AsScanEntry()
-		if slices.Sort(entry.Elements); err != nil || !slices.Equal(entry.Elements, want) {
-			t.Fatalf("hash-tag part, SCAN 0 MATCH scan:* through Do: %q %v, want %q", entry.Elements, err, want)
-		}
-		keys, err := tagged.Do(ctx, tagged.B().Keys().Pattern("scan:*").Build()).AsStrSlice()
-		if slices.Sort(keys); err != nil || !slices.Equal(keys, want) {
-			t.Fatalf("hash-tag part, KEYS scan:* through Do: %q %v, want %q", keys, err, want)
-		}
-	}
-	// Transactions: in one batch of a hash-tag part, and on its dedicated
-	// connection, whose builder (like the part's) does not check the slots
-	// of the unprefixed keys.
-	res := tagged.DoMulti(ctx, tagged.B().Multi().Build(), tagged.B().Set().Key("a").Value("1").Build(), tagged.B().Incr().Key("b").Build(), tagged.B().Exec().Build())
-	if arr, err := res[3].ToArray(); err != nil || len(arr) != 2 {
-		t.Errorf("hash-tag part, MULTI SET INCR EXEC on a cluster: %v %v", arr, err)
-	}
-	err = tagged.Dedicated(func(d rueidis.DedicatedClient) error {
-		if err := d.Do(ctx, d.B().Watch().Key("a", "b").Build()).Error(); err != nil {
-			return err
-		}
-		res := d.DoMulti(ctx, d.B().Multi().Build(), d.B().Set().Key("a").Value("2").Build(), d.B().Exec().Build())
-		return res[2].Error()
-	})
-	if err != nil {
-		t.Errorf("hash-tag part, WATCH a b / MULTI / EXEC on a dedicated connection: %v", err)
-	}
-	err = rueidiscompat.NewAdapter(tagged).Watch(ctx, func(tx rueidiscompat.Tx) error {
-		_, err := tx.TxPipelined(ctx, func(p rueidiscompat.Pipeliner) error {
-			p.Set(ctx, "a", "3", 0)
-			return nil
-		})
-		return err
-	}, "a", "b")
-	if err != nil {
-		t.Errorf("hash-tag part, rueidiscompat Watch of a and b: %v", err)
-	}
-	if got, _ := c.Client.Do(ctx, c.Client.B().Get().Key("{ratelimit}:a").Build()).ToString(); got != "3" {
-		t.Errorf("{ratelimit}:a = %q, want 3", got)
-	}
-
-	// A lazy part holds the registry's deferred client, whose mode is
-	// standalone until its first command dials: the part must ask again
-	// rather than remember it. Sent first, commands of a single-node
-	// builder then still get the slot of their prefixed keys, and keys of
-	// two slots are refused before anything is sent.
-	lazy, releaseLazy, err := feature.Open(ctx, reg, base, "lazy", func(o *provider.Options) {
-		o.Startup, o.ClientName = provider.StartupLazy, "lazy" // a connection of its own
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer releaseLazy()
-	single := rueidisx.SingleNodeBuilder()
-	err = lazy.Do(ctx, single.Mset().KeyValue().KeyValue("a", "1").KeyValue("b", "2").Build()).Error()
-	if !errors.Is(err, feature.ErrBadArguments) || !strings.Contains(err.Error(), "one cluster slot") {
-		t.Errorf("lazy part, MSET across slots: %v, want a CommandError about the slot", err)
-	}
-	must(t, lazy.Do(ctx, single.Set().Key("k").Value("v").Build()))
-	if got, _ := c.Client.Do(ctx, c.Client.B().Get().Key("lazy:k").Build()).ToString(); got != "v" {
-		t.Errorf("lazy:k = %q, want v", got)
-	}
-	if lazy.Mode() != "cluster" {
-		t.Errorf("lazy part: Mode = %s, want cluster", lazy.Mode())
-	}
-	// Scan, as the first call of a lazy part, visits every primary.
-	for i := range 30 {
-		must(t, lazy.Do(ctx, lazy.B().Set().Key(fmt.Sprintf("n%d", i)).Value("v").Build()))
-	}
-	scanLazy, releaseScanLazy, err := feature.Open(ctx, reg, base, "lazy", func(o *provider.Options) {
-		o.Startup, o.ClientName = provider.StartupLazy, "scanlazy"
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer releaseScanLazy()
-	found := 0
-	for k, err := range scanLazy.Scan(ctx, feature.ScanOptions{}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if k != "k" && !strings.HasPrefix(k, "n") {
-			t.Errorf("lazy part's Scan yielded %q", k)
-		}
-		found++
-	}
-	if found != 31 {
-		t.Errorf("lazy part's Scan, as its first call, found %d keys, want 31 (k, n0...n29, over every primary)", found)
-	}
-	// A lazy hash-tag part learns it is on a cluster when B dials: its
-	// builder must then not check the slots of unprefixed keys.
-	lazyTagged, releaseLazyTagged, err := feature.Part{Namespace: "lazytag", HashTag: true, Overrides: []func(*provider.Options){func(o *provider.Options) {
-		o.Startup, o.ClientName = provider.StartupLazy, "lazytag"
-	}}}.Open(ctx, reg, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer releaseLazyTagged()
-	must(t, lazyTagged.Do(ctx, lazyTagged.B().Mset().KeyValue().KeyValue("a", "1").KeyValue("b", "2").Build()))
-	if got, _ := c.Client.Do(ctx, c.Client.B().Get().Key("{lazytag}:b").Build()).ToString(); got != "2" {
-		t.Errorf("{lazytag}:b = %q, want 2", got)
-	}
-
-	// Steady state: no MOVED redirections.
-	before := movedCount(t, c)
-	for range 3 {
-		for i := range 50 {
-			must(t, session.Do(ctx, session.B().Get().Key(fmt.Sprintf("user:%d", i%20)).Build()))
-		}
+	t.Run("every family through a hash-tag part", func(t *testing.T) {
 		for _, st := range scenario(ctx, tagged, "") {
-			_ = st.run()
-		}
-	}
-	if after := movedCount(t, c); after != before {
-		t.Errorf("%d MOVED redirections in steady state", after-before)
-	}
-	// Scan visits every primary.
-	n := 0
-	for k, err := range session.Scan(ctx, feature.ScanOptions{Match: "user:*"}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasPrefix(k, "user:") {
-			t.Errorf("Scan yielded %q", k)
-		}
-		n++
-	}
-	if n != 20 {
-		t.Errorf("Scan over the cluster found %d keys, want 20", n)
-	}
-}
-
-func TestClusterReadsFromReplicas(t *testing.T) {
-	ctx := context.Background()
-	c := redistest.StartCluster(t, 3, 1)
-	reg, base := clusterParts(t, c, "REDIS_READ_FROM_REPLICAS=true")
-	session, release, err := feature.ProvideSessionRedis(ctx, reg, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
-	must(t, session.Do(ctx, session.B().Set().Key("profile").Value("v").Build()))
-	replicaGets := func() int {
-		total := 0
-		re := regexp.MustCompile(`cmdstat_get:calls=(\d+)`)
-		primaries := map[string]bool{}
-		for _, p := range c.Primaries() {
-			primaries[p] = true
-		}
-		for _, addr := range c.Addrs {
-			if primaries[addr] {
-				continue
+			if err := st.run(); err != nil {
+				t.Errorf("{ratelimit} %s: %v", st.name, err)
 			}
-			if m := re.FindStringSubmatch(c.Info(t, addr, "commandstats")); m != nil {
-				n, _ := strconv.Atoi(m[1])
+		}
+	})
+	t.Run("every family with user hash tags", func(t *testing.T) {
+		for _, st := range scenario(ctx, session.Client, "{u1}") {
+			if err := st.run(); err != nil {
+				t.Errorf("session {u1} %s: %v", st.name, err)
+			}
+		}
+	})
+	t.Run("keys land in the slot of their prefixed name", func(t *testing.T) {
+		// Asked of each primary itself.
+		var primaries []rueidisClient
+		for _, addr := range c.Primaries() {
+			primaries = append(primaries, c.Node(t, addr))
+		}
+		for i := range 20 {
+			k := fmt.Sprintf("slot:%d", i)
+			must(t, session.Do(ctx, session.B().Set().Key(k).Value("v").Build()))
+			slot, err := c.Client.Do(ctx, c.Client.B().ClusterKeyslot().Key("session:"+k).Build()).AsInt64()
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := int64(0)
+			for _, p := range primaries {
+				n, _ := p.Do(ctx, p.B().ClusterCountkeysinslot().Slot(slot).Build()).AsInt64()
 				total += n
 			}
+			if total < 1 {
+				t.Errorf("slot %d of session:%s holds no key", slot, k)
+			}
 		}
-		return total
-	}
-	// The replica may lag behind the SET for a moment.
-	testsupport.WaitFor(t, 5*time.Second, "the replica to have session:profile", func() bool {
-		v, err := session.Do(ctx, session.B().Get().Key("profile").Build()).ToString()
-		return err == nil && v == "v"
 	})
-	before := replicaGets()
-	for range 20 {
-		_ = session.Do(ctx, session.B().Get().Key("profile").Build()).Error()
-	}
-	if got := replicaGets() - before; got < 20 {
-		t.Errorf("replicas served %d of 20 namespaced GETs", got)
-	}
+	t.Run("multi-key commands", func(t *testing.T) {
+		// With user hash tags they work.
+		must(t, session.Do(ctx, session.B().Mset().KeyValue().KeyValue("{u1}a", "1").KeyValue("{u1}b", "2").Build()))
+		if got, _ := session.Do(ctx, session.B().Mget().Key("{u1}a", "{u1}b").Build()).AsStrSlice(); fmt.Sprint(got) != "[1 2]" {
+			t.Errorf("MGET {u1}a {u1}b = %v", got)
+		}
+		// Without them: a clear error, no panic, nothing sent.
+		err := session.Do(ctx, session.B().Arbitrary("MSET").Args("a", "1", "b", "2").Build()).Error()
+		if !errors.Is(err, feature.ErrBadArguments) || !strings.Contains(err.Error(), "one cluster slot") {
+			t.Errorf("MSET across slots: %v, want a CommandError about the slot", err)
+		}
+		if n, _ := c.Client.Do(ctx, c.Client.B().Exists().Key("session:a").Build()).AsInt64(); n != 0 {
+			t.Errorf("the refused MSET wrote session:a")
+		}
+	})
+	t.Run("batches spanning slots are refused", func(t *testing.T) {
+		// rueidis sends a batch with a command without keys (MULTI, PING)
+		// to the node of its keyed commands, and panics when these span
+		// slots: a part refuses it instead.
+		for _, batch := range []rueidis.Commands{
+			{session.B().Multi().Build(), session.B().Set().Key("a").Value("1").Build(), session.B().Set().Key("b").Value("2").Build(), session.B().Exec().Build()},
+			{session.B().Ping().Build(), session.B().Set().Key("a").Value("1").Build(), session.B().Set().Key("b").Value("2").Build()},
+		} {
+			res := session.DoMulti(ctx, batch...)
+			if err := res[len(res)-1].Error(); !errors.Is(err, feature.ErrBadArguments) && !errors.Is(err, feature.ErrNotSent) {
+				t.Errorf("a batch with %s and keys of two slots: %v, want a CommandError", batch[0].Commands()[0], res)
+			}
+		}
+	})
+	t.Run("hash-tag part: KEYS and SCAN go to its tag's node", func(t *testing.T) {
+		// A hash-tag part's keys all live in its tag's slot: KEYS and
+		// SCAN, which name no key, go to that slot's node, every time.
+		var want []string
+		for i := range 10 {
+			k := fmt.Sprintf("scan:%d", i)
+			must(t, tagged.Do(ctx, tagged.B().Set().Key(k).Value("v").Build()))
+			want = append(want, k)
+		}
+		for range 5 {
+			entry, err := tagged.Do(ctx, tagged.B().Scan().Cursor(0).Match("scan:*").Count(1000).Build()).AsScanEntry()
+			if slices.Sort(entry.Elements); err != nil || !slices.Equal(entry.Elements, want) {
+				t.Fatalf("hash-tag part, SCAN 0 MATCH scan:* through Do: %q %v, want %q", entry.Elements, err, want)
+			}
+			keys, err := tagged.Do(ctx, tagged.B().Keys().Pattern("scan:*").Build()).AsStrSlice()
+			if slices.Sort(keys); err != nil || !slices.Equal(keys, want) {
+				t.Fatalf("hash-tag part, KEYS scan:* through Do: %q %v, want %q", keys, err, want)
+			}
+		}
+	})
+	t.Run("hash-tag part: transactions", func(t *testing.T) {
+		// In one batch, and on its dedicated connection, whose builder
+		// (like the part's) does not check the slots of the unprefixed
+		// keys.
+		res := tagged.DoMulti(ctx, tagged.B().Multi().Build(), tagged.B().Set().Key("tx:a").Value("1").Build(), tagged.B().Incr().Key("tx:b").Build(), tagged.B().Exec().Build())
+		if arr, err := res[3].ToArray(); err != nil || len(arr) != 2 {
+			t.Errorf("hash-tag part, MULTI SET INCR EXEC on a cluster: %v %v", arr, err)
+		}
+		err := tagged.Dedicated(func(d rueidis.DedicatedClient) error {
+			if err := d.Do(ctx, d.B().Watch().Key("tx:a", "tx:b").Build()).Error(); err != nil {
+				return err
+			}
+			res := d.DoMulti(ctx, d.B().Multi().Build(), d.B().Set().Key("tx:a").Value("2").Build(), d.B().Exec().Build())
+			return res[2].Error()
+		})
+		if err != nil {
+			t.Errorf("hash-tag part, WATCH a b / MULTI / EXEC on a dedicated connection: %v", err)
+		}
+		err = rueidiscompat.NewAdapter(tagged).Watch(ctx, func(tx rueidiscompat.Tx) error {
+			_, err := tx.TxPipelined(ctx, func(p rueidiscompat.Pipeliner) error {
+				p.Set(ctx, "tx:a", "3", 0)
+				return nil
+			})
+			return err
+		}, "tx:a", "tx:b")
+		if err != nil {
+			t.Errorf("hash-tag part, rueidiscompat Watch of a and b: %v", err)
+		}
+		if got, _ := c.Client.Do(ctx, c.Client.B().Get().Key("{ratelimit}:tx:a").Build()).ToString(); got != "3" {
+			t.Errorf("{ratelimit}:tx:a = %q, want 3", got)
+		}
+	})
+	t.Run("lazy part", func(t *testing.T) {
+		// A lazy part holds the registry's deferred client, whose mode is
+		// standalone until its first command dials: the part must ask
+		// again rather than remember it. Sent first, commands of a
+		// single-node builder then still get the slot of their prefixed
+		// keys, and keys of two slots are refused before anything is sent.
+		lazy, releaseLazy, err := feature.Open(ctx, reg, base, "lazy", func(o *provider.Options) {
+			o.Startup, o.ClientName = provider.StartupLazy, "lazy" // a connection of its own
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer releaseLazy()
+		single := rueidisx.SingleNodeBuilder()
+		err = lazy.Do(ctx, single.Mset().KeyValue().KeyValue("a", "1").KeyValue("b", "2").Build()).Error()
+		if !errors.Is(err, feature.ErrBadArguments) || !strings.Contains(err.Error(), "one cluster slot") {
+			t.Errorf("lazy part, MSET across slots: %v, want a CommandError about the slot", err)
+		}
+		must(t, lazy.Do(ctx, single.Set().Key("k").Value("v").Build()))
+		if got, _ := c.Client.Do(ctx, c.Client.B().Get().Key("lazy:k").Build()).ToString(); got != "v" {
+			t.Errorf("lazy:k = %q, want v", got)
+		}
+		if lazy.Mode() != "cluster" {
+			t.Errorf("lazy part: Mode = %s, want cluster", lazy.Mode())
+		}
+		// Scan, as the first call of a lazy part, visits every primary.
+		for i := range 30 {
+			must(t, lazy.Do(ctx, lazy.B().Set().Key(fmt.Sprintf("n%d", i)).Value("v").Build()))
+		}
+		scanLazy, releaseScanLazy, err := feature.Open(ctx, reg, base, "lazy", func(o *provider.Options) {
+			o.Startup, o.ClientName = provider.StartupLazy, "scanlazy"
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer releaseScanLazy()
+		found := 0
+		for k, err := range scanLazy.Scan(ctx, feature.ScanOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k != "k" && !strings.HasPrefix(k, "n") {
+				t.Errorf("lazy part's Scan yielded %q", k)
+			}
+			found++
+		}
+		if found != 31 {
+			t.Errorf("lazy part's Scan, as its first call, found %d keys, want 31 (k, n0...n29, over every primary)", found)
+		}
+	})
+	t.Run("lazy hash-tag part", func(t *testing.T) {
+		// It learns it is on a cluster when B dials: its builder must
+		// then not check the slots of unprefixed keys.
+		lazyTagged, releaseLazyTagged, err := feature.Part{Namespace: "lazytag", HashTag: true, Overrides: []func(*provider.Options){func(o *provider.Options) {
+			o.Startup, o.ClientName = provider.StartupLazy, "lazytag"
+		}}}.Open(ctx, reg, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer releaseLazyTagged()
+		must(t, lazyTagged.Do(ctx, lazyTagged.B().Mset().KeyValue().KeyValue("a", "1").KeyValue("b", "2").Build()))
+		if got, _ := c.Client.Do(ctx, c.Client.B().Get().Key("{lazytag}:b").Build()).ToString(); got != "2" {
+			t.Errorf("{lazytag}:b = %q, want 2", got)
+		}
+	})
+	t.Run("steady state: no MOVED redirections", func(t *testing.T) {
+		for i := range 20 {
+			must(t, session.Do(ctx, session.B().Set().Key(fmt.Sprintf("steady:%d", i)).Value("v").Build()))
+		}
+		before := movedCount(t, c)
+		for range 3 {
+			for i := range 50 {
+				must(t, session.Do(ctx, session.B().Get().Key(fmt.Sprintf("steady:%d", i%20)).Build()))
+			}
+			for _, st := range scenario(ctx, tagged, "") {
+				_ = st.run()
+			}
+		}
+		if after := movedCount(t, c); after != before {
+			t.Errorf("%d MOVED redirections in steady state", after-before)
+		}
+	})
+	t.Run("Scan visits every primary", func(t *testing.T) {
+		for i := range 20 {
+			must(t, session.Do(ctx, session.B().Set().Key(fmt.Sprintf("every:%d", i)).Value("v").Build()))
+		}
+		n := 0
+		for k, err := range session.Scan(ctx, feature.ScanOptions{Match: "every:*"}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(k, "every:") {
+				t.Errorf("Scan yielded %q", k)
+			}
+			n++
+		}
+		if n != 20 {
+			t.Errorf("Scan over the cluster found %d keys, want 20", n)
+		}
+	})
+	t.Run("reads from replicas", func(t *testing.T) {
+		// A registry of its own: REDIS_READ_FROM_REPLICAS changes the
+		// connection.
+		reg, base := clusterParts(t, c, "REDIS_READ_FROM_REPLICAS=true")
+		session, release, err := feature.ProvideSessionRedis(ctx, reg, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		must(t, session.Do(ctx, session.B().Set().Key("profile").Value("v").Build()))
+		replicaGets := func() int {
+			total := 0
+			re := regexp.MustCompile(`cmdstat_get:calls=(\d+)`)
+			primaries := map[string]bool{}
+			for _, p := range c.Primaries() {
+				primaries[p] = true
+			}
+			for _, addr := range c.Addrs {
+				if primaries[addr] {
+					continue
+				}
+				if m := re.FindStringSubmatch(c.Info(t, addr, "commandstats")); m != nil {
+					n, _ := strconv.Atoi(m[1])
+					total += n
+				}
+			}
+			return total
+		}
+		// The replica may lag behind the SET for a moment.
+		testsupport.WaitFor(t, 5*time.Second, "the replica to have session:profile", func() bool {
+			v, err := session.Do(ctx, session.B().Get().Key("profile").Build()).ToString()
+			return err == nil && v == "v"
+		})
+		before := replicaGets()
+		for range 20 {
+			_ = session.Do(ctx, session.B().Get().Key("profile").Build()).Error()
+		}
+		if got := replicaGets() - before; got < 20 {
+			t.Errorf("replicas served %d of 20 namespaced GETs", got)
+		}
+	})
 }
 
 // TestClusterFailover kills a primary under a steady write load: its
