@@ -57,7 +57,7 @@ func TestSecretsNeverShow(t *testing.T) {
 	} {
 		o, err := provider.LoadFrom(environ)
 		if err == nil {
-			_, err = o.ForFeature("cache")
+			_, err = o.ForPart("cache")
 		}
 		if err == nil {
 			t.Errorf("%d: no error", len(seen))

@@ -20,7 +20,7 @@ import (
 func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed, at where, ded *dedicatedState) ([]rueidis.Completed, []replyNames, int, error) {
 	out := make([]rueidis.Completed, len(multi))
 	names := make([]replyNames, len(multi))
-	later := make(pendingKeys, 0, len(multi))
+	later := make(heldWrites, 0, len(multi))
 	if i := sentTwice(multi); i >= 0 {
 		return nil, nil, i, c.fail(commandName(multi[i]), "the same command is in the batch twice: rueidis recycles a command once it is sent, and would give both the same recycled arguments; Pin a command to send it more than once", ErrBadArguments)
 	}
@@ -55,7 +55,7 @@ func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed, at w
 	if err != nil {
 		return nil, nil, len(multi) - 1, err
 	}
-	c.writePending(later)
+	c.writeHeld(later)
 	if ded != nil {
 		*ded = state
 	}
@@ -131,7 +131,7 @@ func (c *Client) oneNodeBatch(out []rueidis.Completed, oneSlot bool) error {
 func (c *Client) rewriteAllCacheable(ctx context.Context, multi []rueidis.CacheableTTL) ([]rueidis.CacheableTTL, []replyNames, int, error) {
 	out := make([]rueidis.CacheableTTL, len(multi))
 	names := make([]replyNames, len(multi))
-	later := make(pendingKeys, 0, len(multi))
+	later := make(heldWrites, 0, len(multi))
 	if i := sentTwiceOf(len(multi), func(i int) *rueidis.Completed { return (*rueidis.Completed)(&multi[i].Cmd) }); i >= 0 {
 		return nil, nil, i, c.fail(commandName(rueidis.Completed(multi[i].Cmd)), "the same command is in the batch twice: rueidis recycles a command once it is sent; Pin a command to send it more than once", ErrBadArguments)
 	}
@@ -145,7 +145,7 @@ func (c *Client) rewriteAllCacheable(ctx context.Context, multi []rueidis.Cachea
 		}
 		out[i], names[i] = rueidis.CacheableTTL{Cmd: cmd, TTL: m.TTL}, n
 	}
-	c.writePending(later)
+	c.writeHeld(later)
 	return out, names, 0, nil
 }
 

@@ -35,7 +35,7 @@ func (c *Client) handedOver(cmd *rueidis.Completed) (inPlace, slotted bool) {
 // arguments of cmd itself, all of them joined in one allocation; slotted,
 // it returns cmd with the slot of its first prefixed key. It checks
 // everything before it writes: a command it refuses is left as it was.
-func (c *Client) prefixInPlace(cmd rueidis.Completed, args []string, spec *keyspec.Command, p *keyspec.Positions, slotted bool, later *pendingKeys) (rueidis.Completed, error) {
+func (c *Client) prefixInPlace(cmd rueidis.Completed, args []string, spec *keyspec.Command, p *keyspec.Positions, slotted bool, later *heldWrites) (rueidis.Completed, error) {
 	kinds := p.Kinds(len(args))
 	n := 0
 	for i, arg := range args {
@@ -73,7 +73,7 @@ func (c *Client) prefixInPlace(cmd rueidis.Completed, args []string, spec *keysp
 		}
 	}
 	if later != nil {
-		*later = append(*later, pendingWrite{args: args, spec: spec, joined: joined})
+		*later = append(*later, heldWrite{args: args, spec: spec, joined: joined})
 	} else {
 		writeKeys(args, &kinds, len(c.prefix), joined)
 	}
@@ -83,9 +83,9 @@ func (c *Client) prefixInPlace(cmd rueidis.Completed, args []string, spec *keysp
 // setKey puts prefixed, the key at args[at] with the prefix, in its place,
 // now or when later is written, and returns cmd, with the slot of the key
 // when slotted.
-func setKey(cmd rueidis.Completed, args []string, at int, prefixed string, slotted bool, later *pendingKeys) rueidis.Completed {
+func setKey(cmd rueidis.Completed, args []string, at int, prefixed string, slotted bool, later *heldWrites) rueidis.Completed {
 	if later != nil {
-		*later = append(*later, pendingWrite{args: args, at: at, joined: prefixed})
+		*later = append(*later, heldWrite{args: args, at: at, joined: prefixed})
 	} else {
 		args[at] = prefixed
 	}
@@ -113,22 +113,22 @@ func writeKeys(args []string, kinds *keyspec.Kinds, prefixLen int, joined string
 	}
 }
 
-// pendingKeys holds the in-place writes of a batch until every command of
+// heldWrites holds the in-place writes of a batch until every command of
 // the batch has been checked.
-type pendingKeys []pendingWrite
+type heldWrites []heldWrite
 
-// pendingWrite is one command's keys: at is the place of a single key
+// heldWrite is one command's keys: at is the place of a single key
 // (joined is then that key), or 0 when spec.Find places them.
-type pendingWrite struct {
+type heldWrite struct {
 	args   []string
 	at     int
 	spec   *keyspec.Command
 	joined string
 }
 
-// writePending writes the keys held in w. Each command was checked when
+// writeHeld writes the keys held in w. Each command was checked when
 // it was added, so Find cannot fail now.
-func (c *Client) writePending(w pendingKeys) {
+func (c *Client) writeHeld(w heldWrites) {
 	for _, pw := range w {
 		if pw.at > 0 {
 			pw.args[pw.at] = pw.joined

@@ -344,8 +344,8 @@ func TestAdminClient(t *testing.T) {
 	}
 	defer releaseOther()
 	for _, c := range reg.Stats() {
-		admins := slices.Contains(c.Namespaces, "(admin)")
-		if admins && (c.Refs != 2 || len(c.Namespaces) != 1) || !admins && slices.Contains(c.Namespaces, "(admin)") {
+		admins := slices.Contains(c.Parts, "(admin)")
+		if admins && (c.Refs != 2 || len(c.Parts) != 1) || !admins && slices.Contains(c.Parts, "(admin)") {
 			t.Errorf("connection %+v: the admin clients should hold one connection of their own", c)
 		}
 	}

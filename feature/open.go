@@ -49,7 +49,7 @@ func (p Part) Options(base provider.Options) (provider.Options, error) {
 	if err := ValidNamespace(p.Namespace); err != nil {
 		return provider.Options{}, err
 	}
-	opts, err := base.ForFeature(p.Namespace)
+	opts, err := base.ForPart(p.Namespace)
 	if err != nil {
 		return provider.Options{}, err
 	}

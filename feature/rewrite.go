@@ -48,7 +48,7 @@ func (c *Client) rewrite(ctx context.Context, cmd rueidis.Completed, at where) (
 // and skip how many leading arguments name it. With a non-nil later, keys
 // prefixed in place are only written when later.apply runs, so that a
 // batch is left untouched when one of its commands fails.
-func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, later *pendingKeys, at where) (rueidis.Completed, error) {
+func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, later *heldWrites, at where) (rueidis.Completed, error) {
 	if spec.Transaction && at == alone {
 		return cmd, c.fail(spec.Name, "sent alone on the connection the parts share, it would take in other parts' commands (or end their transactions); send the whole WATCH/MULTI...EXEC in one DoMulti, or use Dedicated", ErrRefused)
 	}
@@ -80,7 +80,7 @@ func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.C
 // without rueidis's blocking flag (Arbitrary(...).Build()) is copied with
 // the flag: rueidis would send it on the connection the parts share, and
 // every other part's command would wait behind it.
-func (c *Client) rewriteKeys(cmd rueidis.Completed, args []string, spec *keyspec.Command, inPlace, slotted bool, later *pendingKeys) (rueidis.Completed, error) {
+func (c *Client) rewriteKeys(cmd rueidis.Completed, args []string, spec *keyspec.Command, inPlace, slotted bool, later *heldWrites) (rueidis.Completed, error) {
 	block := spec.Blocking && !cmd.IsBlock() && mayBlock(spec, args)
 	if block {
 		inPlace = false
@@ -117,7 +117,7 @@ func mayBlock(spec *keyspec.Command, args []string) bool {
 }
 
 // rewriteCacheable is rewrite for DoCache; later is as for rewriteAs.
-func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable, later *pendingKeys) (rueidis.Cacheable, replyNames, error) {
+func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable, later *heldWrites) (rueidis.Cacheable, replyNames, error) {
 	out, spec, err := c.rewriteCacheableSpec(ctx, cmd, later)
 	if spec == nil {
 		return out, replyNames{keyed: true}, err // a hot key: a one-key read
@@ -127,7 +127,7 @@ func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable, la
 
 // rewriteCacheableSpec is rewriteCacheable, which it tells the command's
 // entry (nil for a hot key).
-func (c *Client) rewriteCacheableSpec(ctx context.Context, cmd rueidis.Cacheable, later *pendingKeys) (rueidis.Cacheable, *keyspec.Command, error) {
+func (c *Client) rewriteCacheableSpec(ctx context.Context, cmd rueidis.Cacheable, later *heldWrites) (rueidis.Cacheable, *keyspec.Command, error) {
 	completed := rueidis.Completed(cmd)
 	args := completed.Commands()
 	inPlace, slotted := c.handedOver(&completed)

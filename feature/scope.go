@@ -12,7 +12,7 @@ import (
 // namespace. A KEYS, or a SCAN with a MATCH, handed over (see handedOver)
 // gets its patterns prefixed in place, now or with later; the others are
 // copied.
-func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, later *pendingKeys, at where) (rueidis.Completed, error) {
+func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, later *heldWrites, at where) (rueidis.Completed, error) {
 	switch spec.Name {
 	case "ROLE": // scoped in its reply (see replyNames)
 		return cmd, nil

@@ -9,7 +9,7 @@
 //	REDIS_ANALYTICS_DB=1
 //
 //	base, err := provider.Load()                 // REDIS_* only
-//	analytics, err := base.ForFeature("analytics") // DB 1, the rest inherited
+//	analytics, err := base.ForPart("analytics") // DB 1, the rest inherited
 //	opt, err := analytics.ClientOption()          // for rueidis.NewClient
 //
 // A part's settings come from, least specific first: the defaults, the

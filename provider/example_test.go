@@ -14,16 +14,16 @@ func ExampleLoadFrom() {
 	if err != nil {
 		panic(err)
 	}
-	analytics, err := base.ForFeature("analytics")
+	analytics, err := base.ForPart("analytics")
 	if err != nil {
 		panic(err)
 	}
-	session, _ := base.ForFeature("session")
+	session, _ := base.ForPart("session")
 	fmt.Println(analytics)
 	fmt.Println("session shares the base connection:", session.Fingerprint() == base.Fingerprint())
 	fmt.Println("analytics shares it:", analytics.Fingerprint() == base.Fingerprint())
 	// Output:
-	// addr=redis.internal:6379 db=1 user=app password=[redacted] tls=false resp=3 dial_timeout=5s ping_timeout=5s feature=analytics
+	// addr=redis.internal:6379 db=1 user=app password=[redacted] tls=false resp=3 dial_timeout=5s ping_timeout=5s part=analytics
 	// session shares the base connection: true
 	// analytics shares it: false
 }

@@ -67,7 +67,7 @@ type source struct {
 func Load() (Options, error) { return LoadFrom(os.Environ()) }
 
 // LoadFrom reads the settings from environ, given as "KEY=value" entries like
-// os.Environ. The returned Options remember environ so that ForFeature and
+// os.Environ. The returned Options remember environ so that ForPart and
 // WithURLVar can read a part's variables later. Every part's variables are
 // checked here too, before any connection is opened: a bad REDIS_RL_DB
 // fails the load, not the opening of part rl after others have connected.
@@ -97,20 +97,20 @@ func (o Options) checkPartVariables() error {
 	slices.Sort(tokens)
 	var errs []error
 	for _, t := range tokens {
-		if _, err := o.ForFeature(t); err != nil {
+		if _, err := o.ForPart(t); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return joinErrors(errs)
 }
 
-// ForFeature returns the settings of the part called name: every
+// ForPart returns the settings of the part called name: every
 // REDIS_<NAME>_<VAR> it finds replaces what o has for <VAR>; the rest is
 // inherited. <NAME> is name upper-cased with every character other than a
 // letter or digit turned into "_" ("rate-limit" reads REDIS_RATE_LIMIT_DB).
 // A part's own URL replaces the inherited address as a whole. A name whose
 // variables would also be base variables ("sentinel") is refused.
-func (o Options) ForFeature(name string) (Options, error) {
+func (o Options) ForPart(name string) (Options, error) {
 	token := EnvToken(name)
 	if token == "" {
 		return Options{}, &ConfigError{Var: "part name", Value: name, Reason: "must contain a letter or digit"}
@@ -118,7 +118,7 @@ func (o Options) ForFeature(name string) (Options, error) {
 	if v, clash := collision(token, ""); clash {
 		return Options{}, &ConfigError{Var: "part name", Value: name, Reason: "its variable " + basePrefix + token + "_" + v + " is also a base variable; choose another name"}
 	}
-	o.feature = name
+	o.part = name
 	if err := o.applyLayer(basePrefix+token+"_", levelPart); err != nil {
 		return Options{}, err
 	}
@@ -133,7 +133,7 @@ func (o Options) ForFeature(name string) (Options, error) {
 // database, user, password) must not also be stated by the part's own
 // variables. Errors name both variables.
 func (o Options) WithURLVar(name string) (Options, error) {
-	if err := CheckURLVar(o.feature, name); err != nil {
+	if err := CheckURLVar(o.part, name); err != nil {
 		return Options{}, err
 	}
 	raw := o.environ[name]
@@ -291,8 +291,8 @@ func (o Options) nameOf(setting string) string {
 	if setting == varUnix {
 		setting = varURL
 	}
-	if o.feature != "" {
-		return basePrefix + EnvToken(o.feature) + "_" + setting
+	if o.part != "" {
+		return basePrefix + EnvToken(o.part) + "_" + setting
 	}
 	return basePrefix + setting
 }

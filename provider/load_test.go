@@ -28,7 +28,7 @@ func TestLoadFrom(t *testing.T) {
 	tests := []struct {
 		name    string
 		environ []string
-		feature string
+		part    string
 		want    func(*Options)
 	}{
 		{name: "defaults", want: func(*Options) {}},
@@ -72,32 +72,32 @@ func TestLoadFrom(t *testing.T) {
 		{
 			name:    "feature override inherits the rest",
 			environ: []string{"REDIS_HOST=db.internal", "REDIS_PASSWORD=" + testPassword, "REDIS_ANALYTICS_DB=1", "REDIS_SESSION_DB=9"},
-			feature: "analytics",
-			want:    func(o *Options) { o.Host, o.Password, o.DB, o.feature = "db.internal", testPassword, 1, "analytics" },
+			part:    "analytics",
+			want:    func(o *Options) { o.Host, o.Password, o.DB, o.part = "db.internal", testPassword, 1, "analytics" },
 		},
 		{
 			name:    "feature URL replaces the inherited address without conflict",
 			environ: []string{"REDIS_HOST=db.internal", "REDIS_PORT=6380", "REDIS_DB=2", "REDIS_CACHE_URL=redis://cache.internal"},
-			feature: "cache",
-			want:    func(o *Options) { o.Host, o.Port, o.DB, o.feature = "cache.internal", 6379, 2, "cache" },
+			part:    "cache",
+			want:    func(o *Options) { o.Host, o.Port, o.DB, o.part = "cache.internal", 6379, 2, "cache" },
 		},
 		{
 			name:    "feature URL database beats the base DB",
 			environ: []string{"REDIS_DB=2", "REDIS_CACHE_URL=redis://cache.internal/4"},
-			feature: "cache",
-			want:    func(o *Options) { o.Host, o.DB, o.feature = "cache.internal", 4, "cache" },
+			part:    "cache",
+			want:    func(o *Options) { o.Host, o.DB, o.part = "cache.internal", 4, "cache" },
 		},
 		{
 			name:    "feature DB beats the base URL database",
 			environ: []string{"REDIS_URL=redis://r.example/3", "REDIS_ANALYTICS_DB=1"},
-			feature: "analytics",
-			want:    func(o *Options) { o.Host, o.DB, o.feature = "r.example", 1, "analytics" },
+			part:    "analytics",
+			want:    func(o *Options) { o.Host, o.DB, o.part = "r.example", 1, "analytics" },
 		},
 		{
 			name:    "feature password file replaces the base password",
 			environ: []string{"REDIS_PASSWORD=base", "REDIS_RATE_LIMIT_PASSWORD_FILE=" + pwFile},
-			feature: "rate-limit",
-			want:    func(o *Options) { o.Password, o.feature = testPassword, "rate-limit" },
+			part:    "rate-limit",
+			want:    func(o *Options) { o.Password, o.part = testPassword, "rate-limit" },
 		},
 		{
 			name:    "cluster seeds",
@@ -119,14 +119,14 @@ func TestLoadFrom(t *testing.T) {
 		{
 			name:    "feature host replaces inherited ADDRS",
 			environ: []string{"REDIS_ADDRS=a:1,b:2", "REDIS_CACHE_HOST=single"},
-			feature: "cache",
-			want:    func(o *Options) { o.Host, o.feature = "single", "cache" },
+			part:    "cache",
+			want:    func(o *Options) { o.Host, o.part = "single", "cache" },
 		},
 		{
 			name:    "feature port alone keeps the base host",
 			environ: []string{"REDIS_HOST=db.internal", "REDIS_QUEUE_PORT=7001"},
-			feature: "queue",
-			want:    func(o *Options) { o.Host, o.Port, o.feature = "db.internal", 7001, "queue" },
+			part:    "queue",
+			want:    func(o *Options) { o.Host, o.Port, o.part = "db.internal", 7001, "queue" },
 		},
 	}
 	for _, tt := range tests {
@@ -135,9 +135,9 @@ func TestLoadFrom(t *testing.T) {
 			if err != nil {
 				t.Fatalf("LoadFrom: %v", err)
 			}
-			if tt.feature != "" {
-				if o, err = o.ForFeature(tt.feature); err != nil {
-					t.Fatalf("ForFeature: %v", err)
+			if tt.part != "" {
+				if o, err = o.ForPart(tt.part); err != nil {
+					t.Fatalf("ForPart: %v", err)
 				}
 			}
 			want := Defaults()
@@ -159,7 +159,7 @@ func TestLoadFromErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		environ []string
-		feature string
+		part    string
 		wantVar string
 		want    string // also in the message
 	}{
@@ -195,8 +195,8 @@ func TestLoadFromErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o, err := LoadFrom(append(tt.environ, "REDIS_CLIENT_NAME=x"))
-			if err == nil && tt.feature != "" {
-				_, err = o.ForFeature(tt.feature)
+			if err == nil && tt.part != "" {
+				_, err = o.ForPart(tt.part)
 			}
 			if err == nil {
 				t.Fatal("no error")
@@ -258,9 +258,9 @@ func TestFingerprint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	session, _ := base.ForFeature("session")
-	cache, _ := base.ForFeature("cache")
-	analytics, _ := base.ForFeature("analytics")
+	session, _ := base.ForPart("session")
+	cache, _ := base.ForPart("cache")
+	analytics, _ := base.ForPart("analytics")
 	if session.Fingerprint() != cache.Fingerprint() {
 		t.Error("the feature name or the ping timeout changed the fingerprint")
 	}

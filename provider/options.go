@@ -85,9 +85,9 @@ type Options struct {
 	// commands in flight before it closes the connection. Not identity.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT"`
 
-	feature string
+	part string
 	// environ holds the variables the value was loaded from, so that
-	// ForFeature and WithURLVar can read a part's variables later.
+	// ForPart and WithURLVar can read a part's variables later.
 	environ map[string]string
 	// src tells where each setting not at its default came from (by its
 	// env suffix; a unix:// socket under "UNIX"). Copied before a change:
@@ -124,8 +124,8 @@ const (
 	StartupBackground Startup = "background"
 )
 
-// Feature returns the part name given to ForFeature, or "".
-func (o Options) Feature() string { return o.feature }
+// Part returns the part name given to ForPart, or "".
+func (o Options) Part() string { return o.part }
 
 // Addr is the server address without credentials: "host:port" or
 // "unix:/path". It is safe to log.
@@ -183,8 +183,8 @@ func (o Options) String() string {
 	if o.Startup != StartupFailFast && o.Startup != "" {
 		fmt.Fprintf(&b, " startup=%s", o.Startup)
 	}
-	if o.feature != "" {
-		fmt.Fprintf(&b, " feature=%s", o.feature)
+	if o.part != "" {
+		fmt.Fprintf(&b, " part=%s", o.part)
 	}
 	return b.String()
 }

@@ -15,7 +15,7 @@ func resolvePart(environ []string, part, urlVar string, overrides ...func(*Optio
 	if err != nil {
 		return Options{}, err
 	}
-	if o, err = o.ForFeature(part); err != nil {
+	if o, err = o.ForPart(part); err != nil {
 		return Options{}, err
 	}
 	if urlVar != "" {
@@ -123,7 +123,7 @@ func TestTLSIsOneVisibleState(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o, err := LoadFrom(tc.environ)
 			if err == nil && tc.part != "" {
-				o, err = o.ForFeature(tc.part)
+				o, err = o.ForPart(tc.part)
 			}
 			if tc.wantErr != nil {
 				if err == nil {
@@ -207,8 +207,8 @@ func TestCheckPartNames(t *testing.T) {
 			t.Errorf("CheckPartNames(%q) = %v, want %q", tc.names, err, tc.want)
 		}
 	}
-	if _, err := Defaults().ForFeature("sentinel"); err == nil {
-		t.Error(`ForFeature("sentinel"): no error`)
+	if _, err := Defaults().ForPart("sentinel"); err == nil {
+		t.Error(`ForPart("sentinel"): no error`)
 	}
 }
 

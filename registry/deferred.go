@@ -46,9 +46,9 @@ func (d *deferred) resolve(ctx context.Context) (*counted.Client, error) {
 		switch {
 		case errors.Is(err, errGone):
 			return nil, ErrClosed
-		case errors.As(err, &ce) && ce.Feature != d.part:
+		case errors.As(err, &ce) && ce.Part != d.part:
 			mine := *ce // shared by every caller of the dial: copied
-			mine.Feature = d.part
+			mine.Part = d.part
 			return nil, &mine
 		}
 		return nil, err

@@ -17,17 +17,17 @@ import (
 )
 
 // ConnectError reports a connection that could not be made at start-up.
-// Its text names the address and the feature, never a password.
+// Its text names the address and the part, never a password.
 type ConnectError struct {
-	Addr    string
-	Feature string
-	Err     error
+	Addr string
+	Part string
+	Err  error
 }
 
 func (e *ConnectError) Error() string {
 	who := ""
-	if e.Feature != "" {
-		who = " for feature " + e.Feature
+	if e.Part != "" {
+		who = " for part " + e.Part
 	}
 	return fmt.Sprintf("wireredis: cannot connect to redis at %s%s: %v", e.Addr, who, e.Err)
 }
@@ -62,7 +62,7 @@ func dial(ctx context.Context, co rueidis.ClientOption, opts provider.Options, c
 	limit := limitOf(ctx, opts)
 	ctx, cancel := context.WithTimeout(ctx, opts.PingTimeout)
 	defer cancel()
-	fail := func(err error) error { return &ConnectError{Addr: opts.Addr(), Feature: opts.Feature(), Err: err} }
+	fail := func(err error) error { return &ConnectError{Addr: opts.Addr(), Part: opts.Part(), Err: err} }
 	if co.Dialer.Timeout > opts.PingTimeout {
 		co.Dialer.Timeout = opts.PingTimeout
 	}

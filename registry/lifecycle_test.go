@@ -242,8 +242,8 @@ func TestDeferredErrorsNameTheirPart(t *testing.T) {
 				t.Errorf("error %q: want it to name part second, not first", err)
 			}
 			var ce *registry.ConnectError
-			if errors.As(err, &ce) && ce.Feature != "second" {
-				t.Errorf("ConnectError.Feature = %q", ce.Feature)
+			if errors.As(err, &ce) && ce.Part != "second" {
+				t.Errorf("ConnectError.Feature = %q", ce.Part)
 			}
 		})
 	}

@@ -70,7 +70,7 @@ type conn struct {
 	dialing chan struct{} // closed when the running dial is over
 	err     error         // the last dial's result
 	refs    int
-	users   map[string]int // feature name → references
+	users   map[string]int // part name → references
 	gone    bool           // released or closed: later releases do nothing
 	values  map[any]any    // see Registry.Value
 	stopBG  context.CancelFunc
@@ -87,8 +87,8 @@ type ConnStats struct {
 	Connected bool
 	// Refs counts the references not yet released.
 	Refs int
-	// Namespaces lists the features holding references, sorted.
-	Namespaces []string
+	// Parts lists the parts holding references, sorted.
+	Parts []string
 	// Commands and Errors count what the parts sent and what failed;
 	// InFlight is what is under way now.
 	Commands, Errors, InFlight int64
@@ -121,7 +121,7 @@ func (r *Registry) Logger() *slog.Logger { return r.log }
 // The client is not namespaced: parts get theirs from feature.Open, and
 // administration (CONFIG, FUNCTION LOAD, ...) goes through Admin.
 func (r *Registry) Acquire(ctx context.Context, opts provider.Options) (rueidis.Client, func(), error) {
-	return r.acquire(ctx, opts, opts.ConnectionKey(), opts.Feature())
+	return r.acquire(ctx, opts, opts.ConnectionKey(), opts.Part())
 }
 
 // Admin returns an unnamespaced client for administration: the commands a
@@ -139,7 +139,7 @@ func (r *Registry) Admin(ctx context.Context, opts provider.Options) (rueidis.Cl
 // adminUser is how Stats and Check name the holders of Admin clients.
 const adminUser = "(admin)"
 
-func (r *Registry) acquire(ctx context.Context, opts provider.Options, key, feature string) (rueidis.Client, func(), error) {
+func (r *Registry) acquire(ctx context.Context, opts provider.Options, key, part string) (rueidis.Client, func(), error) {
 	co, err := opts.ClientOptionContext(ctx) // reads the TLS files within the ping timeout
 	if err != nil {
 		return nil, nil, err
@@ -174,10 +174,10 @@ func (r *Registry) acquire(ctx context.Context, opts provider.Options, key, feat
 		r.mu.Lock() // and look again: c may have been released meanwhile
 	}
 	c.refs++
-	c.users[feature]++
+	c.users[part]++
 	if t := c.client.Load(); t != nil {
 		r.mu.Unlock()
-		return t, r.releaser(c, feature), nil
+		return t, r.releaser(c, part), nil
 	}
 	if opts.Startup == provider.StartupBackground && c.stopBG == nil {
 		bgCtx, stop := context.WithCancel(context.Background())
@@ -185,7 +185,7 @@ func (r *Registry) acquire(ctx context.Context, opts provider.Options, key, feat
 		go r.background(bgCtx, c)
 	}
 	r.mu.Unlock()
-	return &deferred{r: r, c: c, part: feature, background: opts.Startup == provider.StartupBackground}, r.releaser(c, feature), nil
+	return &deferred{r: r, c: c, part: part, background: opts.Startup == provider.StartupBackground}, r.releaser(c, part), nil
 }
 
 func (r *Registry) isClosed() bool {
@@ -267,7 +267,7 @@ func (r *Registry) connect(ctx context.Context, c *conn) error {
 	close(ch)
 	r.mu.Unlock()
 	if err == nil {
-		r.log.Info("wireredis: connection opened", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "conn", c.id, "feature", c.opts.Feature())
+		r.log.Info("wireredis: connection opened", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "conn", c.id, "part", c.opts.Part())
 	}
 	return err
 }
@@ -297,7 +297,7 @@ func (r *Registry) background(ctx context.Context, c *conn) {
 			return
 		}
 		wait := backoff/2 + rand.N(backoff/2+1)
-		r.log.Warn("wireredis: background connect failed; retrying", "addr", c.addr, "db", c.db, "feature", c.opts.Feature(), "retry_in", wait.Round(time.Millisecond), "error", err)
+		r.log.Warn("wireredis: background connect failed; retrying", "addr", c.addr, "db", c.db, "part", c.opts.Part(), "retry_in", wait.Round(time.Millisecond), "error", err)
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
@@ -307,24 +307,24 @@ func (r *Registry) background(ctx context.Context, c *conn) {
 	}
 }
 
-func (r *Registry) releaser(c *conn, feature string) func() {
+func (r *Registry) releaser(c *conn, part string) func() {
 	var once sync.Once
-	return func() { once.Do(func() { r.release(c, feature) }) }
+	return func() { once.Do(func() { r.release(c, part) }) }
 }
 
-func (r *Registry) release(c *conn, feature string) {
+func (r *Registry) release(c *conn, part string) {
 	r.mu.Lock()
 	if c.gone {
 		r.mu.Unlock()
 		return
 	}
 	c.refs--
-	if c.users[feature]--; c.users[feature] == 0 {
-		delete(c.users, feature)
+	if c.users[part]--; c.users[part] == 0 {
+		delete(c.users, part)
 	}
 	if refs := c.refs; refs > 0 {
 		r.mu.Unlock()
-		r.log.Debug("wireredis: reference released", "addr", c.addr, "db", c.db, "feature", feature, "refs", refs)
+		r.log.Debug("wireredis: reference released", "addr", c.addr, "db", c.db, "part", part, "refs", refs)
 		return
 	}
 	c.gone = true
@@ -443,9 +443,9 @@ func (r *Registry) Stats() []ConnStats {
 			Commands:  c.n.Sent(), Errors: c.n.Failed(), InFlight: c.n.InFlight(),
 		}
 		for name := range c.users {
-			s.Namespaces = append(s.Namespaces, name)
+			s.Parts = append(s.Parts, name)
 		}
-		slices.Sort(s.Namespaces)
+		slices.Sort(s.Parts)
 		out = append(out, s)
 	}
 	slices.SortFunc(out, func(a, b ConnStats) int {

@@ -31,13 +31,13 @@ func newRegistry(t *testing.T) (*registry.Registry, *testsupport.Buffer) {
 	return reg, logs
 }
 
-func load(t *testing.T, feature string, environ ...string) provider.Options {
+func load(t *testing.T, part string, environ ...string) provider.Options {
 	t.Helper()
 	o, err := provider.LoadFrom(environ)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o, err = o.ForFeature(feature); err != nil {
+	if o, err = o.ForPart(part); err != nil {
 		t.Fatal(err)
 	}
 	return o
@@ -87,7 +87,7 @@ func TestEqualSettingsShareOneClient(t *testing.T) {
 		t.Errorf("three parts opened %d connections; one raw rueidis client opens %d", got, rawConns)
 	}
 	stats := reg.Stats()
-	if len(stats) != 1 || stats[0].Refs != 3 || fmt.Sprint(stats[0].Namespaces) != "[cache queue session]" || stats[0].Addr != srv.Addr {
+	if len(stats) != 1 || stats[0].Refs != 3 || fmt.Sprint(stats[0].Parts) != "[cache queue session]" || stats[0].Addr != srv.Addr {
 		t.Errorf("Stats = %+v", stats)
 	}
 
@@ -312,7 +312,7 @@ func TestUnreachable(t *testing.T) {
 				t.Fatal("Acquire succeeded")
 			}
 			var ce *registry.ConnectError
-			if !errors.As(err, &ce) || ce.Addr != tc.addr || ce.Feature != "session" {
+			if !errors.As(err, &ce) || ce.Addr != tc.addr || ce.Part != "session" {
 				t.Errorf("error %v: want a ConnectError for %s", err, tc.addr)
 			}
 			if !strings.Contains(err.Error(), tc.addr) || strings.Contains(err.Error(), "hunter2secret") {

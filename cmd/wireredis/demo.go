@@ -128,7 +128,7 @@ func reportParts(out io.Writer, app *demo.App) error {
 	}
 	fmt.Fprintln(out, "\n== parts")
 	for _, name := range demoParts {
-		o, err := base.ForFeature(name)
+		o, err := base.ForPart(name)
 		if err != nil {
 			return err
 		}
@@ -137,7 +137,7 @@ func reportParts(out io.Writer, app *demo.App) error {
 	stats := app.Registry.Stats()
 	fmt.Fprintf(out, "\n== connections: the registry opened %d for %d parts\n", len(stats), len(demoParts))
 	for _, st := range stats {
-		fmt.Fprintf(out, "%s db=%d refs=%d parts=%s\n", st.Addr, st.DB, st.Refs, strings.Join(st.Namespaces, ","))
+		fmt.Fprintf(out, "%s db=%d refs=%d parts=%s\n", st.Addr, st.DB, st.Refs, strings.Join(st.Parts, ","))
 	}
 	return nil
 }
@@ -200,7 +200,7 @@ func printStoredKeys(ctx context.Context, out io.Writer) error {
 	fmt.Fprintln(out, "\n== keys as stored on the server")
 	seen := map[string]bool{}
 	for _, name := range demoParts {
-		o, err := base.ForFeature(name)
+		o, err := base.ForPart(name)
 		if err != nil {
 			return err
 		}

@@ -96,7 +96,7 @@ func main() {
 		panic(err)
 	}
 	for _, st := range svc.Registry.Stats() {
-		fmt.Printf("conn %s %s db=%d parts=%s\n", st.Fingerprint, st.Addr, st.DB, strings.Join(st.Namespaces, ","))
+		fmt.Printf("conn %s %s db=%d parts=%s\n", st.Fingerprint, st.Addr, st.DB, strings.Join(st.Parts, ","))
 	}
 	cleanup()
 	fmt.Printf("after cleanup=%d\n", len(svc.Registry.Stats()))

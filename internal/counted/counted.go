@@ -166,15 +166,6 @@ func (t *Client) Nodes() map[string]rueidis.Client {
 // released.
 func (t *Client) Close() {}
 
-// Pending is a client whose connection is still to be made (the
-// registry's lazy and background parts): Resolve makes it, or says why it
-// cannot yet, and returns the Client the commands then go to. Its Mode is
-// standalone until then, whatever the connection turns out to be.
-type Pending interface {
-	rueidis.Client
-	Resolve(ctx context.Context) (*Client, error)
-}
-
 // ErrorResults returns n results that fail with err: what a batch gets
 // when none of it can be sent.
 func ErrorResults(n int, err error) []rueidis.RedisResult {
