@@ -149,6 +149,20 @@ func TestCluster(t *testing.T) {
 			}
 		}
 	})
+	t.Run("hash-tag part: commands without keys", func(t *testing.T) {
+		// Its builder is a single-node one (the part's keys all share a
+		// slot); what it builds without keys must still be routable.
+		if got, err := tagged.Do(ctx, tagged.B().Ping().Build()).ToString(); err != nil || got != "PONG" {
+			t.Errorf("hash-tag part, PING: %q %v", got, err)
+		}
+		role, err := tagged.Do(ctx, tagged.B().Role().Build()).ToArray()
+		if err != nil || len(role) != 1 {
+			t.Fatalf("hash-tag part, ROLE: %v %v, want the role alone", role, err)
+		}
+		if r, _ := role[0].ToString(); r != "master" {
+			t.Errorf("hash-tag part, ROLE = %q, want master", r)
+		}
+	})
 	t.Run("hash-tag part: transactions", func(t *testing.T) {
 		// In one batch, and on its dedicated connection, whose builder
 		// (like the part's) does not check the slots of the unprefixed

@@ -54,12 +54,7 @@ func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.C
 	}
 	switch spec.Class {
 	case keyspec.Keyless:
-		if cmd.Slot() == rueidisx.SingleNodeMark && c.isCluster() {
-			// Built by a single-node builder: a cluster client cannot
-			// route it as it is.
-			return finish(cmd, c.shared.B().Arbitrary(args...)), nil
-		}
-		return cmd, nil
+		return c.routable(cmd, args), nil
 	case keyspec.Keys:
 		inPlace, slotted := c.handedOver(&cmd)
 		return c.rewriteKeys(cmd, args, spec, inPlace, slotted, later)
@@ -71,6 +66,17 @@ func (c *Client) rewriteAs(cmd rueidis.Completed, args []string, spec *keyspec.C
 		return c.channels(cmd, args, spec, skip, at)
 	}
 	return cmd, c.fail(spec.Name, "the key table has no class for it", ErrUnknownCommand)
+}
+
+// routable returns a command sent as it is (one without keys) in a form
+// the shared client can route: one built by a single-node builder (a
+// hash-tag part's, on a cluster) is copied, as a cluster client cannot
+// route it.
+func (c *Client) routable(cmd rueidis.Completed, args []string) rueidis.Completed {
+	if cmd.Slot() == rueidisx.SingleNodeMark && c.isCluster() {
+		return finish(cmd, c.shared.B().Arbitrary(args...))
+	}
+	return cmd
 }
 
 // rewriteKeys rewrites a command of the Keys class; inPlace and slotted

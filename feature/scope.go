@@ -15,7 +15,7 @@ import (
 func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, later *heldWrites, at where) (rueidis.Completed, error) {
 	switch spec.Name {
 	case "ROLE": // scoped in its reply (see replyNames)
-		return cmd, nil
+		return c.routable(cmd, args), nil
 	case "KEYS":
 		if len(args) != 2 {
 			return cmd, c.fail(spec.Name, "it takes one pattern", ErrBadArguments)
