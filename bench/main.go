@@ -47,6 +47,9 @@ func main() {
 type client struct {
 	name string
 	op   func(ctx context.Context, key, value string) error
+	// batches reads the batch counters of a wireredis connection (batches
+	// sent, commands in them); nil for the others.
+	batches func() (int64, int64)
 }
 
 func run(out, svg string, trial time.Duration, rounds int, levelList, only, cpuprofile string) error {
@@ -95,12 +98,15 @@ func run(out, svg string, trial time.Duration, rounds int, levelList, only, cpup
 				return err
 			}
 			return raw.Do(ctx, raw.B().Get().Key(k).Build()).Error()
-		}},
+		}, nil},
 		{"wireredis SessionRedis", func(ctx context.Context, k, v string) error {
 			if err := part.Do(ctx, part.B().Set().Key(k).Value(v).Build()).Error(); err != nil {
 				return err
 			}
 			return part.Do(ctx, part.B().Get().Key(k).Build()).Error()
+		}, func() (int64, int64) {
+			s := reg.Stats()[0]
+			return s.Batches, s.BatchedCommands
 		}},
 		{"raw rueidis, prefix by hand", func(ctx context.Context, k, v string) error {
 			k = "session:" + k // the keys SessionRedis stores: the same work for the server
@@ -108,13 +114,13 @@ func run(out, svg string, trial time.Duration, rounds int, levelList, only, cpup
 				return err
 			}
 			return raw.Do(ctx, raw.B().Get().Key(k).Build()).Error()
-		}},
+		}, nil},
 		{"go-redis, prefix by hand", func(ctx context.Context, k, v string) error {
 			if err := gr.Set(ctx, "session:"+k, v, 0).Err(); err != nil {
 				return err
 			}
 			return gr.Get(ctx, "session:"+k).Err()
-		}},
+		}, nil},
 	}
 	// A partial run (some clients, some goroutine counts) is for
 	// exploring, a profile say: it prints the trials and writes no report.
@@ -154,6 +160,10 @@ func run(out, svg string, trial time.Duration, rounds int, levelList, only, cpup
 			for i := range clients {
 				c := clients[(i+round)%len(clients)]
 				before, w0 := cpuTime(), writes()
+				var b0, bc0 int64
+				if c.batches != nil {
+					b0, bc0 = c.batches()
+				}
 				ops, err := measure(ctx, c, n, trial)
 				if err != nil {
 					return fmt.Errorf("%s, %d goroutines: %w", c.name, n, err)
@@ -161,7 +171,14 @@ func run(out, svg string, trial time.Duration, rounds int, levelList, only, cpup
 				perCommand := (cpuTime() - before).Seconds() * 1e9 / (ops * trial.Seconds())
 				perWrite := ops * trial.Seconds() / float64(writes()-w0)
 				results[c.name][n] = append(results[c.name][n], ops)
-				fmt.Fprintf(os.Stderr, "round %d  %-28s %4d goroutines  %9.0f ops/s  %6.0f ns CPU/command  %5.1f commands/write\n", round+1, c.name, n, ops, perCommand, perWrite)
+				batched := ""
+				if c.batches != nil {
+					b1, bc1 := c.batches()
+					if b1 > b0 {
+						batched = fmt.Sprintf("  %5.1f commands/batch, %3.0f%% batched", float64(bc1-bc0)/float64(b1-b0), float64(bc1-bc0)*100/(ops*trial.Seconds()))
+					}
+				}
+				fmt.Fprintf(os.Stderr, "round %d  %-28s %4d goroutines  %9.0f ops/s  %6.0f ns CPU/command  %5.1f commands/write%s\n", round+1, c.name, n, ops, perCommand, perWrite, batched)
 			}
 		}
 	}

@@ -2,7 +2,9 @@ package counted
 
 import (
 	"context"
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -69,6 +71,10 @@ func putBatch(b *batch) {
 type lane struct {
 	mu      sync.Mutex
 	filling *batch // nil: the next call starts a batch and leads it
+	// closed counts the batches closed, so that a leader knows whether
+	// its batch is still filling (batches are recycled: the pointer may
+	// be another's by then).
+	closed uint64
 }
 
 // batcher joins the concurrent Do calls of a connection into DoMulti
@@ -92,8 +98,18 @@ type batcher struct {
 	lanes [2]lane
 }
 
+var expSplit = os.Getenv("EXP_SPLIT") != "0"
+var expFraction = func() int {
+	f, err := strconv.Atoi(os.Getenv("EXP_FRACTION"))
+	if err != nil {
+		return 4
+	}
+	return f
+}()
+var expNoYield = os.Getenv("EXP_NOYIELD") == "1"
+
 func newBatcher(client rueidis.Client, n *Counters, mode rueidis.ClientMode) *batcher {
-	return &batcher{client: client, n: n, split: mode != rueidis.ClientModeCluster}
+	return &batcher{client: client, n: n, split: expSplit && mode != rueidis.ClientModeCluster}
 }
 
 // join sends cmd in a batch with the Do calls that come while it forms,
@@ -118,16 +134,24 @@ func (b *batcher) join(ctx context.Context, cmd rueidis.Completed) rueidis.Redis
 		l.filling = bt
 	}
 	bt.calls = append(bt.calls, c)
+	epoch := l.closed
 	send := len(bt.calls) == maxBatch // whoever fills a batch sends it
+	if expFraction > 0 && !lead && int64(len(bt.calls)*expFraction) >= b.busy.Load() {
+		send = true
+	}
 	if send {
 		l.filling = nil
+		l.closed++
 	}
 	l.mu.Unlock()
 	if lead {
-		runtime.Gosched() // the goroutines ready to run add their commands
+		if !expNoYield {
+			runtime.Gosched() // the goroutines ready to run add their commands
+		}
 		l.mu.Lock()
-		if l.filling == bt {
+		if l.closed == epoch {
 			l.filling = nil
+			l.closed++
 			send = true
 		}
 		l.mu.Unlock()
