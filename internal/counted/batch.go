@@ -2,9 +2,7 @@ package counted
 
 import (
 	"context"
-	"os"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -15,6 +13,18 @@ import (
 // (2000) commands or more over a pooled connection of its own, and a
 // bounded batch lets the next one form while it is on the wire.
 const maxBatch = 256
+
+// batchesInFlight is how many batches the calls under way are spread
+// over: one at a time would leave the client idle while the server works
+// (and the server while the client reads). Measured with 64 to 1024
+// goroutines (docs/benchmarks.md): 4 and 8 alike, 2 and 1 slower.
+const batchesInFlight = 4
+
+// minBatch is the smallest batch sent: a DoMulti costs three allocations
+// (rueidis's results), so a smaller one would cost its commands more than
+// they save. The calls of a smaller batch are sent one by one, each by its
+// caller, as rueidis sends them.
+const minBatch = 4
 
 // initSlot is the slot rueidis gives a cluster command without a key
 // (cmds.InitSlot): such a command may go to any node, and rueidis's
@@ -27,8 +37,11 @@ const initSlot = 1 << 14
 type call struct {
 	cmd    rueidis.Completed
 	result rueidis.RedisResult
-	done   chan struct{}
-	state  atomic.Uint32
+	// alone, when done is signalled, sends the command back to its caller
+	// to send by itself: its batch was too small.
+	alone bool
+	done  chan struct{}
+	state atomic.Uint32
 }
 
 // The states of a call.
@@ -47,7 +60,7 @@ func getCall(cmd rueidis.Completed) *call {
 }
 
 func putCall(c *call) {
-	c.cmd, c.result = rueidis.Completed{}, rueidis.RedisResult{}
+	c.cmd, c.result, c.alone = rueidis.Completed{}, rueidis.RedisResult{}, false
 	c.state.Store(waiting)
 	calls.Put(c)
 }
@@ -98,18 +111,8 @@ type batcher struct {
 	lanes [2]lane
 }
 
-var expSplit = os.Getenv("EXP_SPLIT") != "0"
-var expFraction = func() int {
-	f, err := strconv.Atoi(os.Getenv("EXP_FRACTION"))
-	if err != nil {
-		return 4
-	}
-	return f
-}()
-var expNoYield = os.Getenv("EXP_NOYIELD") == "1"
-
 func newBatcher(client rueidis.Client, n *Counters, mode rueidis.ClientMode) *batcher {
-	return &batcher{client: client, n: n, split: expSplit && mode != rueidis.ClientModeCluster}
+	return &batcher{client: client, n: n, split: mode != rueidis.ClientModeCluster}
 }
 
 // join sends cmd in a batch with the Do calls that come while it forms,
@@ -135,19 +138,18 @@ func (b *batcher) join(ctx context.Context, cmd rueidis.Completed) rueidis.Redis
 	}
 	bt.calls = append(bt.calls, c)
 	epoch := l.closed
-	send := len(bt.calls) == maxBatch // whoever fills a batch sends it
-	if expFraction > 0 && !lead && int64(len(bt.calls)*expFraction) >= b.busy.Load() {
-		send = true
-	}
+	// Whoever fills a batch sends it: full, or holding a quarter of the
+	// calls under way, so that about four batches are in flight and the
+	// server works on one while the client fills the next.
+	n := len(bt.calls)
+	send := !lead && (n == maxBatch || n >= minBatch && int64(n*batchesInFlight) >= b.busy.Load())
 	if send {
 		l.filling = nil
 		l.closed++
 	}
 	l.mu.Unlock()
 	if lead {
-		if !expNoYield {
-			runtime.Gosched() // the goroutines ready to run add their commands
-		}
+		runtime.Gosched() // the goroutines ready to run add their commands
 		l.mu.Lock()
 		if l.closed == epoch {
 			l.filling = nil
@@ -157,8 +159,14 @@ func (b *batcher) join(ctx context.Context, cmd rueidis.Completed) rueidis.Redis
 		l.mu.Unlock()
 	}
 	if send {
-		if len(bt.calls) == 1 {
-			// Nobody came: the command goes alone, as rueidis sends it.
+		if len(bt.calls) < minBatch {
+			// Too few came: each command goes alone, as rueidis sends it.
+			for _, o := range bt.calls {
+				if o != c {
+					o.alone = true
+					b.deliver(o)
+				}
+			}
 			putBatch(bt)
 			putCall(c)
 			r := b.client.Do(ctx, cmd)
@@ -186,14 +194,20 @@ func (b *batcher) send(bt *batch) {
 	b.n.batched(len(bt.calls))
 	for i, c := range bt.calls {
 		c.result = rs[i]
-		if c.state.CompareAndSwap(waiting, answered) {
-			c.done <- struct{}{}
-		} else {
-			b.n.finished.Add(1)
-			putCall(c)
-		}
+		b.deliver(c)
 	}
 	putBatch(bt)
+}
+
+// deliver wakes the caller of c, or, when it has left, counts its command
+// finished and recycles c.
+func (b *batcher) deliver(c *call) {
+	if c.state.CompareAndSwap(waiting, answered) {
+		c.done <- struct{}{}
+		return
+	}
+	b.n.finished.Add(1)
+	putCall(c)
 }
 
 // wait returns the call's result, or ctx's error as soon as ctx ends.
@@ -211,8 +225,11 @@ func (b *batcher) wait(ctx context.Context, c *call) rueidis.RedisResult {
 	} else {
 		<-c.done
 	}
-	r := c.result
+	r, alone, cmd := c.result, c.alone, c.cmd
 	putCall(c)
+	if alone {
+		r = b.client.Do(ctx, cmd)
+	}
 	b.n.done(1, failed(&r))
 	return r
 }
