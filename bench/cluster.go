@@ -45,7 +45,7 @@ func clusterRun(ctx context.Context, levels []int, rounds int, d time.Duration) 
 	args := append([]string{"--cluster", "create"}, addrs...)
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
 	if out, err := exec.Command("redis-cli", args...).CombinedOutput(); err != nil {
-		return phase{}, fmt.Errorf("redis-cli --cluster create: %v\n%s", err, out)
+		return phase{}, fmt.Errorf("redis-cli --cluster create: %w\n%s", err, out)
 	}
 	if err := waitClusterOK(addrs); err != nil {
 		return phase{}, err
@@ -78,7 +78,7 @@ func clusterRun(ctx context.Context, levels []int, rounds int, d time.Duration) 
 	if raw.Mode() != rueidis.ClientModeCluster {
 		return phase{}, fmt.Errorf("raw rueidis is in mode %s, not a cluster client", raw.Mode())
 	}
-	clients := []client{rueidisClient(nameRaw, raw, ""), rueidisClient(nameSession, session.Client, "")}
+	clients := []client{rueidisClient(nameRaw, raw), rueidisClient(nameSession, session.Client)}
 	clients[1].batches = func() (int64, int64) {
 		s := reg.Stats()[0]
 		return s.Batches, s.BatchedCommands

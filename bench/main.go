@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -216,8 +217,8 @@ func standaloneClients(ctx context.Context, addr string) ([]client, func(), erro
 	}
 	closers = append(closers, func() { _ = ap.Close() })
 	clients := []client{
-		rueidisClient(nameRaw, raw, ""),
-		rueidisClient(nameSession, session.Client, ""),
+		rueidisClient(nameRaw, raw),
+		rueidisClient(nameSession, session.Client),
 		{name: nameGoRedis, do: func(ctx context.Context, get bool, k, v string) error {
 			if get {
 				return ignoreNil(gr.Get(ctx, "session:"+k).Err())
@@ -230,7 +231,7 @@ func standaloneClients(ctx context.Context, addr string) ([]client, func(), erro
 			}
 			return ap.Set(ctx, "session:"+k, v, 0).Err()
 		}},
-		rueidisClient(nameFlush20, delayed, ""),
+		rueidisClient(nameFlush20, delayed),
 	}
 	clients[1].batches = func() (int64, int64) {
 		s := reg.Stats()[0]
@@ -239,17 +240,17 @@ func standaloneClients(ctx context.Context, addr string) ([]client, func(), erro
 	return clients, closeAll, nil
 }
 
-func rueidisClient(name string, c rueidis.Client, prefix string) client {
+func rueidisClient(name string, c rueidis.Client) client {
 	return client{name: name, rueidis: c, do: func(ctx context.Context, get bool, k, v string) error {
 		if get {
-			return ignoreNil(c.Do(ctx, c.B().Get().Key(prefix+k).Build()).Error())
+			return ignoreNil(c.Do(ctx, c.B().Get().Key(k).Build()).Error())
 		}
-		return c.Do(ctx, c.B().Set().Key(prefix+k).Value(v).Build()).Error()
+		return c.Do(ctx, c.B().Set().Key(k).Value(v).Build()).Error()
 	}}
 }
 
 func ignoreNil(err error) error {
-	if err == goredis.Nil || rueidis.IsRedisNil(err) {
+	if errors.Is(err, goredis.Nil) || rueidis.IsRedisNil(err) {
 		return nil
 	}
 	return err

@@ -196,10 +196,10 @@ func placeProcesses(pinned bool, serverPid int) error {
 	}
 	// -a: every thread of the process, not only its first.
 	if out, err := exec.Command("taskset", "-a", "-pc", server, strconv.Itoa(serverPid)).CombinedOutput(); err != nil {
-		return fmt.Errorf("taskset: %v: %s", err, out)
+		return fmt.Errorf("taskset: %w: %s", err, out)
 	}
 	if out, err := exec.Command("taskset", "-a", "-pc", self, strconv.Itoa(os.Getpid())).CombinedOutput(); err != nil {
-		return fmt.Errorf("taskset: %v: %s", err, out)
+		return fmt.Errorf("taskset: %w: %s", err, out)
 	}
 	want := runtime.NumCPU()
 	if pinned {

@@ -241,13 +241,13 @@ func TestBatchBlockingCommandsKeepTheirConnection(t *testing.T) {
 	}{
 		{"BLPOP", c.B().Blpop().Key("queue").Timeout(5).Build(), func(r rueidis.RedisResult) error {
 			if kv, err := r.AsStrSlice(); err != nil || len(kv) != 2 || kv[1] != "job" {
-				return fmt.Errorf("BLPOP = %v, %v; want [queue job]", kv, err)
+				return fmt.Errorf("BLPOP = %v, %w; want [queue job]", kv, err)
 			}
 			return nil
 		}},
 		{"WAIT", c.B().Wait().Numreplicas(1).Timeout(700).Build(), func(r rueidis.RedisResult) error {
 			if v, err := r.AsInt64(); err != nil || v != 0 {
-				return fmt.Errorf("WAIT = %d, %v; want 0 replicas", v, err)
+				return fmt.Errorf("WAIT = %d, %w; want 0 replicas", v, err)
 			}
 			return nil
 		}},
