@@ -223,88 +223,63 @@ func (r *report) render() string {
 
 func (r *report) renderPhase(s *strings.Builder, ph *phase) {
 	fmt.Fprintf(s, "### %s\n\n", ph.title())
-	s.WriteString("Commands per second:\n\n| goroutines |")
-	for _, c := range ph.clients {
-		fmt.Fprintf(s, " %s |", c)
-	}
-	if len(ph.redisBenchmark) > 0 {
-		fmt.Fprintf(s, " %s |", nameRedisBen)
-	}
-	s.WriteString("\n|---:|")
-	for range ph.clients {
-		s.WriteString("---:|")
-	}
-	if len(ph.redisBenchmark) > 0 {
-		s.WriteString("---:|")
-	}
-	s.WriteString("\n")
-	for _, n := range r.levels {
-		fmt.Fprintf(s, "| %d |", n)
-		for _, c := range ph.clients {
-			v := opsOf(ph.results[c][n])
-			fmt.Fprintf(s, " %.0f (%.0f–%.0f) |", median(v), slices.Min(v), slices.Max(v))
-		}
-		if len(ph.redisBenchmark) > 0 {
-			v := ph.redisBenchmark
-			fmt.Fprintf(s, " %.0f (%.0f–%.0f) |", median(v), slices.Min(v), slices.Max(v))
-		}
-		s.WriteString("\n")
-	}
-	s.WriteString("\nLatency of one command, p50 / p99:\n\n| goroutines |")
-	for _, c := range ph.clients {
-		fmt.Fprintf(s, " %s |", c)
-	}
-	s.WriteString("\n|---:|")
-	for range ph.clients {
-		s.WriteString("---:|")
-	}
-	s.WriteString("\n")
-	for _, n := range r.levels {
-		fmt.Fprintf(s, "| %d |", n)
-		for _, c := range ph.clients {
-			fmt.Fprintf(s, " %s / %s |", roundLatency(medianDuration(p50Of(ph.results[c][n]))), roundLatency(medianDuration(p99Of(ph.results[c][n]))))
-		}
-		s.WriteString("\n")
-	}
-	s.WriteString("\nSessionRedis against each peer (per-round ratios):\n\n| goroutines |")
+	header := append([]string{"goroutines"}, ph.clients...)
 	var peers []string
 	for _, c := range ph.clients {
 		if c != nameSession {
 			peers = append(peers, c)
-			fmt.Fprintf(s, " SessionRedis / %s |", c)
 		}
 	}
-	s.WriteString("\n|---:|")
-	for range peers {
+	rows := func(cell func(n int, client string) string, clients []string) [][]string {
+		var out [][]string
+		for _, n := range r.levels {
+			row := []string{strconv.Itoa(n)}
+			for _, c := range clients {
+				row = append(row, cell(n, c))
+			}
+			out = append(out, row)
+		}
+		return out
+	}
+	rate := func(v []float64) string {
+		return fmt.Sprintf("%.0f (%.0f–%.0f)", median(v), slices.Min(v), slices.Max(v))
+	}
+	s.WriteString("Commands per second:\n\n")
+	opsRows := rows(func(n int, c string) string { return rate(opsOf(ph.results[c][n])) }, ph.clients)
+	if len(ph.redisBenchmark) > 0 {
+		header = append(header, nameRedisBen)
+		for i := range opsRows {
+			opsRows[i] = append(opsRows[i], rate(ph.redisBenchmark))
+		}
+	}
+	table(s, header, opsRows)
+	s.WriteString("\nLatency of one command, p50 / p99:\n\n")
+	table(s, append([]string{"goroutines"}, ph.clients...), rows(func(n int, c string) string {
+		return roundLatency(medianDuration(p50Of(ph.results[c][n]))) + " / " + roundLatency(medianDuration(p99Of(ph.results[c][n])))
+	}, ph.clients))
+	s.WriteString("\nSessionRedis against each peer (per-round ratios):\n\n")
+	ratioHeader := []string{"goroutines"}
+	for _, p := range peers {
+		ratioHeader = append(ratioHeader, "SessionRedis / "+p)
+	}
+	table(s, ratioHeader, rows(func(n int, p string) string { return spread(ph.ratios(nameSession, p, n)) }, peers))
+	if len(ph.redisBenchmark) > 0 {
+		s.WriteString("\nEach client against `redis-benchmark -P 16` of the same round:\n\n")
+		table(s, append([]string{"goroutines"}, ph.clients...), rows(func(n int, c string) string { return spread(ph.toRedisBenchmark(c, n)) }, ph.clients))
+	}
+	s.WriteString("\n")
+}
+
+// table writes a markdown table, its columns right-aligned.
+func table(s *strings.Builder, header []string, rows [][]string) {
+	s.WriteString("| " + strings.Join(header, " | ") + " |\n|")
+	for range header {
 		s.WriteString("---:|")
 	}
 	s.WriteString("\n")
-	for _, n := range r.levels {
-		fmt.Fprintf(s, "| %d |", n)
-		for _, p := range peers {
-			fmt.Fprintf(s, " %s |", spread(ph.ratios(nameSession, p, n)))
-		}
-		s.WriteString("\n")
+	for _, row := range rows {
+		s.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
-	if len(ph.redisBenchmark) > 0 {
-		s.WriteString("\nEach client against `redis-benchmark -P 16` of the same round:\n\n| goroutines |")
-		for _, c := range ph.clients {
-			fmt.Fprintf(s, " %s |", c)
-		}
-		s.WriteString("\n|---:|")
-		for range ph.clients {
-			s.WriteString("---:|")
-		}
-		s.WriteString("\n")
-		for _, n := range r.levels {
-			fmt.Fprintf(s, "| %d |", n)
-			for _, c := range ph.clients {
-				fmt.Fprintf(s, " %s |", spread(ph.toRedisBenchmark(c, n)))
-			}
-			s.WriteString("\n")
-		}
-	}
-	s.WriteString("\n")
 }
 
 func roundLatency(d time.Duration) string {
