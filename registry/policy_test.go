@@ -226,22 +226,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	release()
 	wg.Wait()
-	stored, err := srv.Client.Do(ctx, srv.Client.B().Keys().Pattern("*").Build()).AsStrSlice()
-	if err != nil {
-		t.Fatal(err)
-	}
-	onServer := make(map[string]bool, len(stored))
-	for _, k := range stored {
-		onServer[k] = true
-	}
-	n, lost := 0, 0
-	acked.Range(func(k, _ any) bool {
-		n++
-		if !onServer[k.(string)] {
-			lost++
-		}
-		return true
-	})
+	n, lost := unstored(t, srv, &acked)
 	if lost > 0 || n == 0 {
 		t.Errorf("%d of %d acknowledged writes are not on the server", lost, n)
 	}
@@ -325,22 +310,7 @@ func TestServerRestartUnderLoad(t *testing.T) {
 	if batchesBefore == 0 || reg.Stats()[0].Batches == batchesBefore {
 		t.Errorf("batches before the kill %d, after %d: the test did not test batching", batchesBefore, reg.Stats()[0].Batches)
 	}
-	stored, err := srv.Client.Do(ctx, srv.Client.B().Keys().Pattern("w*").Build()).AsStrSlice()
-	if err != nil {
-		t.Fatal(err)
-	}
-	onServer := make(map[string]bool, len(stored))
-	for _, k := range stored {
-		onServer[k] = true
-	}
-	n, lost := 0, 0
-	acked.Range(func(k, _ any) bool {
-		n++
-		if !onServer[k.(string)] {
-			lost++
-		}
-		return true
-	})
+	n, lost := unstored(t, srv, &acked)
 	if lost > 0 {
 		t.Errorf("%d of %d acknowledged writes are not on the server after the restart", lost, n)
 	}
@@ -348,6 +318,28 @@ func TestServerRestartUnderLoad(t *testing.T) {
 	if !strings.Contains(logs.String(), "reconnected") {
 		t.Error("the reconnection was not logged")
 	}
+}
+
+// unstored counts the keys of acked (a set of strings) and those of them
+// that are not on srv.
+func unstored(t *testing.T, srv *redistest.Server, acked *sync.Map) (total, missing int) {
+	t.Helper()
+	stored, err := srv.Client.Do(context.Background(), srv.Client.B().Keys().Pattern("*").Build()).AsStrSlice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	onServer := make(map[string]bool, len(stored))
+	for _, k := range stored {
+		onServer[k] = true
+	}
+	acked.Range(func(k, _ any) bool {
+		total++
+		if !onServer[k.(string)] {
+			missing++
+		}
+		return true
+	})
+	return total, missing
 }
 
 // TestRefcountStress: 10,000 acquire/release cycles over 8 identities. No
