@@ -17,7 +17,8 @@ const maxBatch = 256
 // batchesInFlight is how many batches the calls under way are spread
 // over: one at a time would leave the client idle while the server works
 // (and the server while the client reads). Measured with 64 to 1024
-// goroutines (docs/benchmarks.md): 4 and 8 alike, 2 and 1 slower.
+// goroutines (exploring runs of bench/, see the notes of
+// docs/benchmarks.md): 4 and 8 alike, 2 and 1 slower.
 const batchesInFlight = 4
 
 // minBatch is the smallest batch sent: a DoMulti costs three allocations
@@ -103,12 +104,15 @@ type batcher struct {
 	// busy counts the batchable Do calls under way: one alone goes
 	// straight to rueidis.
 	busy atomic.Int64
-	// split puts retryable (read-only) commands in batches of their own,
-	// on a single node: rueidis's DoMulti retries a pipeline only when all
-	// of its commands may be retried. A cluster client retries each
-	// command of a pipeline by itself.
+	// split puts retryable commands in batches of their own, on a single
+	// node: rueidis's DoMulti retries a pipeline only when all of its
+	// commands may be retried, and sends it to a replica (Sentinel with
+	// SendToReplicas) only when all of them are read-only. Read-only
+	// commands, the other retryable ones and the rest each have a lane. A
+	// cluster client retries and routes each command of a pipeline by
+	// itself.
 	split bool
-	lanes [2]lane
+	lanes [3]lane
 }
 
 func newBatcher(client rueidis.Client, n *Counters, mode rueidis.ClientMode) *batcher {
@@ -125,8 +129,13 @@ func (b *batcher) join(ctx context.Context, cmd rueidis.Completed) rueidis.Redis
 		return r
 	}
 	l := &b.lanes[0]
-	if b.split && cmd.IsRetryable() {
-		l = &b.lanes[1]
+	if b.split {
+		switch {
+		case cmd.IsReadOnly():
+			l = &b.lanes[1]
+		case cmd.IsRetryable():
+			l = &b.lanes[2]
+		}
 	}
 	c := getCall(cmd)
 	l.mu.Lock()
