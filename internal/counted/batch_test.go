@@ -123,17 +123,29 @@ func TestBatchEveryCallerGetsItsOwnReply(t *testing.T) {
 	t.Logf("%d commands, %d of them in %d batches; sizes %v (bounds %v)", n.Sent(), s.Commands, s.Batches, s.Sizes, counted.BatchSizeBounds)
 }
 
-// TestBatchAloneGoesStraight: one goroutine's commands are never batched.
-func TestBatchAloneGoesStraight(t *testing.T) {
+// TestBatchFewGoStraight: the commands of one goroutine, or of eight,
+// are never batched.
+func TestBatchFewGoStraight(t *testing.T) {
 	srv := redistest.Start(t)
 	c, n := batching(t, srv)
-	for range 200 {
-		if err := c.Do(context.Background(), c.B().Incr().Key("n").Build()).Error(); err != nil {
-			t.Fatal(err)
+	for _, goroutines := range []int{1, 8} {
+		var wg sync.WaitGroup
+		for range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 200 {
+					if err := c.Do(context.Background(), c.B().Incr().Key("n").Build()).Error(); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
 		}
-	}
-	if s := n.Batches(); s.Batches != 0 {
-		t.Errorf("a single goroutine's commands went in %d batches", s.Batches)
+		wg.Wait()
+		if s := n.Batches(); s.Batches != 0 {
+			t.Errorf("%d goroutines' commands went in %d batches", goroutines, s.Batches)
+		}
 	}
 }
 
@@ -154,7 +166,7 @@ func TestBatchDeadlineIsEachCallersOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 	paused := time.Now()
-	const callers = 32
+	const callers = 64
 	type outcome struct {
 		timed   bool
 		value   string
@@ -210,7 +222,7 @@ func TestBatchDeadlineIsEachCallersOwn(t *testing.T) {
 func TestBatchContextAlreadyOver(t *testing.T) {
 	srv := redistest.Start(t)
 	c, _ := batching(t, srv)
-	_, stop := load(t, c, 16)
+	_, stop := load(t, c, 32)
 	defer stop()
 	over, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -232,7 +244,7 @@ func TestBatchBlockingCommandsKeepTheirConnection(t *testing.T) {
 	srv := redistest.Start(t)
 	c, n := batching(t, srv)
 	ctx := context.Background()
-	done, stop := load(t, c, 16)
+	done, stop := load(t, c, 32)
 	defer stop()
 	for _, tc := range []struct {
 		name  string
@@ -290,7 +302,7 @@ func TestBatchOtherPathsUnderLoad(t *testing.T) {
 	srv := redistest.Start(t)
 	c, n := batching(t, srv)
 	ctx := context.Background()
-	_, stop := load(t, c, 16)
+	_, stop := load(t, c, 32)
 	defer stop()
 	if err := c.Do(ctx, c.B().Set().Key("cached").Value("v").Build()).Error(); err != nil {
 		t.Fatal(err)

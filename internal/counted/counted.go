@@ -162,18 +162,19 @@ func failedAll(rs []rueidis.RedisResult) int {
 	return n
 }
 
-// Do sends cmd, counted. With batching on, a command that finds other
-// Do calls under way joins them in one DoMulti (each still gets its own
-// result, and its caller's context is honoured on its own); alone, or
-// when it is not for a shared pipeline (blocking, pub/sub, a cluster
-// command without a key), it goes to rueidis as it comes.
+// Do sends cmd, counted. With batching on, a command that finds many
+// other Do calls under way (minLoad) joins them in one DoMulti (each
+// still gets its own result, and its caller's context is honoured on its
+// own); otherwise, or when it is not for a shared pipeline (blocking,
+// pub/sub, a cluster command without a key), it goes to rueidis as it
+// comes.
 func (t *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
 	if !t.start(1) {
 		return rueidis.NewErrorResult(ErrReleased)
 	}
 	if b := t.batch; b != nil && t.batchable(&cmd) {
 		var r rueidis.RedisResult
-		if b.busy.Add(1) > 1 {
+		if b.busy.Add(1) > minLoad {
 			r = b.join(ctx, cmd)
 		} else {
 			r = t.Client.Do(ctx, cmd)
