@@ -166,6 +166,20 @@ func TestBatchDeadlineIsEachCallersOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 	paused := time.Now()
+	// minLoad calls without a deadline go straight to rueidis and wait:
+	// the callers after them are batched.
+	var blockers sync.WaitGroup
+	for range 16 {
+		blockers.Add(1)
+		go func() {
+			defer blockers.Done()
+			if err := c.Do(ctx, c.B().Get().Key("k").Build()).Error(); err != nil {
+				t.Errorf("a GET without a deadline: %v", err)
+			}
+		}()
+	}
+	defer blockers.Wait()
+	waitFor(t, func() bool { return n.InFlight() >= 16 })
 	const callers = 64
 	type outcome struct {
 		timed   bool
