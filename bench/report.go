@@ -377,7 +377,7 @@ func (r *report) renderTargets(s *strings.Builder) {
 	fmt.Fprintf(s, "| client-side cache hit (DoCache, same key), SessionRedis ≥ 0.7 × raw rate | %.2f × (%.0f ns vs %.0f ns) | %s |\n", hr, r.hit.part, r.hit.raw, yes(hr >= 0.7))
 	br := r.multi.part / r.multi.redisBenchmark
 	fmt.Fprintf(s, "| DoMulti of 64 SET/GET through SessionRedis ≥ 0.5 × `redis-benchmark -P 16`, pinned | %.2f × (%.0f vs %.0f commands/s) | %s |\n", br, r.multi.part, r.multi.redisBenchmark, yes(br >= 0.5))
-	s.WriteString("\nSessionRedis is the part as a service gets it: from the registry, over the connection the same `REDIS_URL` gives raw rueidis. Its connection batches (`REDIS_BATCH=adaptive`, the default): a `Do` that finds other `Do` calls under way joins them in one `DoMulti`; alone, it goes straight to rueidis. The notes below say why the figures are what they are.\n\n")
+	s.WriteString("\nSessionRedis is the part as a service gets it: from the registry, over the connection the same `REDIS_URL` gives raw rueidis. Its connection batches (`REDIS_BATCH=adaptive`, the default): a `Do` that finds 16 or more `Do` calls under way joins them in one `DoMulti`; otherwise it goes straight to rueidis (docs/batching.md). The notes below say why the figures are what they are.\n\n")
 	s.WriteString("Allocations per command (at most 2 more than raw rueidis) are asserted by `TestRewriteAllocations`, `TestAllocationsAgainstRedis` and `TestAllocationsConcurrent` in `feature/alloc_test.go`; the connections of K parts (K = 1, 10, 100) by `TestKPartsOpenWhatOneClientOpens`. The Go benchmarks below show both side by side.\n")
 }
 
