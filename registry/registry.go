@@ -92,7 +92,17 @@ type ConnStats struct {
 	// Commands and Errors count what the parts sent and what failed;
 	// InFlight is what is under way now.
 	Commands, Errors, InFlight int64
+	// Batches counts the pipelines the connection made of concurrent Do
+	// calls (REDIS_BATCH=adaptive), BatchedCommands the commands sent in
+	// them; BatchSizes is their histogram by commands per batch, with the
+	// upper bounds in BatchSizeBounds (the last element counts the larger
+	// ones).
+	Batches, BatchedCommands int64
+	BatchSizes               []int64
 }
+
+// BatchSizeBounds are the upper bounds of ConnStats.BatchSizes's buckets.
+var BatchSizeBounds = counted.BatchSizeBounds
 
 // New returns an empty Registry and a func that closes it. A nil logger
 // means slog.Default().
@@ -262,7 +272,7 @@ func (r *Registry) connect(ctx context.Context, c *conn) error {
 		c.err, err = errGone, errGone
 	}
 	if err == nil {
-		c.client.Store(counted.New(client, &c.n))
+		c.client.Store(counted.New(client, &c.n, c.opts.Batch == provider.BatchAdaptive))
 	}
 	close(ch)
 	r.mu.Unlock()
@@ -442,6 +452,8 @@ func (r *Registry) Stats() []ConnStats {
 			Connected: c.client.Load() != nil,
 			Commands:  c.n.Sent(), Errors: c.n.Failed(), InFlight: c.n.InFlight(),
 		}
+		b := c.n.Batches()
+		s.Batches, s.BatchedCommands, s.BatchSizes = b.Batches, b.Commands, b.Sizes[:]
 		for name := range c.users {
 			s.Parts = append(s.Parts, name)
 		}
