@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,11 @@ func skipPattern() string {
 	}
 	return strings.Join(p, "|")
 }
+
+// attempts is how many times a failing spec runs, in every pass alike:
+// some of the suite's specs pass or fail by which cluster node a command
+// reaches (ACL SETUSER on one node, ACL LIST on another).
+const attempts = 3
 
 // outDir receives each pass's Ginkgo JSON report and output, and
 // summary.md.
@@ -140,13 +146,14 @@ func runPass(t *testing.T, bin, topology, client string) Pass {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer log.Close()
+		defer func() { _ = log.Close() }()
 		_ = os.Remove(report)
 
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bin, "-test.run", "^TestAdapter$", "-test.count", "1", "-test.timeout", "28m",
-			"-ginkgo.timeout", "27m", "-ginkgo.no-color", "-ginkgo.skip", skipPattern(), "-ginkgo.json-report", report)
+			"-ginkgo.timeout", "27m", "-ginkgo.no-color", "-ginkgo.skip", skipPattern(), "-ginkgo.json-report", report,
+			"-ginkgo.flake-attempts", strconv.Itoa(attempts))
 		cmd.Dir = "suite"
 		cmd.Env = passEnv(env)
 		cmd.Stdout, cmd.Stderr = log, log

@@ -44,7 +44,7 @@ func ListModule(moduleRoot, path string) (Module, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return Module{}, fmt.Errorf("go list -m %s: %v: %s", path, err, strings.TrimSpace(stderr.String()))
+		return Module{}, fmt.Errorf("go list -m %s: %w: %s", path, err, strings.TrimSpace(stderr.String()))
 	}
 	var m Module
 	if err := json.Unmarshal(out, &m); err != nil {
@@ -55,7 +55,7 @@ func ListModule(moduleRoot, path string) (Module, error) {
 		dl := exec.Command("go", "mod", "download", path)
 		dl.Dir = moduleRoot
 		if out, err := dl.CombinedOutput(); err != nil {
-			return Module{}, fmt.Errorf("go mod download %s: %v: %s", path, err, out)
+			return Module{}, fmt.Errorf("go mod download %s: %w: %s", path, err, out)
 		}
 		return ListModule(moduleRoot, path)
 	}

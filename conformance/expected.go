@@ -63,7 +63,7 @@ func ReadExpected(path string) ([]*Expectation, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	return ParseExpected(path, f)
 }
 

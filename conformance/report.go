@@ -16,10 +16,14 @@ import (
 type Outcome struct {
 	// State is Ginkgo's: passed, failed, panicked, skipped, timedout, ...
 	State string
-	// Failure is the first line of the failure message, when there is one.
+	// Failure is the failure message on one line (failureLine), when
+	// there is one.
 	Failure string
 	// Location is where the spec is written (file:line of its It).
 	Location string
+	// Attempts is how many times the spec ran: more than one when it
+	// failed and was run again (-ginkgo.flake-attempts).
+	Attempts int
 }
 
 // Passed reports whether the spec ran and passed.
@@ -70,7 +74,12 @@ func ReadPass(path string) (Pass, error) {
 			}
 			name = fmt.Sprintf("%s #%d", SpecName(s.ContainerHierarchyTexts, s.LeafNodeText), i)
 		}
-		p.Specs[name] = Outcome{State: s.State.String(), Failure: failureLine(s.Failure.Message), Location: fmt.Sprintf("%s:%d", filepath.Base(s.LeafNodeLocation.FileName), s.LeafNodeLocation.LineNumber)}
+		p.Specs[name] = Outcome{
+			State:    s.State.String(),
+			Failure:  failureLine(s.Failure.Message),
+			Location: fmt.Sprintf("%s:%d", filepath.Base(s.LeafNodeLocation.FileName), s.LeafNodeLocation.LineNumber),
+			Attempts: s.NumAttempts,
+		}
 		p.Order = append(p.Order, name)
 	}
 	if len(p.Order) == 0 {
@@ -107,6 +116,10 @@ type Counts struct {
 	PassRaw    int
 	PassPart   int
 	FailToPass int // fail raw, pass through the part
+	// RetriedRaw and RetriedPart count the specs that passed only when run
+	// again.
+	RetriedRaw  int
+	RetriedPart int
 }
 
 // Flip is a spec that passed raw and did not pass through the part.
@@ -123,9 +136,13 @@ type Comparison struct {
 	Counts Counts
 	Flips  []Flip
 	// Stale are the expected.txt entries of this configuration whose spec
-	// passed through the part (or failed raw too): the file says more than
-	// is true.
+	// passed through the part, or did not run: the file says more than is
+	// true. (An entry whose spec failed raw as well holds: it says nothing
+	// about that pass.)
 	Stale []*Expectation
+	// Retried are the specs that passed through the part only when run
+	// again: not differences, but worth a look.
+	Retried []string
 	// Missing are specs of one pass absent from the other.
 	Missing []string
 }
@@ -134,7 +151,6 @@ type Comparison struct {
 // and matches each PASS→FAIL with the expected differences of config.
 func Compare(config string, raw, part Pass, expected []*Expectation) Comparison {
 	c := Comparison{Config: config}
-	used := map[*Expectation]bool{}
 	for _, name := range raw.Order {
 		r := raw.Specs[name]
 		p, ok := part.Specs[name]
@@ -153,13 +169,16 @@ func Compare(config string, raw, part Pass, expected []*Expectation) Comparison 
 		if p.Passed() {
 			c.Counts.PassPart++
 		}
+		if r.Passed() && r.Attempts > 1 {
+			c.Counts.RetriedRaw++
+		}
+		if p.Passed() && p.Attempts > 1 {
+			c.Counts.RetriedPart++
+			c.Retried = append(c.Retried, name)
+		}
 		switch {
 		case r.Passed() && !p.Passed():
-			e := Lookup(expected, config, name)
-			if e != nil {
-				used[e] = true
-			}
-			c.Flips = append(c.Flips, Flip{Spec: name, Outcome: p, Expected: e})
+			c.Flips = append(c.Flips, Flip{Spec: name, Outcome: p, Expected: Lookup(expected, config, name)})
 		case !r.Passed() && p.Passed():
 			c.Counts.FailToPass++
 		}
@@ -170,7 +189,7 @@ func Compare(config string, raw, part Pass, expected []*Expectation) Comparison 
 		}
 	}
 	for _, e := range expected {
-		if e.Applies(config) && !used[e] {
+		if p, ok := part.Specs[e.Spec]; e.Applies(config) && (!ok || !p.Ran() || p.Passed()) {
 			c.Stale = append(c.Stale, e)
 		}
 	}

@@ -30,6 +30,15 @@ func Summary(cs []Comparison, info SummaryInfo) string {
 	if info.Duration > 0 {
 		fmt.Fprintf(&b, "; the six passes took %s", info.Duration.Round(time.Second))
 	}
+	b.WriteString(". A failed spec is run again, up to twice, in every pass alike (the suite has specs that depend on which cluster node a command reaches)")
+	if len(cs) > 0 {
+		var raw, part []string
+		for _, c := range cs {
+			raw = append(raw, fmt.Sprint(c.Counts.RetriedRaw))
+			part = append(part, fmt.Sprint(c.Counts.RetriedPart))
+		}
+		fmt.Fprintf(&b, ": specs that passed only then, raw %s, through a part %s (configurations in the order of the table)", strings.Join(raw, "/"), strings.Join(part, "/"))
+	}
 	b.WriteString(".\n\n")
 
 	b.WriteString("| configuration | specs | pass raw | pass through a part | PASS→FAIL, expected | PASS→FAIL, not expected | FAIL→PASS |\n")
@@ -85,6 +94,15 @@ func Summary(cs []Comparison, info SummaryInfo) string {
 			s := unexpected[spec]
 			fmt.Fprintf(&b, "- %s [%s] (%s at %s): %s\n", spec, strings.Join(s.configs, ", "), s.outcome.State, s.outcome.Location, s.outcome.Failure)
 		}
+	}
+	var retried []string
+	for _, c := range cs {
+		for _, r := range c.Retried {
+			retried = append(retried, fmt.Sprintf("- %s: %s", c.Config, r))
+		}
+	}
+	if len(retried) > 0 {
+		fmt.Fprintf(&b, "\nPassed through a part only when run again (%d; not differences, but worth a look):\n\n%s\n", len(retried), strings.Join(retried, "\n"))
 	}
 	var stale []string
 	for _, c := range cs {

@@ -166,8 +166,10 @@ func TestCompare(t *testing.T) {
 		"skip", "skipped", "stale", "passed", "onlyraw", "passed")
 	part := pass("ok", "passed", "refused", "failed", "new", "panicked", "both", "failed", "better", "passed",
 		"skip", "skipped", "stale", "passed", "onlypart", "passed")
+	// "both" fails raw too: its entry says nothing about this pass, and
+	// holds.
 	expected, err := ParseExpected("x", strings.NewReader(
-		"all | refused | refused | r\nall | stale | refused | r\ncluster | new | refused | r\n"))
+		"all | refused | refused | r\nall | stale | refused | r\ncluster | new | refused | r\nall | both | refused | r\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +198,7 @@ func TestCompare(t *testing.T) {
 		t.Errorf("by category %v", got)
 	}
 
-	clean := Compare("cluster/plain", pass("a", "passed", "new", "passed"), pass("a", "passed", "new", "failed"), expected[2:])
+	clean := Compare("cluster/plain", pass("a", "passed", "new", "passed"), pass("a", "passed", "new", "failed"), expected[2:3])
 	if !clean.OK() {
 		t.Errorf("not OK: %+v", clean)
 	}
@@ -205,6 +207,27 @@ func TestCompare(t *testing.T) {
 		if !strings.Contains(summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, summary)
 		}
+	}
+}
+
+func TestCompareCountsRetries(t *testing.T) {
+	raw := pass("a", "passed", "b", "passed")
+	part := pass("a", "passed", "b", "passed")
+	r := raw.Specs["a"]
+	r.Attempts = 2
+	raw.Specs["a"] = r
+	p := part.Specs["b"]
+	p.Attempts = 3
+	part.Specs["b"] = p
+	c := Compare("standalone/plain", raw, part, nil)
+	if c.Counts.RetriedRaw != 1 || c.Counts.RetriedPart != 1 || len(c.Retried) != 1 || c.Retried[0] != "b" {
+		t.Errorf("counts %+v, retried %v", c.Counts, c.Retried)
+	}
+	if !c.OK() {
+		t.Error("a spec that passed on a retry is a difference")
+	}
+	if s := Summary([]Comparison{c}, SummaryInfo{}); !strings.Contains(s, "raw 1, through a part 1") || !strings.Contains(s, "- standalone/plain: b") {
+		t.Errorf("summary:\n%s", s)
 	}
 }
 

@@ -136,6 +136,17 @@ func (s setting) part(reg *registry.Registry, hashTag bool) (rueidis.Client, Cmd
 	cleanups = append(cleanups, releaseAdmin)
 	adapter := NewAdapter(part)
 	admins[adapter] = NewAdapter(admin)
+
+	// The harness checks what it builds: a key written through the
+	// adapter lands under the part's prefix, as the server sees it.
+	prefix := namespace + ":"
+	if hashTag {
+		prefix = "{" + namespace + "}:"
+	}
+	Expect(adapter.Set(ctx, "harness-probe", "1", 0).Err()).NotTo(HaveOccurred())
+	stored, err := admin.Do(ctx, admin.B().Getdel().Key(prefix+"harness-probe").Build()).ToString()
+	Expect(err).NotTo(HaveOccurred(), "the part did not write "+prefix+"harness-probe")
+	Expect(stored).To(Equal("1"))
 	return part, adapter
 }
 
