@@ -372,7 +372,7 @@ func TestClusterFailover(t *testing.T) {
 					acked.Store(k, time.Now())
 					okCount.Add(1)
 				} else {
-					time.Sleep(10 * time.Millisecond)
+					time.Sleep(10 * time.Millisecond) // a writer backs off during the failover, as a service would
 				}
 			}
 		}()

@@ -181,7 +181,7 @@ func TestBatchDeadlineIsEachCallersOwn(t *testing.T) {
 		}()
 	}
 	defer blockers.Wait()
-	waitFor(t, func() bool { return n.InFlight() >= 16 })
+	testsupport.WaitFor(t, 20*time.Second, "16 commands in flight", func() bool { return n.InFlight() >= 16 })
 	const callers = 64
 	type outcome struct {
 		timed   bool
@@ -223,13 +223,7 @@ func TestBatchDeadlineIsEachCallersOwn(t *testing.T) {
 	}
 	// The abandoned commands are counted in flight until the server
 	// answers them.
-	deadline := time.Now().Add(5 * time.Second)
-	for n.InFlight() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("InFlight = %d after the pause", n.InFlight())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testsupport.WaitFor(t, 5*time.Second, "nothing in flight after the pause", func() bool { return n.InFlight() == 0 })
 	t.Logf("%d batches, %d commands", s.Batches, s.Commands)
 }
 
@@ -284,18 +278,14 @@ func TestBatchBlockingCommandsKeepTheirConnection(t *testing.T) {
 		go func() { result <- c.Do(ctx, tc.cmd) }()
 		// While it blocks, the load goes on.
 		before := done()
-		deadline := time.Now().Add(3 * time.Second)
-		for done() < before+500 {
+		testsupport.WaitFor(t, 3*time.Second, "500 GETs of the load while "+tc.name+" blocks", func() bool {
 			select {
 			case r := <-result:
 				t.Fatalf("%s returned before the load went on: %v", tc.name, r.Error())
 			default:
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s blocked: %d GETs of the load in 3s while it waited", tc.name, done()-before)
-			}
-			time.Sleep(time.Millisecond)
-		}
+			return done() >= before+500
+		})
 		if tc.name == "BLPOP" {
 			if err := srv.Client.Do(ctx, srv.Client.B().Rpush().Key("queue").Element("job").Build()).Error(); err != nil {
 				t.Fatal(err)
@@ -409,12 +399,12 @@ func TestBatchRetriesReadOnlyCommands(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, func() bool { return reads.Load() > 2000 })
+	testsupport.WaitFor(t, 20*time.Second, "2000 reads", func() bool { return reads.Load() > 2000 })
 	srv.Kill()
-	waitFor(t, func() bool { return writeErrs.Load() > 0 })
+	testsupport.WaitFor(t, 20*time.Second, "a write to fail while the server is down", func() bool { return writeErrs.Load() > 0 })
 	srv.Restart()
 	after := reads.Load()
-	waitFor(t, func() bool { return reads.Load() > after+2000 })
+	testsupport.WaitFor(t, 20*time.Second, "2000 reads after the restart", func() bool { return reads.Load() > after+2000 })
 	close(quit)
 	wg.Wait()
 	if readErrs.Load() != 0 {
@@ -515,7 +505,7 @@ func TestBatchDrain(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, func() bool { return sent.Load() > 3000 })
+	testsupport.WaitFor(t, 20*time.Second, "3000 writes sent", func() bool { return sent.Load() > 3000 })
 	if !n.Drain(5 * time.Second) {
 		t.Fatal("Drain timed out")
 	}
@@ -544,18 +534,6 @@ func TestBatchDrain(t *testing.T) {
 	}
 	if n.Batches().Batches == 0 {
 		t.Error("no batch was sent: the test did not test batching")
-	}
-}
-
-// waitFor polls cond for up to 20 seconds.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 20s")
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
