@@ -63,4 +63,5 @@
 // docs/namespacing.md.
 //
 // [google/wire]: https://github.com/google/wire
+// [rueidis.Client]: https://pkg.go.dev/github.com/redis/rueidis#Client
 package wireredis
