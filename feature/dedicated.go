@@ -66,12 +66,13 @@ func (c *Client) dedicatedSlot(out []rueidis.Completed, state *dedicatedState) e
 	for i := range out {
 		s := out[i].Slot()
 		if s >= noSlot {
-			if c.hashTag {
+			switch {
+			case c.hashTag:
 				out[i] = out[i].SetSlot(c.prefix)
 				s = out[i].Slot()
-			} else if state.slot == 0 {
+			case state.slot == 0:
 				return c.fail(commandName(out[i]), "on a cluster, a dedicated connection serves the slot of its first command, which must have a key (WATCH k first); a hash-tag part has no such limit", ErrBadArguments)
-			} else {
+			default:
 				continue
 			}
 		}
