@@ -19,7 +19,7 @@ test:
 
 # rueidiscompat's own test suite over raw rueidis clients and over parts,
 # compared spec by spec against conformance/expected.txt (see
-# conformance/README.md). About 14 minutes: not part of make test.
+# conformance/README.md). About ten minutes: not part of make test.
 conformance:
 	./scripts/ensure-redis-server.sh
 	cd conformance && go test -count=1 -timeout 60m -v .
