@@ -84,6 +84,10 @@ type Options struct {
 	// ShutdownTimeout bounds how long the last release waits for the
 	// commands in flight before it closes the connection. Not identity.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT"`
+	// OTel off keeps commands out of telemetry (the telemetry package):
+	// at the base (REDIS_OTEL), everything; for a part, its commands.
+	// Not identity.
+	OTel Switch `env:"OTEL"`
 
 	part string
 	// environ holds the variables the value was loaded from, so that
@@ -111,8 +115,22 @@ func Defaults() Options {
 		Startup:     StartupFailFast,
 
 		ShutdownTimeout: 10 * time.Second,
+		OTel:            On,
 	}
 }
+
+// Switch is a setting that is on or off.
+type Switch string
+
+// The positions of a Switch.
+const (
+	On  Switch = "on"
+	Off Switch = "off"
+)
+
+// OTelEnabled reports whether telemetry records what these settings
+// connect (see OTel).
+func (o Options) OTelEnabled() bool { return o.OTel != Off }
 
 // Startup is a start-up policy; see Options.Startup.
 type Startup string
@@ -183,6 +201,9 @@ func (o Options) String() string {
 	if o.Startup != StartupFailFast && o.Startup != "" {
 		fmt.Fprintf(&b, " startup=%s", o.Startup)
 	}
+	if o.OTel == Off {
+		b.WriteString(" otel=off")
+	}
 	if o.part != "" {
 		fmt.Fprintf(&b, " part=%s", o.part)
 	}
@@ -202,8 +223,8 @@ func (o Options) LogValue() slog.Value { return slog.StringValue(o.String()) }
 // could be attacked offline (every other input is known), so the passwords
 // are left out. Two connections that differ only in a password therefore
 // share a fingerprint; ConnectionKey tells them apart. The part name,
-// PingTimeout, LearnCommands, Startup and ShutdownTimeout are not part of
-// it.
+// PingTimeout, LearnCommands, Startup, ShutdownTimeout and OTel are not
+// part of it.
 func (o Options) Fingerprint() string {
 	h := sha256.New()
 	h.Write([]byte("wireredis fingerprint v2;"))
@@ -405,6 +426,9 @@ func (o Options) validate(name func(suffix string) string) error {
 	}
 	if o.ShutdownTimeout <= 0 {
 		ps = append(ps, problem{"SHUTDOWN_TIMEOUT", o.ShutdownTimeout.String(), "must be more than 0"})
+	}
+	if o.OTel != On && o.OTel != Off {
+		ps = append(ps, problem{"OTEL", string(o.OTel), "must be on or off"})
 	}
 	if len(ps) == 0 {
 		return nil

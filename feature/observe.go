@@ -1,0 +1,219 @@
+package feature
+
+// Telemetry: a part opened from a registry with hooks (the telemetry
+// package's) reports each command it sends, and each batch, to its
+// observer. Without one, each entry point costs one comparison.
+
+import (
+	"context"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/wireredis/wireredis/internal/keyspec"
+	"github.com/wireredis/wireredis/internal/observe"
+)
+
+// withObserver reports the part's operations to obs (nil: none).
+func withObserver(obs observe.Part) Option { return func(c *Client) { c.obs = obs } }
+
+// opName names a command for telemetry, never by its arguments: the name
+// the key table, a registration or the learner gives it (GET, CLIENT
+// SETNAME), or for a command unknown to them its first word, upper-cased,
+// when it looks like a command name. It is read before the command is
+// rewritten, and sends nothing.
+func (c *Client) opName(args []string) string {
+	if len(args) == 0 {
+		return unknownOp
+	}
+	if spec := c.recent.find(args[0]); spec != nil {
+		return spec.Name
+	}
+	if spec, _, err := keyspec.Lookup(args); err == nil {
+		return spec.Name
+	}
+	if spec, _ := lookupRegistered(args); spec != nil {
+		return spec.Name
+	}
+	if !commandLike(args[0]) {
+		return unknownOp
+	}
+	return keyspec.Upper(args[0])
+}
+
+// unknownOp names what cannot be named: an empty command, or a first word
+// that is no command name (a key or value passed by mistake must not
+// reach a trace).
+const unknownOp = "UNKNOWN"
+
+// commandLike reports whether s looks like a command name: at most 64
+// letters, digits, '.', '_' or '-' (module commands: JSON.GET, FT.SEARCH).
+func commandLike(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '.', b == '_', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// batchName is the name the commands of a batch share, or "".
+func batchName[T any](c *Client, multi []T, args func(T) []string) string {
+	name := ""
+	for i, m := range multi {
+		n := c.opName(args(m))
+		if i > 0 && n != name {
+			return ""
+		}
+		name = n
+	}
+	return name
+}
+
+// begin starts the observation of n commands named name (see
+// observe.Part.Begin): one command is no batch.
+func (c *Client) begin(ctx context.Context, name string, n int) (context.Context, observe.Op) {
+	if n == 1 {
+		n = 0
+	}
+	return c.obs.Begin(ctx, name, n)
+}
+
+// outcome is how one command ended.
+func outcome(r *rueidis.RedisResult, cached bool) observe.Outcome {
+	o := observe.Outcome{Cached: cached}
+	if err := r.Error(); err != nil && !rueidis.IsRedisNil(err) {
+		o.Err, o.Failed = err, 1
+	}
+	if cached && r.IsCacheHit() {
+		o.CacheHits = 1
+	}
+	return o
+}
+
+// outcomes is how a batch ended.
+func outcomes(rs []rueidis.RedisResult, cached bool) observe.Outcome {
+	o := observe.Outcome{Cached: cached}
+	for i := range rs {
+		one := outcome(&rs[i], cached)
+		if o.Err == nil {
+			o.Err = one.Err
+		}
+		o.Failed += one.Failed
+		o.CacheHits += one.CacheHits
+	}
+	return o
+}
+
+func failure(err error) observe.Outcome {
+	if err == nil {
+		return observe.Outcome{}
+	}
+	return observe.Outcome{Err: err, Failed: 1}
+}
+
+func completedArgs(cmd rueidis.Completed) []string { return cmd.Commands() }
+
+func cacheableArgs(m rueidis.CacheableTTL) []string { return m.Cmd.Commands() }
+
+func (c *Client) observedDo(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	ctx, op := c.begin(ctx, c.opName(cmd.Commands()), 1)
+	r := c.do(ctx, cmd)
+	c.obs.End(ctx, op, outcome(&r, false))
+	return r
+}
+
+func (c *Client) observedDoMulti(ctx context.Context, multi []rueidis.Completed) []rueidis.RedisResult {
+	if len(multi) == 0 {
+		return c.doMulti(ctx, multi) // nothing is sent
+	}
+	ctx, op := c.begin(ctx, batchName(c, multi, completedArgs), len(multi))
+	rs := c.doMulti(ctx, multi)
+	c.obs.End(ctx, op, outcomes(rs, false))
+	return rs
+}
+
+func (c *Client) observedDoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
+	ctx, op := c.begin(ctx, c.opName(cmd.Commands()), 1)
+	r := c.doCache(ctx, cmd, ttl)
+	c.obs.End(ctx, op, outcome(&r, true))
+	return r
+}
+
+func (c *Client) observedDoMultiCache(ctx context.Context, multi []rueidis.CacheableTTL) []rueidis.RedisResult {
+	if len(multi) == 0 {
+		return c.doMultiCache(ctx, multi)
+	}
+	ctx, op := c.begin(ctx, batchName(c, multi, cacheableArgs), len(multi))
+	rs := c.doMultiCache(ctx, multi)
+	c.obs.End(ctx, op, outcomes(rs, true))
+	return rs
+}
+
+// A streamed reply is read after DoStream returns: its operation ends
+// when the command is sent, or fails.
+func (c *Client) observedDoStream(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResultStream {
+	ctx, op := c.begin(ctx, c.opName(cmd.Commands()), 1)
+	s := c.doStream(ctx, cmd)
+	c.obs.End(ctx, op, failure(s.Error()))
+	return s
+}
+
+func (c *Client) observedDoMultiStream(ctx context.Context, multi []rueidis.Completed) rueidis.MultiRedisResultStream {
+	if len(multi) == 0 {
+		return c.doMultiStream(ctx, multi)
+	}
+	ctx, op := c.begin(ctx, batchName(c, multi, completedArgs), len(multi))
+	s := c.doMultiStream(ctx, multi)
+	c.obs.End(ctx, op, failure(s.Error()))
+	return s
+}
+
+// A subscription is one operation, from the subscribe command to the end
+// of Receive; the messages it receives are not observed.
+func (c *Client) observedReceive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
+	ctx, op := c.begin(ctx, c.opName(subscribe.Commands()), 1)
+	err := c.receive(ctx, subscribe, fn)
+	c.obs.End(ctx, op, failure(err))
+	return err
+}
+
+// A dedicated connection's commands are the part's.
+
+func (d *dedicated) observedDo(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	ctx, op := d.c.begin(ctx, d.c.opName(cmd.Commands()), 1)
+	r := d.do(ctx, cmd)
+	d.c.obs.End(ctx, op, outcome(&r, false))
+	return r
+}
+
+func (d *dedicated) observedDoMulti(ctx context.Context, multi []rueidis.Completed) []rueidis.RedisResult {
+	ctx, op := d.c.begin(ctx, batchName(d.c, multi, completedArgs), len(multi))
+	rs := d.doMulti(ctx, multi)
+	d.c.obs.End(ctx, op, outcomes(rs, false))
+	return rs
+}
+
+func (d *dedicated) observedReceive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
+	ctx, op := d.c.begin(ctx, d.c.opName(subscribe.Commands()), 1)
+	err := d.receive(ctx, subscribe, fn)
+	d.c.obs.End(ctx, op, failure(err))
+	return err
+}
+
+// sendObserved sends cmd, already in the namespace, to node (Scan's SCAN,
+// its CLUSTER SLOTS), observed as the part's command named name.
+func (c *Client) sendObserved(ctx context.Context, node rueidis.Client, cmd rueidis.Completed, name string) rueidis.RedisResult {
+	if c.obs == nil {
+		return node.Do(ctx, cmd)
+	}
+	ctx, op := c.begin(ctx, name, 1)
+	r := node.Do(ctx, cmd)
+	c.obs.End(ctx, op, outcome(&r, false))
+	return r
+}

@@ -1,0 +1,110 @@
+package telemetry
+
+// error.type: a class of error, never its text (which may quote a key).
+
+import (
+	"context"
+	"errors"
+	"net"
+
+	"github.com/redis/rueidis"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/wireredis/wireredis/feature"
+)
+
+// The error.type of the commands a part did not send.
+const (
+	// ClassRefused: the command would cross the namespace or reach the
+	// whole server (feature.ErrRefused).
+	ClassRefused = "refused"
+	// ClassUnknownCommand: the key table does not know the command
+	// (feature.ErrUnknownCommand).
+	ClassUnknownCommand = "unknown_command"
+	// ClassBadArguments: its keys cannot be placed in its arguments
+	// (feature.ErrBadArguments).
+	ClassBadArguments = "bad_arguments"
+	// ClassNotReady: a background part's connection is not made yet
+	// (feature.ErrNotReady).
+	ClassNotReady = "not_ready"
+	// ClassClosing: the connection is closing (rueidis.ErrClosing).
+	ClassClosing = "closing"
+)
+
+// The error.type of failures on the way.
+const (
+	ClassTimeout  = "timeout"  // a deadline passed
+	ClassCanceled = "canceled" // the caller's context was cancelled
+	ClassNetwork  = "network"  // a network error
+)
+
+// errorClass is the error.type of err, "" for none. A Redis error reply is
+// classed by its prefix (WRONGTYPE, ERR, NOSCRIPT), which is also its
+// db.response.status_code; the rest by what the caller can do about it.
+func errorClass(err error) string {
+	var ce *feature.CommandError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &ce):
+		switch {
+		case errors.Is(ce, feature.ErrUnknownCommand):
+			return ClassUnknownCommand
+		case errors.Is(ce, feature.ErrBadArguments):
+			return ClassBadArguments
+		}
+		return ClassRefused
+	case errors.Is(err, feature.ErrNotReady):
+		return ClassNotReady
+	case errors.Is(err, rueidis.ErrClosing):
+		return ClassClosing
+	case errors.Is(err, context.DeadlineExceeded):
+		return ClassTimeout
+	case errors.Is(err, context.Canceled):
+		return ClassCanceled
+	}
+	var re *rueidis.RedisError
+	if errors.As(err, &re) && !re.IsNil() {
+		return redisPrefix(re.Error())
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		if ne.Timeout() {
+			return ClassTimeout
+		}
+		return ClassNetwork
+	}
+	return semconv.ErrorType(err).Value.AsString()
+}
+
+// redisPrefix is the prefix of a Redis error reply: its first word when
+// that is in upper case, as Redis writes them (a module's reply may begin
+// otherwise, with a key perhaps): else "ERR".
+func redisPrefix(msg string) string {
+	end := 0
+	for end < len(msg) && end < 64 && isPrefixByte(msg[end]) {
+		end++
+	}
+	if end == 0 || end < len(msg) && msg[end] != ' ' {
+		return "ERR"
+	}
+	return msg[:end]
+}
+
+func isPrefixByte(b byte) bool { return 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '_' }
+
+// isStatusCode reports whether class is a Redis error prefix, which is
+// also the reply's db.response.status_code.
+func isStatusCode(class string) bool {
+	for i := 0; i < len(class); i++ {
+		if !isPrefixByte(class[i]) {
+			return false
+		}
+	}
+	return class != ""
+}
+
+// isRefusal reports whether class is that of a command the part refused.
+func isRefusal(class string) bool {
+	return class == ClassRefused || class == ClassUnknownCommand || class == ClassBadArguments
+}
