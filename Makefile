@@ -35,16 +35,20 @@ lint: check-generated
 	cd bench && go vet ./... && $(GOLANGCI_LINT) run ./...
 	cd redistest/dockerbackend && go vet ./... && $(GOLANGCI_LINT) run ./...
 
-# The load generator (raw rueidis, a part and go-redis against one
-# redis-server, interleaved) writes docs/benchmarks.md and its chart; the
-# Go benchmarks follow: raw rueidis, a part over it, and SessionRedis side by
-# side. They run six passes of -count 1, not one of -count 6 (which repeats
+# The load generator (raw rueidis, SessionRedis, go-redis, go-redis's
+# AutoPipeline and rueidis with MaxFlushDelay against one redis-server,
+# interleaved, pinned then unpinned, with redis-benchmark -P 16 each round;
+# then raw rueidis and SessionRedis against a 3-primary cluster) writes
+# docs/benchmarks.md and its chart, and bench/notes.md follows (why the
+# figures are what they are); the Go benchmarks come last: raw rueidis, a
+# part over it, and SessionRedis side by side. They run six passes of -count 1, not one of -count 6 (which repeats
 # each benchmark back to back), so that the machine's drift hits the three
 # clients alike. BenchmarkDo (the rewrite alone, no server) is timed, the
 # server benchmarks run a fixed number of commands.
 bench:
 	./scripts/ensure-redis-server.sh
 	cd bench && go run . -o ../docs/benchmarks.md -svg ../docs/benchmarks.svg
+	cat bench/notes.md >> docs/benchmarks.md
 	go test -c -o bench/feature.test ./feature
 	for i in 1 2 3 4 5 6; do \
 	  (cd feature && ../bench/feature.test -test.run '^$$' -test.bench 'BenchmarkDo' -test.benchtime 500ms && \

@@ -2,18 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -26,31 +24,56 @@ import (
 )
 
 // allLevels are the goroutine counts of the report.
-const allLevels = "1,8,64,256"
+const allLevels = "1,8,64,256,1024"
+
+// The clients' names, as the report and -clients know them.
+const (
+	nameRaw      = "raw rueidis"
+	nameSession  = "wireredis SessionRedis"
+	nameGoRedis  = "go-redis"
+	nameAuto     = "go-redis AutoPipeline"
+	nameFlush20  = "rueidis MaxFlushDelay 20µs"
+	nameRedisBen = "redis-benchmark -P 16"
+)
 
 func main() {
 	out := flag.String("o", "", "write the report (markdown) here; default stdout")
 	svg := flag.String("svg", "", "write the chart (SVG) here")
-	trial := flag.Duration("trial", 2*time.Second, "length of one measurement")
+	trial := flag.Duration("trial", time.Second, "length of one measurement")
 	rounds := flag.Int("rounds", 7, "rounds; each measures every client once, in turn")
+	clusterRounds := flag.Int("cluster-rounds", 5, "rounds of the cluster run (0: none)")
 	levels := flag.String("goroutines", allLevels, "the goroutine counts to measure, comma-separated")
 	only := flag.String("clients", "", "measure only the clients whose names contain one of these comma-separated words")
+	phases := flag.String("phases", "pinned,unpinned", "the runs on one server: pinned (taskset: server on CPU 0, clients on CPU 1) and unpinned")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the trials here")
 	flag.Parse()
-	if err := run(*out, *svg, *trial, *rounds, *levels, *only, *cpuprofile); err != nil {
+	cfg := config{out: *out, svg: *svg, trial: *trial, rounds: *rounds, clusterRounds: *clusterRounds, levelList: *levels, only: *only, phaseList: *phases, cpuprofile: *cpuprofile}
+	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-// client is one of the compared clients: a SET and a GET of key.
-type client struct {
-	name string
-	op   func(ctx context.Context, key, value string) error
+type config struct {
+	out, svg, levelList, only, phaseList, cpuprofile string
+	trial                                            time.Duration
+	rounds, clusterRounds                            int
 }
 
-func run(out, svg string, trial time.Duration, rounds int, levelList, only, cpuprofile string) error {
-	levels, err := parseLevels(levelList)
+// client is one of the compared clients: a SET or a GET of a key.
+type client struct {
+	name string
+	do   func(ctx context.Context, get bool, key, value string) error
+	// batches reads the batch counters of a wireredis connection (batches
+	// sent, commands in them); nil for the others.
+	batches func() (int64, int64)
+	// rueidis is the client under a rueidis-based one, for the cache-hit
+	// and DoMulti measurements.
+	rueidis rueidis.Client
+}
+
+func run(cfg config) error {
+	levels, err := parseLevels(cfg.levelList)
 	if err != nil {
 		return err
 	}
@@ -59,81 +82,20 @@ func run(out, svg string, trial time.Duration, rounds int, levelList, only, cpup
 		return err
 	}
 	defer server.Stop()
-	pinned := pin(server)
 	ctx := context.Background()
-
-	// Both from the same settings: the part as a service gets it (the
-	// registry's connection, its counters, the namespace), raw rueidis
-	// with the ClientOption those settings make.
-	opts, err := provider.LoadFrom([]string{"REDIS_URL=redis://" + server.Addr})
+	clients, closeClients, err := standaloneClients(ctx, server.Addr)
 	if err != nil {
 		return err
 	}
-	co, err := opts.ClientOption()
-	if err != nil {
-		return err
-	}
-	raw, err := rueidis.NewClient(co)
-	if err != nil {
-		return err
-	}
-	defer raw.Close()
-	reg, closeRegistry := registry.New(slog.New(slog.DiscardHandler))
-	defer closeRegistry()
-	session, release, err := feature.ProvideSessionRedis(ctx, reg, opts)
-	if err != nil {
-		return err
-	}
-	defer release()
-	part := session.Client
-	gr := goredis.NewClient(&goredis.Options{Addr: server.Addr})
-	defer func() { _ = gr.Close() }()
-
-	clients := []client{
-		{"raw rueidis", func(ctx context.Context, k, v string) error {
-			if err := raw.Do(ctx, raw.B().Set().Key(k).Value(v).Build()).Error(); err != nil {
-				return err
-			}
-			return raw.Do(ctx, raw.B().Get().Key(k).Build()).Error()
-		}},
-		{"wireredis SessionRedis", func(ctx context.Context, k, v string) error {
-			if err := part.Do(ctx, part.B().Set().Key(k).Value(v).Build()).Error(); err != nil {
-				return err
-			}
-			return part.Do(ctx, part.B().Get().Key(k).Build()).Error()
-		}},
-		{"raw rueidis, prefix by hand", func(ctx context.Context, k, v string) error {
-			k = "session:" + k // the keys SessionRedis stores: the same work for the server
-			if err := raw.Do(ctx, raw.B().Set().Key(k).Value(v).Build()).Error(); err != nil {
-				return err
-			}
-			return raw.Do(ctx, raw.B().Get().Key(k).Build()).Error()
-		}},
-		{"go-redis, prefix by hand", func(ctx context.Context, k, v string) error {
-			if err := gr.Set(ctx, "session:"+k, v, 0).Err(); err != nil {
-				return err
-			}
-			return gr.Get(ctx, "session:"+k).Err()
-		}},
-	}
+	defer closeClients()
 	// A partial run (some clients, some goroutine counts) is for
 	// exploring, a profile say: it prints the trials and writes no report.
-	explore := only != "" || levelList != allLevels
-	if only != "" {
-		clients = slices.DeleteFunc(clients, func(c client) bool {
-			for w := range strings.SplitSeq(only, ",") {
-				if w != "" && strings.Contains(c.name, w) {
-					return false
-				}
-			}
-			return true
-		})
-		if len(clients) == 0 {
-			return fmt.Errorf("-clients %q matches no client", only)
-		}
+	explore := cfg.only != "" || cfg.levelList != allLevels
+	if clients, err = pick(clients, cfg.only); err != nil {
+		return err
 	}
-	if cpuprofile != "" {
-		f, err := os.Create(cpuprofile)
+	if cfg.cpuprofile != "" {
+		f, err := os.Create(cfg.cpuprofile)
 		if err != nil {
 			return err
 		}
@@ -143,59 +105,181 @@ func run(out, svg string, trial time.Duration, rounds int, levelList, only, cpup
 		}
 		defer pprof.StopCPUProfile()
 	}
-	results := map[string]map[int][]float64{} // client → goroutines → ops/s per round
-	for _, c := range clients {
-		results[c.name] = map[int][]float64{}
-	}
-	for round := range rounds {
-		for _, n := range levels {
-			// A B C, then B C A, C A B: drift hits all alike, and no client
-			// always follows the same one (whose garbage it would inherit).
-			for i := range clients {
-				c := clients[(i+round)%len(clients)]
-				before, w0 := cpuTime(), writes()
-				ops, err := measure(ctx, c, n, trial)
+	rep := report{levels: levels, trial: cfg.trial, rounds: cfg.rounds}
+	for _, name := range strings.Split(cfg.phaseList, ",") {
+		pinned := name == "pinned"
+		if !pinned && name != "unpinned" {
+			return fmt.Errorf("-phases: %q is neither pinned nor unpinned", name)
+		}
+		if err := placeProcesses(pinned, server.Pid()); err != nil {
+			return err
+		}
+		ph := phase{name: name, pinned: pinned, procs: runtime.GOMAXPROCS(0), clients: names(clients), results: newResults(clients)}
+		fmt.Fprintf(os.Stderr, "%s: GOMAXPROCS %d\n", name, ph.procs)
+		for round := range cfg.rounds {
+			if err := measureRound(ctx, &ph, clients, levels, round, cfg.trial); err != nil {
+				return err
+			}
+			if !explore {
+				rb, err := redisBenchmark(server.Addr, pinned)
 				if err != nil {
-					return fmt.Errorf("%s, %d goroutines: %w", c.name, n, err)
+					return err
 				}
-				perCommand := (cpuTime() - before).Seconds() * 1e9 / (ops * trial.Seconds())
-				perWrite := ops * trial.Seconds() / float64(writes()-w0)
-				results[c.name][n] = append(results[c.name][n], ops)
-				fmt.Fprintf(os.Stderr, "round %d  %-28s %4d goroutines  %9.0f ops/s  %6.0f ns CPU/command  %5.1f commands/write\n", round+1, c.name, n, ops, perCommand, perWrite)
+				ph.redisBenchmark = append(ph.redisBenchmark, rb)
+				fmt.Fprintf(os.Stderr, "round %d  %-28s %9.0f ops/s\n", round+1, nameRedisBen, rb)
 			}
 		}
+		rep.phases = append(rep.phases, ph)
 	}
 	if explore {
-		for _, n := range levels {
-			for _, c := range clients {
-				var r []float64
-				for i, v := range results[c.name][n] {
-					r = append(r, v/results[clients[0].name][n][i])
-				}
-				fmt.Fprintf(os.Stderr, "median  %-28s %4d goroutines  %9.0f ops/s  %.3f × %s\n", c.name, n, median(results[c.name][n]), median(r), clients[0].name)
-			}
+		for _, ph := range rep.phases {
+			ph.printMedians(levels)
 		}
 		return nil
 	}
-	hit, err := cacheHits(ctx, raw, part)
-	if err != nil {
+	// The issue-7 measurements, pinned as the first run.
+	if err := placeProcesses(true, server.Pid()); err != nil {
 		return err
 	}
-	batch, err := batches(ctx, part, server.Addr)
-	if err != nil {
+	if rep.hit, err = cacheHits(ctx, clients); err != nil {
 		return err
 	}
-	report := render(results, clients, levels, hit, batch, machine(server.Addr, pinned, trial, rounds))
-	if svg != "" {
-		if err := os.WriteFile(svg, chart(results, clients, levels), 0o644); err != nil {
+	if rep.multi, err = batches(ctx, clients, server.Addr); err != nil {
+		return err
+	}
+	if cfg.clusterRounds > 0 {
+		ph, err := clusterRun(ctx, levels, cfg.clusterRounds, cfg.trial)
+		if err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+		rep.cluster = &ph
+	}
+	rep.machine = machine(server.Addr)
+	if cfg.svg != "" {
+		if err := os.WriteFile(cfg.svg, rep.chart(), 0o644); err != nil {
 			return err
 		}
 	}
-	if out == "" {
-		fmt.Print(report)
+	text := rep.render()
+	if cfg.out == "" {
+		fmt.Print(text)
 		return nil
 	}
-	return os.WriteFile(out, []byte(report), 0o644)
+	return os.WriteFile(cfg.out, []byte(text), 0o644)
+}
+
+// standaloneClients are the compared clients of one server. SessionRedis
+// and raw rueidis come from the same settings: the part as a service gets
+// it (the registry's connection, its counters, batching, the namespace),
+// raw rueidis with the ClientOption those settings make. go-redis and its
+// AutoPipeline store the same prefixed keys as SessionRedis.
+func standaloneClients(ctx context.Context, addr string) ([]client, func(), error) {
+	var closers []func()
+	closeAll := func() {
+		for _, c := range slices.Backward(closers) {
+			c()
+		}
+	}
+	opts, err := provider.LoadFrom([]string{"REDIS_URL=redis://" + addr})
+	if err != nil {
+		return nil, nil, err
+	}
+	co, err := opts.ClientOption()
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := rueidis.NewClient(co)
+	if err != nil {
+		return nil, nil, err
+	}
+	closers = append(closers, raw.Close)
+	co.MaxFlushDelay = 20 * time.Microsecond
+	delayed, err := rueidis.NewClient(co)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	closers = append(closers, delayed.Close)
+	reg, closeRegistry := registry.New(slog.New(slog.DiscardHandler))
+	closers = append(closers, closeRegistry)
+	session, release, err := feature.ProvideSessionRedis(ctx, reg, opts)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	closers = append(closers, release)
+	gr := goredis.NewClient(&goredis.Options{Addr: addr})
+	closers = append(closers, func() { _ = gr.Close() })
+	ap, err := gr.AutoPipeline()
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	closers = append(closers, func() { _ = ap.Close() })
+	clients := []client{
+		rueidisClient(nameRaw, raw),
+		rueidisClient(nameSession, session.Client),
+		{name: nameGoRedis, do: func(ctx context.Context, get bool, k, v string) error {
+			if get {
+				return ignoreNil(gr.Get(ctx, "session:"+k).Err())
+			}
+			return gr.Set(ctx, "session:"+k, v, 0).Err()
+		}},
+		{name: nameAuto, do: func(ctx context.Context, get bool, k, v string) error {
+			if get {
+				return ignoreNil(ap.Get(ctx, "session:"+k).Err())
+			}
+			return ap.Set(ctx, "session:"+k, v, 0).Err()
+		}},
+		rueidisClient(nameFlush20, delayed),
+	}
+	clients[1].batches = func() (int64, int64) {
+		s := reg.Stats()[0]
+		return s.Batches, s.BatchedCommands
+	}
+	return clients, closeAll, nil
+}
+
+func rueidisClient(name string, c rueidis.Client) client {
+	return client{name: name, rueidis: c, do: func(ctx context.Context, get bool, k, v string) error {
+		if get {
+			return ignoreNil(c.Do(ctx, c.B().Get().Key(k).Build()).Error())
+		}
+		return c.Do(ctx, c.B().Set().Key(k).Value(v).Build()).Error()
+	}}
+}
+
+func ignoreNil(err error) error {
+	if errors.Is(err, goredis.Nil) || rueidis.IsRedisNil(err) {
+		return nil
+	}
+	return err
+}
+
+func pick(clients []client, only string) ([]client, error) {
+	if only == "" {
+		return clients, nil
+	}
+	clients = slices.DeleteFunc(clients, func(c client) bool {
+		for w := range strings.SplitSeq(only, ",") {
+			if w != "" && strings.Contains(c.name, w) {
+				return false
+			}
+		}
+		return true
+	})
+	if len(clients) == 0 {
+		return nil, fmt.Errorf("-clients %q matches no client", only)
+	}
+	return clients, nil
+}
+
+func names(clients []client) []string {
+	var out []string
+	for _, c := range clients {
+		out = append(out, c.name)
+	}
+	return out
 }
 
 func parseLevels(list string) ([]int, error) {
@@ -208,77 +292,4 @@ func parseLevels(list string) ([]int, error) {
 		levels = append(levels, n)
 	}
 	return levels, nil
-}
-
-// cpuTime is the CPU time this process has used, user and system.
-func cpuTime() time.Duration {
-	var u syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &u) != nil {
-		return 0
-	}
-	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
-}
-
-// writes is the number of write system calls this process has made.
-func writes() int64 {
-	b, err := os.ReadFile("/proc/self/io")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "syscw: "); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
-// measure runs n goroutines doing SET+GET of random keys for d and
-// returns commands per second.
-func measure(ctx context.Context, c client, n int, d time.Duration) (float64, error) {
-	var ops atomic.Int64
-	var firstErr atomic.Value
-	stop := time.Now().Add(d)
-	var wg sync.WaitGroup
-	value := "0123456789abcdef"
-	for g := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			seed := uint64(g)*0x9E3779B97F4A7C15 + 1
-			for time.Now().Before(stop) {
-				seed ^= seed << 13
-				seed ^= seed >> 7
-				seed ^= seed << 17
-				if err := c.op(ctx, "k"+strconv.FormatUint(seed%100000, 10), value); err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				ops.Add(2)
-			}
-		}()
-	}
-	wg.Wait()
-	if err, _ := firstErr.Load().(error); err != nil {
-		return 0, err
-	}
-	return float64(ops.Load()) / d.Seconds(), nil
-}
-
-// pin puts the server on CPU 0 and this process on CPU 1 when taskset
-// exists and there are two CPUs or more.
-func pin(server *redisproc.Process) bool {
-	if _, err := exec.LookPath("taskset"); err != nil {
-		return false
-	}
-	out, err := exec.Command("nproc").Output()
-	if n, _ := strconv.Atoi(strings.TrimSpace(string(out))); err != nil || n < 2 {
-		return false
-	}
-	// -a: every thread of the process, not only its first.
-	if exec.Command("taskset", "-a", "-pc", "0", strconv.Itoa(server.Pid())).Run() != nil {
-		return false
-	}
-	return exec.Command("taskset", "-a", "-pc", "1", strconv.Itoa(os.Getpid())).Run() == nil
 }

@@ -18,11 +18,36 @@ import (
 	"github.com/redis/rueidis"
 )
 
+// report is what make bench writes.
+type report struct {
+	machine string
+	levels  []int
+	trial   time.Duration
+	rounds  int
+	phases  []phase // pinned, unpinned
+	cluster *phase
+	hit     cacheHit
+	multi   batch
+}
+
 // cacheHit is the nanoseconds of one client-side cache hit, median of
 // interleaved rounds.
 type cacheHit struct{ raw, part float64 }
 
-func cacheHits(ctx context.Context, raw rueidis.Client, part rueidis.Client) (cacheHit, error) {
+func findClient(clients []client, name string) rueidis.Client {
+	for _, c := range clients {
+		if c.name == name {
+			return c.rueidis
+		}
+	}
+	return nil
+}
+
+func cacheHits(ctx context.Context, clients []client) (cacheHit, error) {
+	raw, part := findClient(clients, nameRaw), findClient(clients, nameSession)
+	if raw == nil || part == nil {
+		return cacheHit{}, fmt.Errorf("the cache-hit test needs raw rueidis and SessionRedis")
+	}
 	const n = 300000
 	once := func(c rueidis.Client) (float64, error) {
 		if err := c.Do(ctx, c.B().Set().Key("hot").Value("0123456789abcdef").Build()).Error(); err != nil {
@@ -56,7 +81,11 @@ func cacheHits(ctx context.Context, raw rueidis.Client, part rueidis.Client) (ca
 // redis-benchmark -P 16 (commands per second).
 type batch struct{ part, redisBenchmark float64 }
 
-func batches(ctx context.Context, part rueidis.Client, addr string) (batch, error) {
+func batches(ctx context.Context, clients []client, addr string) (batch, error) {
+	part := findClient(clients, nameSession)
+	if part == nil {
+		return batch{}, fmt.Errorf("the DoMulti test needs SessionRedis")
+	}
 	var ops atomic.Int64
 	stop := time.Now().Add(2 * time.Second)
 	var wg sync.WaitGroup
@@ -86,20 +115,11 @@ func batches(ctx context.Context, part rueidis.Client, addr string) (batch, erro
 	if err, _ := firstErr.Load().(error); err != nil {
 		return batch{}, err
 	}
-	b := batch{part: float64(ops.Load()) / 2}
-	_, port, _ := strings.Cut(addr, ":")
-	out, err := exec.Command("redis-benchmark", "-p", port, "-t", "set,get", "-P", "16", "-n", "400000", "-d", "16", "-q").Output()
-	if err == nil {
-		var rates []float64
-		for _, m := range regexp.MustCompile(`(SET|GET): ([\d.]+) requests per second`).FindAllStringSubmatch(string(out), -1) {
-			v, _ := strconv.ParseFloat(m[2], 64)
-			rates = append(rates, v)
-		}
-		if len(rates) > 0 {
-			b.redisBenchmark = (rates[0] + rates[len(rates)-1]) / 2
-		}
+	rb, err := redisBenchmark(addr, true)
+	if err != nil {
+		return batch{}, err
 	}
-	return b, nil
+	return batch{part: float64(ops.Load()) / 2, redisBenchmark: rb}, nil
 }
 
 func median(v []float64) float64 {
@@ -111,7 +131,16 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-func machine(addr string, pinned bool, trial time.Duration, rounds int) string {
+func medianDuration(v []time.Duration) time.Duration {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+func machine(addr string) string {
 	cpu := "unknown CPU"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		if m := regexp.MustCompile(`model name\s*:\s*(.+)`).FindStringSubmatch(string(b)); m != nil {
@@ -124,117 +153,292 @@ func machine(addr string, pinned bool, trial time.Duration, rounds int) string {
 			version = m[1]
 		}
 	}
-	pin := "not pinned (taskset missing or one CPU)"
-	if pinned {
-		pin = "redis-server pinned to CPU 0, the clients to CPU 1 (taskset)"
-	}
-	return fmt.Sprintf("%d CPUs (%s), %s, %s, redis-server %s on loopback (%s); %s; trials of %s, %d interleaved rounds",
-		runtime.NumCPU(), cpu, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH, version, addr, pin, trial, rounds)
+	return fmt.Sprintf("%d CPUs (%s), %s, %s, redis-server %s (io-threads 1) on loopback (%s)",
+		runtime.NumCPU(), cpu, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH, version, addr)
 }
 
-func render(results map[string]map[int][]float64, clients []client, levels []int, hit cacheHit, b batch, machine string) string {
+// ratios pairs the rounds: a's commands per second over b's in the same
+// round, whose trials ran close together.
+func (ph *phase) ratios(a, b string, n int) []float64 {
+	var r []float64
+	for i := range ph.results[a][n] {
+		r = append(r, ph.results[a][n][i].ops/ph.results[b][n][i].ops)
+	}
+	return r
+}
+
+// toRedisBenchmark pairs each round's trial of a with that round's
+// redis-benchmark.
+func (ph *phase) toRedisBenchmark(a string, n int) []float64 {
+	var r []float64
+	for i, t := range ph.results[a][n] {
+		if i < len(ph.redisBenchmark) {
+			r = append(r, t.ops/ph.redisBenchmark[i])
+		}
+	}
+	return r
+}
+
+func (ph *phase) has(name string) bool { return slices.Contains(ph.clients, name) }
+
+// spread is the median with the range.
+func spread(r []float64) string {
+	if len(r) == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f (%.2f–%.2f)", median(r), slices.Min(r), slices.Max(r))
+}
+
+func (ph *phase) title() string {
+	switch {
+	case ph.name == "cluster":
+		return fmt.Sprintf("Cluster: three primaries, no replicas, pinned to CPU 0; the clients on CPU 1 (GOMAXPROCS %d)", ph.procs)
+	case ph.pinned:
+		return fmt.Sprintf("Pinned: redis-server on CPU 0, the clients on CPU 1 (GOMAXPROCS %d)", ph.procs)
+	}
+	return fmt.Sprintf("Unpinned: redis-server and the clients on both CPUs (GOMAXPROCS %d)", ph.procs)
+}
+
+func (r *report) render() string {
 	var s strings.Builder
 	s.WriteString("# Benchmarks\n\nWritten by `make bench` (the load generator in `bench/`); do not edit by hand.\n\n")
-	fmt.Fprintf(&s, "Machine: %s.\n\n", machine)
-	s.WriteString("## SET+GET of random keys, 16-byte values\n\nCommands per second: the median of the rounds, and their range. The ratios are the medians of the per-round ratios (each pairs trials run back to back), with their range. The clients take turns, the order rotating each round (A B C D, B C D A, ...), so drift hits them alike.\n\n")
-	s.WriteString("| goroutines |")
-	for _, c := range clients {
-		fmt.Fprintf(&s, " %s |", c.name)
+	fmt.Fprintf(&s, "Machine: %s; trials of %s, %d interleaved rounds", r.machine, r.trial, r.rounds)
+	if r.cluster != nil {
+		fmt.Fprintf(&s, " (the cluster run %d)", len(r.cluster.results[nameRaw][r.levels[0]]))
 	}
-	s.WriteString(" SessionRedis / raw | SessionRedis / raw, prefix by hand | SessionRedis / go-redis |\n|---:|")
-	for range clients {
+	s.WriteString(".\n\n")
+	s.WriteString("## SET+GET of random keys, 16-byte values\n\n")
+	s.WriteString("Each goroutine sends a SET, then a GET, of one of 100,000 keys, and again, for the trial's length; each command is timed. The clients take turns, the order rotating each round, so that drift hits them alike; `redis-benchmark -P 16` (SET and GET, 16-byte values, 50 connections, 100,000 keys, on the clients' CPU when pinned) runs once a round, after the clients. Commands per second are the median of the rounds with their range; ratios are the medians of the per-round ratios (each pairs trials of the same round), with their range; latencies are the medians of the rounds' p50 and p99.\n\n")
+	s.WriteString("The clients: raw rueidis with the `ClientOption` that `REDIS_URL` gives (rueidis's defaults); SessionRedis from a registry with the same settings (the shared connection, its counters, the namespace, `REDIS_BATCH=adaptive` by default); go-redis v9.23 and its `AutoPipeline()` (the blocking face, its default options), storing the same prefixed keys as SessionRedis; raw rueidis with `MaxFlushDelay` 20 µs.\n\n")
+	for i := range r.phases {
+		r.renderPhase(&s, &r.phases[i])
+	}
+	if r.cluster != nil {
+		r.renderPhase(&s, r.cluster)
+	}
+	s.WriteString("![commands per second by goroutines, pinned and unpinned](benchmarks.svg)\n\n")
+	r.renderTargets(&s)
+	return s.String()
+}
+
+func (r *report) renderPhase(s *strings.Builder, ph *phase) {
+	fmt.Fprintf(s, "### %s\n\n", ph.title())
+	header := append([]string{"goroutines"}, ph.clients...)
+	var peers []string
+	for _, c := range ph.clients {
+		if c != nameSession {
+			peers = append(peers, c)
+		}
+	}
+	rows := func(cell func(n int, client string) string, clients []string) [][]string {
+		var out [][]string
+		for _, n := range r.levels {
+			row := []string{strconv.Itoa(n)}
+			for _, c := range clients {
+				row = append(row, cell(n, c))
+			}
+			out = append(out, row)
+		}
+		return out
+	}
+	rate := func(v []float64) string {
+		return fmt.Sprintf("%.0f (%.0f–%.0f)", median(v), slices.Min(v), slices.Max(v))
+	}
+	s.WriteString("Commands per second:\n\n")
+	opsRows := rows(func(n int, c string) string { return rate(opsOf(ph.results[c][n])) }, ph.clients)
+	if len(ph.redisBenchmark) > 0 {
+		header = append(header, nameRedisBen)
+		for i := range opsRows {
+			opsRows[i] = append(opsRows[i], rate(ph.redisBenchmark))
+		}
+	}
+	table(s, header, opsRows)
+	s.WriteString("\nLatency of one command, p50 / p99:\n\n")
+	table(s, append([]string{"goroutines"}, ph.clients...), rows(func(n int, c string) string {
+		return roundLatency(medianDuration(p50Of(ph.results[c][n]))) + " / " + roundLatency(medianDuration(p99Of(ph.results[c][n])))
+	}, ph.clients))
+	s.WriteString("\nSessionRedis against each peer (per-round ratios):\n\n")
+	ratioHeader := []string{"goroutines"}
+	for _, p := range peers {
+		ratioHeader = append(ratioHeader, "SessionRedis / "+p)
+	}
+	table(s, ratioHeader, rows(func(n int, p string) string { return spread(ph.ratios(nameSession, p, n)) }, peers))
+	if len(ph.redisBenchmark) > 0 {
+		s.WriteString("\nEach client against `redis-benchmark -P 16` of the same round:\n\n")
+		table(s, append([]string{"goroutines"}, ph.clients...), rows(func(n int, c string) string { return spread(ph.toRedisBenchmark(c, n)) }, ph.clients))
+	}
+	s.WriteString("\n")
+}
+
+// table writes a markdown table, its columns right-aligned.
+func table(s *strings.Builder, header []string, rows [][]string) {
+	s.WriteString("| " + strings.Join(header, " | ") + " |\n|")
+	for range header {
 		s.WriteString("---:|")
 	}
-	s.WriteString("---:|---:|---:|\n")
-	// ratio pairs the rounds: a's ops/s over b's in the same round, whose
-	// trials ran back to back; the median of those ratios is what a drift
-	// of the machine across rounds disturbs least.
-	ratios := func(a, b string, n int) []float64 {
-		var r []float64
-		for i := range results[a][n] {
-			r = append(r, results[a][n][i]/results[b][n][i])
+	s.WriteString("\n")
+	for _, row := range rows {
+		s.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	}
+}
+
+func roundLatency(d time.Duration) string {
+	switch {
+	case d >= 10*time.Millisecond:
+		return d.Round(time.Millisecond).String()
+	case d >= 10*time.Microsecond:
+		return d.Round(time.Microsecond).String()
+	}
+	return d.Round(100 * time.Nanosecond).String()
+}
+
+// target is one line of the targets table.
+type target struct {
+	what     string
+	r        []float64
+	atLeast  float64
+	measured string // instead of r's spread
+	met      bool
+}
+
+func (r *report) renderTargets(s *strings.Builder) {
+	var ts []target
+	ratio := func(ph *phase, what string, b string, n int, atLeast float64) {
+		if !ph.has(nameSession) || !ph.has(b) || !slices.Contains(r.levels, n) {
+			return
 		}
-		return r
+		v := ph.ratios(nameSession, b, n)
+		ts = append(ts, target{what: what, r: v, atLeast: atLeast, met: median(v) >= atLeast})
 	}
-	ratio := func(a, b string, n int) float64 { return median(ratios(a, b, n)) }
-	// spread is the median ratio with the range of the rounds' ratios.
-	spread := func(a, b string, n int) string {
-		r := ratios(a, b, n)
-		return fmt.Sprintf("%.2f (%.2f–%.2f)", median(r), slices.Min(r), slices.Max(r))
-	}
-	for _, n := range levels {
-		fmt.Fprintf(&s, "| %d |", n)
-		for _, c := range clients {
-			v := results[c.name][n]
-			fmt.Fprintf(&s, " %.0f (%.0f–%.0f) |", median(v), slices.Min(v), slices.Max(v))
+	for i := range r.phases {
+		ph := &r.phases[i]
+		for _, n := range []int{64, 256} {
+			want := 3.0
+			if !ph.pinned {
+				want = 2.0
+			}
+			ratio(ph, fmt.Sprintf("SessionRedis ≥ %.0f× raw rueidis, %d goroutines, %s", want, n, ph.name), nameRaw, n, want)
 		}
-		fmt.Fprintf(&s, " %s | %s | %s |\n", spread(clients[1].name, clients[0].name, n), spread(clients[1].name, clients[2].name, n), spread(clients[1].name, clients[3].name, n))
 	}
-	s.WriteString("\n![commands per second by goroutines](benchmarks.svg)\n\n")
-	s.WriteString("## Against the targets\n\n| target | measured | met |\n|---|---:|:---:|\n")
+	for i := range r.phases {
+		ph := &r.phases[i]
+		for _, n := range []int{64, 256, 1024} {
+			ratio(ph, fmt.Sprintf("SessionRedis ≥ 1.3× go-redis AutoPipeline, %d goroutines, %s", n, ph.name), nameAuto, n, 1.3)
+		}
+	}
+	for i := range r.phases {
+		ph := &r.phases[i]
+		for _, n := range []int{1, 8} {
+			ratio(ph, fmt.Sprintf("SessionRedis ≥ 0.97× raw rueidis, %d goroutines, %s", n, ph.name), nameRaw, n, 0.97)
+		}
+	}
+	for i := range r.phases {
+		ph := &r.phases[i]
+		if !ph.pinned || len(ph.redisBenchmark) == 0 || !slices.Contains(r.levels, 256) {
+			continue
+		}
+		v := ph.toRedisBenchmark(nameSession, 256)
+		ts = append(ts, target{what: "SessionRedis ≥ 0.9× `redis-benchmark -P 16`, 256 goroutines, " + ph.name, r: v, atLeast: 0.9, met: median(v) >= 0.9})
+		sp, rp := p99Of(ph.results[nameSession][256]), p99Of(ph.results[nameRaw][256])
+		ms, mr := medianDuration(sp), medianDuration(rp)
+		ts = append(ts, target{
+			what:     "SessionRedis p99 ≤ raw rueidis p99, 256 goroutines, " + ph.name,
+			measured: fmt.Sprintf("%s (%s–%s) vs %s (%s–%s)", roundLatency(ms), roundLatency(slices.Min(sp)), roundLatency(slices.Max(sp)), roundLatency(mr), roundLatency(slices.Min(rp)), roundLatency(slices.Max(rp))),
+			met:      ms <= mr,
+		})
+	}
+	if r.cluster != nil {
+		ratio(r.cluster, "SessionRedis ≥ 2× raw rueidis, 256 goroutines, cluster", nameRaw, 256, 2)
+	}
+	s.WriteString("## Against the targets (issue 15)\n\nMedians of the per-round ratios of the same run, with their range.\n\n| target | measured | met |\n|---|---:|:---:|\n")
+	for _, t := range ts {
+		m := t.measured
+		if m == "" {
+			m = spread(t.r) + " ×"
+		}
+		met := "yes"
+		if !t.met {
+			met = "**no**"
+			if t.r != nil {
+				met = fmt.Sprintf("**no** (%.0f %% short)", (1-median(t.r)/t.atLeast)*100)
+			}
+		}
+		fmt.Fprintf(s, "| %s | %s | %s |\n", t.what, m, met)
+	}
+	s.WriteString("| allocations per command ≤ raw rueidis + 2, at every concurrency | asserted by `TestAllocationsAgainstRedis` and `TestAllocationsConcurrent` (`feature/alloc_test.go`, `make test`) | – |\n")
+	s.WriteString("\n## Earlier targets (issue 7)\n\n| target | measured | met |\n|---|---:|:---:|\n")
 	yes := func(ok bool) string {
 		if ok {
 			return "yes"
 		}
 		return "**no**"
 	}
-	for _, n := range levels {
-		r := ratio(clients[1].name, clients[0].name, n)
-		fmt.Fprintf(&s, "| SessionRedis ≥ 0.95 × raw rueidis, %d goroutines | %.2f × | %s |\n", n, r, yes(r >= 0.95))
-	}
-	for _, n := range levels {
-		r := ratio(clients[1].name, clients[2].name, n)
-		fmt.Fprintf(&s, "| (the same, against raw rueidis storing the same prefixed keys) %d goroutines | %.2f × | %s |\n", n, r, yes(r >= 0.95))
-	}
-	g := ratio(clients[1].name, clients[3].name, 256)
-	fmt.Fprintf(&s, "| SessionRedis ≥ 1.8 × go-redis (prefix by hand), 256 goroutines | %.2f × | %s |\n", g, yes(g >= 1.8))
-	hr := hit.raw / hit.part
-	fmt.Fprintf(&s, "| client-side cache hit (DoCache, same key), SessionRedis ≥ 0.7 × raw rate | %.2f × (%.0f ns vs %.0f ns) | %s |\n", hr, hit.part, hit.raw, yes(hr >= 0.7))
-	if b.redisBenchmark > 0 {
-		br := b.part / b.redisBenchmark
-		fmt.Fprintf(&s, "| DoMulti of 64 SET/GET through SessionRedis ≥ 0.5 × `redis-benchmark -P 16` | %.2f × (%.0f vs %.0f commands/s) | %s |\n", br, b.part, b.redisBenchmark, yes(br >= 0.5))
-	} else {
-		fmt.Fprintf(&s, "| DoMulti of 64 SET/GET through SessionRedis ≥ 0.5 × `redis-benchmark -P 16` | %.0f commands/s; redis-benchmark not available | – |\n", b.part)
-	}
-	s.WriteString("\nSessionRedis is the part as a service gets it: from the registry (the shared connection and its counters), over the connection the same `REDIS_URL` gives raw rueidis. \"Raw rueidis, prefix by hand\" joins `session:` to each key itself, so the server stores the same keys as for SessionRedis: the gap between it and raw rueidis is what longer keys cost (the join on the client, parsing, hashing and storing on the server); the gap between SessionRedis and it is what the part adds.\n\n")
-	s.WriteString("Allocations per command (target: at most 2 more than raw rueidis) are asserted by `TestRewriteAllocations` and `TestAllocationsAgainstRedis` in `feature/alloc_test.go`; the connections of K parts (K = 1, 10, 100) by `TestKPartsOpenWhatOneClientOpens`. The Go benchmarks below show both side by side.\n")
-	return s.String()
+	hr := r.hit.raw / r.hit.part
+	fmt.Fprintf(s, "| client-side cache hit (DoCache, same key), SessionRedis ≥ 0.7 × raw rate | %.2f × (%.0f ns vs %.0f ns) | %s |\n", hr, r.hit.part, r.hit.raw, yes(hr >= 0.7))
+	br := r.multi.part / r.multi.redisBenchmark
+	fmt.Fprintf(s, "| DoMulti of 64 SET/GET through SessionRedis ≥ 0.5 × `redis-benchmark -P 16`, pinned | %.2f × (%.0f vs %.0f commands/s) | %s |\n", br, r.multi.part, r.multi.redisBenchmark, yes(br >= 0.5))
+	s.WriteString("\nSessionRedis is the part as a service gets it: from the registry, over the connection the same `REDIS_URL` gives raw rueidis. Its connection batches (`REDIS_BATCH=adaptive`, the default): a `Do` that finds 16 or more `Do` calls under way joins them in one `DoMulti`; otherwise it goes straight to rueidis (docs/batching.md). The notes below say why the figures are what they are.\n\n")
+	s.WriteString("Allocations per command (at most 2 more than raw rueidis) are asserted by `TestRewriteAllocations`, `TestAllocationsAgainstRedis` and `TestAllocationsConcurrent` in `feature/alloc_test.go`; the connections of K parts (K = 1, 10, 100) by `TestKPartsOpenWhatOneClientOpens`. The Go benchmarks below show both side by side.\n")
 }
 
-// chart draws commands per second against goroutines, one line a client.
-func chart(results map[string]map[int][]float64, clients []client, levels []int) []byte {
-	const w, h, left, bottom, top, right = 640, 360, 80, 40, 20, 180
+// chart draws commands per second against goroutines, one line a client
+// and a dashed one for redis-benchmark -P 16, for the pinned and the
+// unpinned run side by side.
+func (r *report) chart() []byte {
+	const panelW, h, left, bottom, top, gap, legendH = 420, 380, 70, 40, 30, 30, 110
+	w := left + len(r.phases)*(panelW+gap)
 	maxV := 0.0
-	for _, c := range clients {
-		for _, n := range levels {
-			maxV = math.Max(maxV, median(results[c.name][n]))
+	for _, ph := range r.phases {
+		for _, c := range ph.clients {
+			for _, n := range r.levels {
+				maxV = math.Max(maxV, median(opsOf(ph.results[c][n])))
+			}
 		}
+		maxV = math.Max(maxV, median(ph.redisBenchmark))
 	}
 	maxV *= 1.1
-	x := func(i int) float64 { return left + float64(i)*float64(w-left-right)/float64(len(levels)-1) }
-	y := func(v float64) float64 { return float64(h-bottom) - v/maxV*float64(h-bottom-top) }
-	colors := []string{"#1f77b4", "#d62728", "#9467bd", "#2ca02c"}
+	colors := []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"}
+	plotH := h - bottom - top
+	y := func(v float64) float64 { return float64(top+plotH) - v/maxV*float64(plotH) }
 	var s strings.Builder
-	fmt.Fprintf(&s, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", w, h)
-	fmt.Fprintf(&s, `<rect width="%d" height="%d" fill="white"/>`+"\n", w, h)
-	fmt.Fprintf(&s, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/><line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", left, h-bottom, w-right, h-bottom, left, top, left, h-bottom)
-	for i := 0; i <= 4; i++ {
-		v := maxV * float64(i) / 4
-		fmt.Fprintf(&s, `<text x="%d" y="%.0f" text-anchor="end">%.0fk</text>`+"\n", left-6, y(v)+4, v/1000)
-	}
-	for i, n := range levels {
-		fmt.Fprintf(&s, `<text x="%.0f" y="%d" text-anchor="middle">%d</text>`+"\n", x(i), h-bottom+16, n)
-	}
-	fmt.Fprintf(&s, `<text x="%d" y="%d" text-anchor="middle">goroutines</text>`+"\n", (left+w-right)/2, h-6)
-	fmt.Fprintf(&s, `<text x="14" y="%d" transform="rotate(-90 14 %d)" text-anchor="middle">commands/s</text>`+"\n", (top+h-bottom)/2, (top+h-bottom)/2)
-	for ci, c := range clients {
-		var pts []string
-		for i, n := range levels {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(median(results[c.name][n]))))
+	fmt.Fprintf(&s, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", w, h+legendH)
+	fmt.Fprintf(&s, `<rect width="%d" height="%d" fill="white"/>`+"\n", w, h+legendH)
+	for pi, ph := range r.phases {
+		x0 := left + pi*(panelW+gap)
+		x := func(i int) float64 {
+			return float64(x0) + float64(i)*float64(panelW-20)/float64(max(1, len(r.levels)-1))
 		}
-		col := colors[ci%len(colors)]
-		fmt.Fprintf(&s, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`+"\n", col, strings.Join(pts, " "))
-		fmt.Fprintf(&s, `<rect x="%d" y="%d" width="12" height="3" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n", w-right+12, top+10+ci*20, col, w-right+30, top+15+ci*20, c.name)
+		fmt.Fprintf(&s, `<text x="%d" y="%d" text-anchor="middle" font-weight="bold">%s</text>`+"\n", x0+panelW/2, top-10, ph.name)
+		fmt.Fprintf(&s, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/><line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", x0, top+plotH, x0+panelW-10, top+plotH, x0, top, x0, top+plotH)
+		for i := 0; i <= 4; i++ {
+			v := maxV * float64(i) / 4
+			fmt.Fprintf(&s, `<text x="%d" y="%.0f" text-anchor="end">%.0fk</text>`+"\n", x0-6, y(v)+4, v/1000)
+			fmt.Fprintf(&s, `<line x1="%d" y1="%.0f" x2="%d" y2="%.0f" stroke="#ddd"/>`+"\n", x0, y(v), x0+panelW-10, y(v))
+		}
+		for i, n := range r.levels {
+			fmt.Fprintf(&s, `<text x="%.0f" y="%d" text-anchor="middle">%d</text>`+"\n", x(i), top+plotH+16, n)
+		}
+		fmt.Fprintf(&s, `<text x="%d" y="%d" text-anchor="middle">goroutines</text>`+"\n", x0+panelW/2, top+plotH+32)
+		for ci, c := range ph.clients {
+			var pts []string
+			for i, n := range r.levels {
+				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(median(opsOf(ph.results[c][n])))))
+			}
+			fmt.Fprintf(&s, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`+"\n", colors[ci%len(colors)], strings.Join(pts, " "))
+		}
+		if len(ph.redisBenchmark) > 0 {
+			yv := y(median(ph.redisBenchmark))
+			fmt.Fprintf(&s, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="black" stroke-dasharray="6,4"/>`+"\n", x0, yv, x0+panelW-10, yv)
+		}
+	}
+	fmt.Fprintf(&s, `<text x="14" y="%d" transform="rotate(-90 14 %d)" text-anchor="middle">commands/s</text>`+"\n", top+plotH/2, top+plotH/2)
+	if len(r.phases) > 0 {
+		for ci, c := range r.phases[0].clients {
+			lx, ly := left+(ci%3)*230, h+10+(ci/3)*22
+			fmt.Fprintf(&s, `<rect x="%d" y="%d" width="14" height="3" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n", lx, ly, colors[ci%len(colors)], lx+20, ly+5, c)
+		}
+		lx, ly := left, h+10+((len(r.phases[0].clients)+2)/3)*22
+		fmt.Fprintf(&s, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black" stroke-dasharray="6,4"/><text x="%d" y="%d">%s (its median)</text>`+"\n", lx, ly+2, lx+14, ly+2, lx+20, ly+5, nameRedisBen)
 	}
 	s.WriteString("</svg>\n")
 	return []byte(s.String())

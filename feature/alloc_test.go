@@ -9,13 +9,17 @@ package feature_test
 
 import (
 	"context"
+	"runtime"
 	"slices"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/redistest"
 )
 
 // sink is a rueidis.Client whose Do returns at once, so that what is
@@ -123,6 +127,74 @@ func TestAllocationsAgainstRedis(t *testing.T) {
 	t.Logf("cache hit: %.0f allocations direct, %.0f through a part, %.0f through SessionRedis", direct, namespaced, registered)
 	if namespaced-direct > maxExtraAllocs || registered-direct > maxExtraAllocs {
 		t.Errorf("cache hit: %.0f and %.0f extra allocations through a part and SessionRedis, want at most %d", namespaced-direct, registered-direct, maxExtraAllocs)
+	}
+}
+
+// TestAllocationsConcurrent holds the same bound at every concurrency,
+// where SessionRedis's connection batches the goroutines' commands: the
+// allocations of a whole run (every goroutine's, rueidis's included) per
+// command, raw rueidis and SessionRedis side by side, with a context that
+// cannot end and with one that can (a batch then goes out on a goroutine
+// of its own).
+func TestAllocationsConcurrent(t *testing.T) {
+	t.Run("background", func(t *testing.T) { allocationsConcurrent(t, context.Background()) })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	t.Run("cancelable", func(t *testing.T) { allocationsConcurrent(t, ctx) })
+}
+
+func allocationsConcurrent(t *testing.T, ctx context.Context) {
+	srv := redistest.Start(t)
+	raw := srv.NewClient(t, nil)
+	reg, base := parts(t, "REDIS_URL="+srv.URL())
+	session, release, err := feature.ProvideSessionRedis(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	const commands = 40000
+	perCommand := func(c rueidis.Client, goroutines int) float64 {
+		keys := make([]string, goroutines)
+		for g := range keys {
+			keys[g] = "user:" + strconv.Itoa(g)
+		}
+		run := func(rounds int) {
+			var wg sync.WaitGroup
+			for g := range goroutines {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range rounds {
+						if err := c.Do(ctx, c.B().Set().Key(keys[g]).Value("v").Build()).Error(); err != nil {
+							t.Error(err)
+							return
+						}
+						if err := c.Do(ctx, c.B().Get().Key(keys[g]).Build()).Error(); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+		}
+		rounds := commands / 2 / goroutines
+		run(rounds / 4) // warm up the pools and the connections' buffers
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		run(rounds)
+		runtime.ReadMemStats(&after)
+		return float64(after.Mallocs-before.Mallocs) / float64(2*rounds*goroutines)
+	}
+	for _, goroutines := range []int{1, 8, 64, 256} {
+		direct, registered := perCommand(raw, goroutines), perCommand(session, goroutines)
+		t.Logf("%d goroutines: %.2f allocations per command direct, %.2f through SessionRedis", goroutines, direct, registered)
+		if registered-direct > maxExtraAllocs {
+			t.Errorf("%d goroutines: %.2f extra allocations per command through SessionRedis, want at most %d", goroutines, registered-direct, maxExtraAllocs)
+		}
+	}
+	if s := reg.Stats(); len(s) != 1 || s[0].Batches == 0 {
+		t.Error("SessionRedis sent no batch: the test did not measure batching")
 	}
 }
 

@@ -123,6 +123,21 @@ func TestLoadFrom(t *testing.T) {
 			want:    func(o *Options) { o.Host, o.part = "single", "cache" },
 		},
 		{
+			name:    "batching and rueidis's pipeline settings",
+			environ: []string{"REDIS_BATCH=off", "REDIS_MAX_FLUSH_DELAY=20us", "REDIS_PIPELINE_MULTIPLEX=-1"},
+			want: func(o *Options) {
+				o.Batch, o.MaxFlushDelay, o.PipelineMultiplex = BatchOff, 20*time.Microsecond, -1
+			},
+		},
+		{
+			name:    "a part's own batching settings",
+			environ: []string{"REDIS_MAX_FLUSH_DELAY=20us", "REDIS_ANALYTICS_BATCH=off", "REDIS_ANALYTICS_PIPELINE_MULTIPLEX=3"},
+			part:    "analytics",
+			want: func(o *Options) {
+				o.Batch, o.MaxFlushDelay, o.PipelineMultiplex, o.part = BatchOff, 20*time.Microsecond, 3, "analytics"
+			},
+		},
+		{
 			name:    "feature port alone keeps the base host",
 			environ: []string{"REDIS_HOST=db.internal", "REDIS_QUEUE_PORT=7001"},
 			part:    "queue",
@@ -191,6 +206,12 @@ func TestLoadFromErrors(t *testing.T) {
 		{"URL and ADDRS", []string{"REDIS_URL=redis://h", "REDIS_ADDRS=a:1"}, "", "REDIS_ADDRS", "REDIS_URL"},
 		{"sentinel without ADDRS", []string{"REDIS_SENTINEL_MASTER=m"}, "", "REDIS_SENTINEL_MASTER", "REDIS_ADDRS"},
 		{"bad addr parameter", []string{"REDIS_URL=redis://h?addr=x"}, "", "REDIS_URL", "addr parameter"},
+		{"unknown batching", []string{"REDIS_BATCH=always"}, "", "REDIS_BATCH", "adaptive or off"},
+		{"feature's unknown batching", []string{"REDIS_CACHE_BATCH=on"}, "cache", "REDIS_CACHE_BATCH", "adaptive or off"},
+		{"negative flush delay", []string{"REDIS_MAX_FLUSH_DELAY=-1ms"}, "", "REDIS_MAX_FLUSH_DELAY", "0 or more"},
+		{"flush delay without unit", []string{"REDIS_MAX_FLUSH_DELAY=20"}, "", "REDIS_MAX_FLUSH_DELAY", "a duration"},
+		{"multiplex too large", []string{"REDIS_PIPELINE_MULTIPLEX=9"}, "", "REDIS_PIPELINE_MULTIPLEX", "from -1 (one connection) to 8"},
+		{"multiplex too small", []string{"REDIS_PIPELINE_MULTIPLEX=-2"}, "", "REDIS_PIPELINE_MULTIPLEX", "from -1"},
 		{"bad otel switch", []string{"REDIS_OTEL=false"}, "", "REDIS_OTEL", `"false": must be on or off`},
 		{"bad part otel switch", []string{"REDIS_CACHE_OTEL=disabled"}, "cache", "REDIS_CACHE_OTEL", "on or off"},
 	}
@@ -316,7 +337,8 @@ func TestFingerprint(t *testing.T) {
 		func(o *Options) { o.Host = "x" }, func(o *Options) { o.Port++ }, func(o *Options) { o.UnixSocket = "/s" },
 		func(o *Options) { o.Username = "u" }, func(o *Options) { o.TLS = true }, func(o *Options) { o.ClientName = "c" },
 		func(o *Options) { o.DialTimeout++ }, func(o *Options) { o.DisableCache = true }, func(o *Options) { o.Protocol = 2 },
-		func(o *Options) { o.ForceSingleClient = true },
+		func(o *Options) { o.ForceSingleClient = true }, func(o *Options) { o.Batch = BatchOff },
+		func(o *Options) { o.MaxFlushDelay = 20 * time.Microsecond }, func(o *Options) { o.PipelineMultiplex = -1 },
 	} {
 		o := base
 		mutate(&o)
@@ -345,6 +367,27 @@ func TestClientOption(t *testing.T) {
 	// own host (r.example here).
 	if co.TLSConfig == nil || co.TLSConfig.ServerName != "" {
 		t.Errorf("TLSConfig = %+v", co.TLSConfig)
+	}
+	if co.MaxFlushDelay != 0 || co.PipelineMultiplex != 0 {
+		t.Errorf("by default MaxFlushDelay = %s, PipelineMultiplex = %d; want rueidis's defaults (0, 0)", co.MaxFlushDelay, co.PipelineMultiplex)
+	}
+	tuned, err := LoadFrom([]string{"REDIS_MAX_FLUSH_DELAY=20us", "REDIS_PIPELINE_MULTIPLEX=-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if co, err := tuned.ClientOption(); err != nil || co.MaxFlushDelay != 20*time.Microsecond || co.PipelineMultiplex != -1 {
+		t.Errorf("ClientOption of REDIS_MAX_FLUSH_DELAY=20us REDIS_PIPELINE_MULTIPLEX=-1: MaxFlushDelay %s, PipelineMultiplex %d, %v", co.MaxFlushDelay, co.PipelineMultiplex, err)
+	}
+	if s := tuned.String(); !strings.Contains(s, "max_flush_delay=20µs") || !strings.Contains(s, "pipeline_multiplex=-1") {
+		t.Errorf("String() = %q: want the flush delay and the multiplex", s)
+	}
+	if s := Defaults().String(); strings.Contains(s, "batch=") {
+		t.Errorf("Defaults().String() = %q: the default batching is not a setting to show", s)
+	}
+	off := Defaults()
+	off.Batch = BatchOff
+	if s := off.String(); !strings.Contains(s, "batch=off") {
+		t.Errorf("String() = %q: want batch=off", s)
 	}
 	o.DB = -2 // as a code override might
 	_, err = o.ClientOption()

@@ -84,6 +84,16 @@ type Options struct {
 	// ShutdownTimeout bounds how long the last release waits for the
 	// commands in flight before it closes the connection. Not identity.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT"`
+	// Batch is how the shared connection sends the parts' single commands:
+	// adaptive (default) joins the Do calls that meet while others are in
+	// flight into one pipeline; off sends each as rueidis does.
+	Batch Batch `env:"BATCH"`
+	// MaxFlushDelay is rueidis's ClientOption.MaxFlushDelay: how long its
+	// writer may pause after a flush to collect more commands (0: none).
+	MaxFlushDelay time.Duration `env:"MAX_FLUSH_DELAY"`
+	// PipelineMultiplex is rueidis's ClientOption.PipelineMultiplex: 2^n
+	// pipelined connections to each node; 0 is rueidis's default, -1 one.
+	PipelineMultiplex int `env:"PIPELINE_MULTIPLEX"`
 	// OTel off keeps commands out of telemetry (the telemetry package):
 	// at the base (REDIS_OTEL), everything; for a part, its commands.
 	// Not identity.
@@ -115,9 +125,19 @@ func Defaults() Options {
 		Startup:     StartupFailFast,
 
 		ShutdownTimeout: 10 * time.Second,
+		Batch:           BatchAdaptive,
 		OTel:            On,
 	}
 }
+
+// Batch is a batching policy; see Options.Batch.
+type Batch string
+
+// The batching policies.
+const (
+	BatchAdaptive Batch = "adaptive"
+	BatchOff      Batch = "off"
+)
 
 // Switch is a setting that is on or off.
 type Switch string
@@ -201,6 +221,15 @@ func (o Options) String() string {
 	if o.Startup != StartupFailFast && o.Startup != "" {
 		fmt.Fprintf(&b, " startup=%s", o.Startup)
 	}
+	if o.Batch != BatchAdaptive {
+		fmt.Fprintf(&b, " batch=%s", o.Batch)
+	}
+	if o.MaxFlushDelay != 0 {
+		fmt.Fprintf(&b, " max_flush_delay=%s", o.MaxFlushDelay)
+	}
+	if o.PipelineMultiplex != 0 {
+		fmt.Fprintf(&b, " pipeline_multiplex=%d", o.PipelineMultiplex)
+	}
 	if o.OTel == Off {
 		b.WriteString(" otel=off")
 	}
@@ -219,7 +248,8 @@ func (o Options) LogValue() slog.Value { return slog.StringValue(o.String()) }
 // Fingerprint names the connection these settings open, and is the same
 // in every process, so that wireredis config and the application's logs
 // can be matched. It covers every setting that changes the
-// rueidis.ClientOption except the secrets: a hash that a password entered
+// rueidis.ClientOption, and Batch (which changes how it sends), except the
+// secrets: a hash that a password entered
 // could be attacked offline (every other input is known), so the passwords
 // are left out. Two connections that differ only in a password therefore
 // share a fingerprint; ConnectionKey tells them apart. The part name,
@@ -243,6 +273,7 @@ func (o Options) identity() []string {
 		strconv.FormatBool(o.ReadFromReplicas),
 		o.DialTimeout.String(), strconv.FormatBool(o.DisableCache),
 		strconv.Itoa(o.Protocol), strconv.FormatBool(o.ForceSingleClient),
+		string(o.Batch), o.MaxFlushDelay.String(), strconv.Itoa(o.PipelineMultiplex),
 	}
 }
 
@@ -301,6 +332,8 @@ func (o Options) ClientOptionContext(ctx context.Context) (rueidis.ClientOption,
 		DisableCache:      o.DisableCache,
 		AlwaysRESP2:       o.Protocol == 2,
 		ForceSingleClient: o.ForceSingleClient,
+		MaxFlushDelay:     o.MaxFlushDelay,
+		PipelineMultiplex: o.PipelineMultiplex,
 	}
 	switch {
 	case o.UnixSocket != "":
@@ -426,6 +459,15 @@ func (o Options) validate(name func(suffix string) string) error {
 	}
 	if o.ShutdownTimeout <= 0 {
 		ps = append(ps, problem{"SHUTDOWN_TIMEOUT", o.ShutdownTimeout.String(), "must be more than 0"})
+	}
+	if o.Batch != BatchAdaptive && o.Batch != BatchOff {
+		ps = append(ps, problem{"BATCH", string(o.Batch), "must be adaptive or off"})
+	}
+	if o.MaxFlushDelay < 0 {
+		ps = append(ps, problem{"MAX_FLUSH_DELAY", o.MaxFlushDelay.String(), "must be 0 or more"})
+	}
+	if o.PipelineMultiplex < -1 || o.PipelineMultiplex > rueidis.MaxPipelineMultiplex {
+		ps = append(ps, problem{"PIPELINE_MULTIPLEX", strconv.Itoa(o.PipelineMultiplex), fmt.Sprintf("must be from -1 (one connection) to %d", rueidis.MaxPipelineMultiplex)})
 	}
 	if o.OTel != On && o.OTel != Off {
 		ps = append(ps, problem{"OTEL", string(o.OTel), "must be on or off"})

@@ -221,36 +221,28 @@ func TestGracefulShutdown(t *testing.T) {
 	for started.Load() < 2000 {
 		time.Sleep(time.Millisecond)
 	}
+	if s := reg.Stats(); s[0].Batches == 0 {
+		t.Error("64 goroutines sent no batch: the test did not test draining batches")
+	}
 	release()
 	wg.Wait()
-	stored, err := srv.Client.Do(ctx, srv.Client.B().Keys().Pattern("*").Build()).AsStrSlice()
-	if err != nil {
-		t.Fatal(err)
-	}
-	onServer := make(map[string]bool, len(stored))
-	for _, k := range stored {
-		onServer[k] = true
-	}
-	n, lost := 0, 0
-	acked.Range(func(k, _ any) bool {
-		n++
-		if !onServer[k.(string)] {
-			lost++
-		}
-		return true
-	})
+	n, lost := unstored(t, srv, &acked)
 	if lost > 0 || n == 0 {
 		t.Errorf("%d of %d acknowledged writes are not on the server", lost, n)
 	}
 	t.Logf("%d acknowledged writes, all on the server", n)
 }
 
-// TestServerRestartUnderLoad: the server is killed and restarted on the
-// same port while 64 goroutines work; no command outlives its context, and
-// the same client recovers.
+// TestServerRestartUnderLoad: the server (with an append-only file synced
+// on every write) is killed and restarted on the same port while 64
+// goroutines write unique keys through the batching connection, half of
+// them with a 500ms context and half with none; no command outlives its
+// context, every caller gets its result or an error, the same client
+// recovers, and every acknowledged write is on the server after the
+// restart.
 func TestServerRestartUnderLoad(t *testing.T) {
 	ctx := context.Background()
-	srv := redistest.Start(t)
+	srv := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
 	reg, logs := newRegistry(t)
 	c, release, err := reg.Acquire(ctx, load(t, "session", "REDIS_URL="+srv.URL()))
 	if err != nil {
@@ -259,6 +251,7 @@ func TestServerRestartUnderLoad(t *testing.T) {
 	defer release()
 	stop := make(chan struct{})
 	var ok, failed, late atomic.Int64
+	var acked sync.Map
 	var wg sync.WaitGroup
 	for w := range 64 {
 		wg.Add(1)
@@ -270,11 +263,15 @@ func TestServerRestartUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				opCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+				opCtx, cancel := ctx, context.CancelFunc(func() {})
+				if w%2 == 0 {
+					opCtx, cancel = context.WithTimeout(ctx, 500*time.Millisecond)
+				}
+				key := fmt.Sprintf("w%d:%d", w, i)
 				start := time.Now()
-				err := c.Do(opCtx, c.B().Set().Key(fmt.Sprintf("w%d", w)).Value(fmt.Sprint(i)).Build()).Error()
+				err := c.Do(opCtx, c.B().Set().Key(key).Value("v").Build()).Error()
 				cancel()
-				if time.Since(start) > 1500*time.Millisecond {
+				if w%2 == 0 && time.Since(start) > 1500*time.Millisecond {
 					late.Add(1)
 				}
 				if err != nil {
@@ -282,11 +279,15 @@ func TestServerRestartUnderLoad(t *testing.T) {
 					time.Sleep(5 * time.Millisecond)
 				} else {
 					ok.Add(1)
+					acked.Store(key, true)
 				}
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond)
+	for ok.Load() < 2000 {
+		time.Sleep(time.Millisecond)
+	}
+	batchesBefore := reg.Stats()[0].Batches
 	srv.Kill()
 	time.Sleep(300 * time.Millisecond)
 	srv.Restart()
@@ -299,17 +300,46 @@ func TestServerRestartUnderLoad(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	close(stop)
-	wg.Wait()
+	wg.Wait() // every caller got its result or an error
 	if late.Load() > 0 {
 		t.Errorf("%d commands outlived their 500ms context by over a second", late.Load())
 	}
 	if failed.Load() == 0 {
 		t.Error("no command failed while the server was down: the test did not test the outage")
 	}
-	t.Logf("ok %d, failed during the outage %d", ok.Load(), failed.Load())
+	if batchesBefore == 0 || reg.Stats()[0].Batches == batchesBefore {
+		t.Errorf("batches before the kill %d, after %d: the test did not test batching", batchesBefore, reg.Stats()[0].Batches)
+	}
+	n, lost := unstored(t, srv, &acked)
+	if lost > 0 {
+		t.Errorf("%d of %d acknowledged writes are not on the server after the restart", lost, n)
+	}
+	t.Logf("ok %d (all on the server after the restart), failed during the outage %d", n, failed.Load())
 	if !strings.Contains(logs.String(), "reconnected") {
 		t.Error("the reconnection was not logged")
 	}
+}
+
+// unstored counts the keys of acked (a set of strings) and those of them
+// that are not on srv.
+func unstored(t *testing.T, srv *redistest.Server, acked *sync.Map) (total, missing int) {
+	t.Helper()
+	stored, err := srv.Client.Do(context.Background(), srv.Client.B().Keys().Pattern("*").Build()).AsStrSlice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	onServer := make(map[string]bool, len(stored))
+	for _, k := range stored {
+		onServer[k] = true
+	}
+	acked.Range(func(k, _ any) bool {
+		total++
+		if !onServer[k.(string)] {
+			missing++
+		}
+		return true
+	})
+	return total, missing
 }
 
 // TestRefcountStress: 10,000 acquire/release cycles over 8 identities. No

@@ -103,7 +103,17 @@ type ConnStats struct {
 	// Reconnects the times the connection came back after failures
 	// (logged as "wireredis: reconnected").
 	DialFailures, Reconnects int64
+	// Batches counts the pipelines the connection made of concurrent Do
+	// calls (REDIS_BATCH=adaptive), BatchedCommands the commands sent in
+	// them; BatchSizes is their histogram by commands per batch, with the
+	// upper bounds in BatchSizeBounds (the last element counts the larger
+	// ones).
+	Batches, BatchedCommands int64
+	BatchSizes               []int64
 }
+
+// BatchSizeBounds are the upper bounds of ConnStats.BatchSizes's buckets.
+var BatchSizeBounds = counted.BatchSizeBounds
 
 // New returns an empty Registry and a func that closes it. A nil logger
 // means slog.Default().
@@ -286,7 +296,7 @@ func (r *Registry) connect(ctx context.Context, c *conn) error {
 		c.err, err = errGone, errGone
 	}
 	if err == nil {
-		c.client.Store(counted.New(client, &c.n))
+		c.client.Store(counted.New(client, &c.n, c.opts.Batch == provider.BatchAdaptive))
 	}
 	close(ch)
 	r.mu.Unlock()
@@ -467,6 +477,8 @@ func (r *Registry) Stats() []ConnStats {
 			Commands:  c.n.Sent(), Errors: c.n.Failed(), InFlight: c.n.InFlight(),
 			Sockets: c.socks.count(), DialFailures: c.dialFailures.Load(), Reconnects: c.reconnects.Load(),
 		}
+		b := c.n.Batches()
+		s.Batches, s.BatchedCommands, s.BatchSizes = b.Batches, b.Commands, b.Sizes[:]
 		for name := range c.users {
 			s.Parts = append(s.Parts, name)
 		}

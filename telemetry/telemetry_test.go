@@ -229,8 +229,8 @@ func TestSpansAndMetrics(t *testing.T) {
 	}
 	var ce *feature.CommandError
 	for _, cmd := range []rueidis.Completed{
-		b.Flushdb().Build(),                                 // refused
-		b.Arbitrary("NOSUCHCMD").Args(val("arg")).Build(),   // unknown
+		b.Flushdb().Build(), // refused
+		b.Arbitrary("NOSUCHCMD").Args(val("arg")).Build(),  // unknown
 		b.Arbitrary(key("notacommand:"), val("v")).Build(), // a key where the name goes
 	} {
 		if err := session.Do(ctx, cmd).Error(); !errorsAs(err, &ce) {

@@ -20,6 +20,55 @@ type Counters struct {
 	// closing is set by the last release: commands sent after it fail,
 	// the ones in flight are waited for.
 	closing atomic.Bool
+	// The batches of joined Do calls: how many were sent, the commands in
+	// them, and how many of each size (bucket i holds the batches of at
+	// most BatchSizeBounds[i] commands, the last one the larger ones).
+	batches, batchedCommands atomic.Int64
+	batchSizes               [len(BatchSizeBounds) + 1]atomic.Int64
+}
+
+// BatchSizeBounds are the upper bounds of the buckets of
+// BatchStats.Sizes, in commands per batch; a last bucket holds the
+// batches larger than the last bound. A batch has two commands or more.
+var BatchSizeBounds = [...]int{2, 4, 8, 16, 32, 64, 128, 256}
+
+// BatchStats describes the batches a connection sent: concurrent Do
+// calls joined into one pipeline.
+type BatchStats struct {
+	// Batches is the number of batches sent; Commands the commands in
+	// them.
+	Batches, Commands int64
+	// Sizes is their histogram: Sizes[i] counts the batches of at most
+	// BatchSizeBounds[i] commands and more than BatchSizeBounds[i-1]; the
+	// last element the batches larger than every bound.
+	Sizes [len(BatchSizeBounds) + 1]int64
+}
+
+// Batches returns the batch statistics.
+func (c *Counters) Batches() BatchStats {
+	s := BatchStats{Batches: c.batches.Load(), Commands: c.batchedCommands.Load()}
+	for i := range s.Sizes {
+		s.Sizes[i] = c.batchSizes[i].Load()
+	}
+	return s
+}
+
+// batched counts a batch of n commands sent.
+func (c *Counters) batched(n int) {
+	c.batches.Add(1)
+	c.batchedCommands.Add(int64(n))
+	i := 0
+	for i < len(BatchSizeBounds) && n > BatchSizeBounds[i] {
+		i++
+	}
+	c.batchSizes[i].Add(1)
+}
+
+func (c *Counters) done(n int, errs int) {
+	c.finished.Add(int64(n))
+	if errs > 0 {
+		c.failed.Add(int64(errs))
+	}
 }
 
 // Sent is the number of commands sent.
@@ -62,13 +111,20 @@ var ErrReleased = fmt.Errorf("%w: the part was released", rueidis.ErrClosing)
 // share). Streams, Receive and dedicated connections are not counted.
 type Client struct {
 	rueidis.Client
-	n    *Counters
-	mode rueidis.ClientMode
+	n     *Counters
+	mode  rueidis.ClientMode
+	batch *batcher // nil: every Do goes to rueidis as it comes
 }
 
-// New counts the commands of client in n.
-func New(client rueidis.Client, n *Counters) *Client {
-	return &Client{Client: client, n: n, mode: client.Mode()}
+// New counts the commands of client in n. With batch, Do joins the
+// concurrent calls that meet while other commands are in flight into
+// one DoMulti (see Do).
+func New(client rueidis.Client, n *Counters, batch bool) *Client {
+	t := &Client{Client: client, n: n, mode: client.Mode()}
+	if batch {
+		t.batch = newBatcher(client, n, t.mode)
+	}
+	return t
 }
 
 // Mode is the mode of the client, which a rueidis client keeps for life:
@@ -87,12 +143,7 @@ func (t *Client) start(n int) bool {
 	return true
 }
 
-func (t *Client) done(n int, errs int) {
-	t.n.finished.Add(int64(n))
-	if errs > 0 {
-		t.n.failed.Add(int64(errs))
-	}
-}
+func (t *Client) done(n int, errs int) { t.n.done(n, errs) }
 
 // failed takes a pointer: a RedisResult is large, and this runs on every
 // command.
@@ -111,14 +162,41 @@ func failedAll(rs []rueidis.RedisResult) int {
 	return n
 }
 
-// Do sends cmd, counted.
+// Do sends cmd, counted. With batching on, a command that finds many
+// other Do calls under way (minLoad) joins them in one DoMulti (each
+// still gets its own result, and its caller's context is honoured on its
+// own); otherwise, or when it is not for a shared pipeline (blocking,
+// pub/sub, a cluster command without a key), it goes to rueidis as it
+// comes.
 func (t *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
 	if !t.start(1) {
 		return rueidis.NewErrorResult(ErrReleased)
 	}
+	if b := t.batch; b != nil && t.batchable(&cmd) {
+		var r rueidis.RedisResult
+		if b.busy.Add(1) > minLoad {
+			r = b.join(ctx, cmd)
+		} else {
+			r = t.Client.Do(ctx, cmd)
+			t.done(1, failed(&r))
+		}
+		b.busy.Add(-1)
+		return r
+	}
 	r := t.Client.Do(ctx, cmd)
 	t.done(1, failed(&r))
 	return r
+}
+
+// batchable reports whether cmd may share a pipeline with others'
+// commands: not a blocking command (rueidis gives it a connection of its
+// own), nor pub/sub, nor rueidis's client-side caching opt-in, nor, on a
+// cluster, a command without a key.
+func (t *Client) batchable(cmd *rueidis.Completed) bool {
+	if cmd.IsBlock() || cmd.NoReply() || cmd.IsUnsub() || cmd.IsOptIn() {
+		return false
+	}
+	return t.mode != rueidis.ClientModeCluster || cmd.Slot() != initSlot
 }
 
 // DoMulti sends the commands, each counted.
@@ -157,7 +235,7 @@ func (t *Client) Nodes() map[string]rueidis.Client {
 	nodes := t.Client.Nodes()
 	out := make(map[string]rueidis.Client, len(nodes))
 	for addr, n := range nodes {
-		out[addr] = New(n, t.n)
+		out[addr] = New(n, t.n, false)
 	}
 	return out
 }

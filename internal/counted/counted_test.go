@@ -19,7 +19,7 @@ func TestCounts(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
 	var n counted.Counters
-	c := counted.New(srv.NewClient(t, nil), &n)
+	c := counted.New(srv.NewClient(t, nil), &n, false)
 	c.Do(ctx, c.B().Set().Key("s").Value("x").Build())
 	c.Do(ctx, c.B().Incr().Key("s").Build()) // an error: not an integer
 	c.Do(ctx, c.B().Get().Key("missing").Build())
@@ -47,7 +47,7 @@ func TestDrain(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
 	var n counted.Counters
-	c := counted.New(srv.NewClient(t, nil), &n)
+	c := counted.New(srv.NewClient(t, nil), &n, false)
 	blocked := make(chan error, 1)
 	go func() {
 		blocked <- c.Do(ctx, c.B().Blpop().Key("empty").Timeout(0.3).Build()).Error()
@@ -85,7 +85,7 @@ func TestDrainTimesOut(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
 	var n counted.Counters
-	c := counted.New(srv.NewClient(t, nil), &n)
+	c := counted.New(srv.NewClient(t, nil), &n, false)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
