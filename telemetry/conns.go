@@ -24,13 +24,22 @@ const (
 	ConnectionInFlight     = "wireredis.connection.in_flight"
 	ConnectionDialFailures = "wireredis.connection.dial_failures"
 	ConnectionReconnects   = "wireredis.connection.reconnects"
+	// The adaptive batching of the parts' single commands (REDIS_BATCH).
+	ConnectionBatches         = "wireredis.connection.batches"
+	ConnectionBatchedCommands = "wireredis.connection.batched_commands"
+	ConnectionBatchSizes      = "wireredis.connection.batch_sizes"
 )
+
+// BatchSizeKey names the bucket of ConnectionBatchSizes: the commands per
+// batch, as a range ("3-4", "257+") of registry.BatchSizeBounds.
+const BatchSizeKey = attribute.Key("wireredis.batch.size")
 
 // connInstruments are the instruments of the connections.
 type connInstruments struct {
 	count, inFlight                            metric.Int64ObservableUpDownCounter
 	parts                                      metric.Int64ObservableGauge
 	commands, errors, dialFailures, reconnects metric.Int64ObservableCounter
+	batches, batched, batchSizes               metric.Int64ObservableCounter
 }
 
 func newConnInstruments(m metric.Meter) (*connInstruments, error) {
@@ -58,6 +67,9 @@ func newConnInstruments(m metric.Meter) (*connInstruments, error) {
 	ci.errors = counter(ConnectionErrors, "{command}", "Commands sent on the shared connection whose reply was an error (a nil reply is not one).")
 	ci.dialFailures = counter(ConnectionDialFailures, "{dial}", "Failed dials of the shared connection, retries included.")
 	ci.reconnects = counter(ConnectionReconnects, "{reconnect}", "Times the shared connection came back after failed dials.")
+	ci.batches = counter(ConnectionBatches, "{batch}", "Pipelines the shared connection made of the parts' concurrent Do calls (REDIS_BATCH=adaptive).")
+	ci.batched = counter(ConnectionBatchedCommands, "{command}", "Commands sent in those pipelines.")
+	ci.batchSizes = counter(ConnectionBatchSizes, "{batch}", "Those pipelines by commands per batch (wireredis.batch.size: a range).")
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +81,7 @@ func newConnInstruments(m metric.Meter) (*connInstruments, error) {
 }
 
 func (ci *connInstruments) all() []metric.Observable {
-	return []metric.Observable{ci.count, ci.inFlight, ci.parts, ci.commands, ci.errors, ci.dialFailures, ci.reconnects}
+	return []metric.Observable{ci.count, ci.inFlight, ci.parts, ci.commands, ci.errors, ci.dialFailures, ci.reconnects, ci.batches, ci.batched, ci.batchSizes}
 }
 
 // connTotals are one connection's numbers; connections that differ only
@@ -77,6 +89,8 @@ func (ci *connInstruments) all() []metric.Observable {
 type connTotals struct {
 	kvs                                                                  []attribute.KeyValue
 	sockets, parts, commands, errors, inFlight, dialFailures, reconnects int64
+	batches, batched                                                     int64
+	batchSizes                                                           [len(registry.BatchSizeBounds) + 1]int64
 }
 
 // observeConnections registers the callback that reads r.Stats; the func
@@ -104,6 +118,11 @@ func observeConnections(m metric.Meter, r *registry.Registry) (func() error, err
 			t.inFlight += s.InFlight
 			t.dialFailures += s.DialFailures
 			t.reconnects += s.Reconnects
+			t.batches += s.Batches
+			t.batched += s.BatchedCommands
+			for i, n := range s.BatchSizes {
+				t.batchSizes[min(i, len(t.batchSizes)-1)] += n
+			}
 		}
 		for _, key := range order {
 			t := byConn[key]
@@ -115,6 +134,11 @@ func observeConnections(m metric.Meter, r *registry.Registry) (func() error, err
 			o.ObserveInt64(ci.inFlight, t.inFlight, attrs)
 			o.ObserveInt64(ci.dialFailures, t.dialFailures, attrs)
 			o.ObserveInt64(ci.reconnects, t.reconnects, attrs)
+			o.ObserveInt64(ci.batches, t.batches, attrs)
+			o.ObserveInt64(ci.batched, t.batched, attrs)
+			for i, n := range t.batchSizes {
+				o.ObserveInt64(ci.batchSizes, n, metric.WithAttributeSet(attribute.NewSet(append(t.kvs, BatchSizeKey.String(batchSizes[i]))...)))
+			}
 		}
 		return nil
 	}, ci.all()...)
@@ -123,6 +147,18 @@ func observeConnections(m metric.Meter, r *registry.Registry) (func() error, err
 	}
 	return reg.Unregister, nil
 }
+
+// batchSizes name the buckets of registry.ConnStats.BatchSizes: "1-2",
+// "3-4", ... "257+".
+var batchSizes = func() []string {
+	out := make([]string, 0, len(registry.BatchSizeBounds)+1)
+	low := 1
+	for _, b := range registry.BatchSizeBounds {
+		out = append(out, strconv.Itoa(low)+"-"+strconv.Itoa(b))
+		low = b + 1
+	}
+	return append(out, strconv.Itoa(low)+"+")
+}()
 
 // connAttrs describe a connection: its fingerprint (which no password
 // enters) as the pool's name, its database and its server.
