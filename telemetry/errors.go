@@ -42,10 +42,15 @@ const (
 // classed by its prefix (WRONGTYPE, ERR, NOSCRIPT), which is also its
 // db.response.status_code; the rest by what the caller can do about it.
 func errorClass(err error) string {
+	if err == nil {
+		return "" // before the variables errors.As moves to the heap
+	}
+	return failureClass(err)
+}
+
+func failureClass(err error) string {
 	var ce *feature.CommandError
 	switch {
-	case err == nil:
-		return ""
 	case errors.As(err, &ce):
 		switch {
 		case errors.Is(ce, feature.ErrUnknownCommand):

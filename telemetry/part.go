@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -98,9 +99,32 @@ type partObserver struct {
 	cacheHit, cacheMiss []metric.AddOption
 
 	// ops holds what each kind of operation records, made once: read
-	// without a lock, copied on write (a part sends few kinds).
-	mu  sync.Mutex
-	ops atomic.Pointer[map[opKey]*opAttrs]
+	// without a lock, copied on write (a part sends few kinds). recent
+	// finds the kinds sent last without hashing their names (a map
+	// lookup was a tenth of the cost of telemetry with no-op providers).
+	mu     sync.Mutex
+	ops    atomic.Pointer[map[opKey]*opAttrs]
+	recent [recentOps]atomic.Pointer[recentOp]
+}
+
+// recentOps is how many kinds of operation a part finds by the address
+// of their name (the key table's names are string constants).
+const (
+	recentBits = 6
+	recentOps  = 1 << recentBits
+)
+
+type recentOp struct {
+	key   opKey
+	attrs *opAttrs
+}
+
+func recentSlot(key opKey) int {
+	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(key.name))))
+	if key.batch {
+		p ^= 1
+	}
+	return int(p * 0x9E3779B97F4A7C15 >> (64 - recentBits))
 }
 
 // opKey is a kind of operation: a command or batch, and how it ended.
@@ -124,6 +148,16 @@ type opAttrs struct {
 const maxOps = 512
 
 func (p *partObserver) attrs(key opKey) *opAttrs {
+	slot := &p.recent[recentSlot(key)]
+	if r := slot.Load(); r != nil && r.key == key {
+		return r.attrs
+	}
+	a := p.lookup(key)
+	slot.Store(&recentOp{key, a})
+	return a
+}
+
+func (p *partObserver) lookup(key opKey) *opAttrs {
 	if m := p.ops.Load(); m != nil {
 		if a, ok := (*m)[key]; ok {
 			return a
@@ -184,24 +218,30 @@ func addOptions(kvs []attribute.KeyValue) []metric.AddOption {
 
 // Begin starts a span, when there is a tracer.
 func (p *partObserver) Begin(ctx context.Context, name string, batch int) (context.Context, observe.Op) {
-	op := observe.Op{Start: time.Now(), Name: name, Batch: batch}
-	if p.tracer == nil {
-		return ctx, op
-	}
 	a := p.attrs(opKey{name: name, batch: batch > 0})
-	ctx, span := p.tracer.Start(ctx, a.spanName, a.start...)
-	if batch > 0 && span.IsRecording() {
-		span.SetAttributes(semconv.DBOperationBatchSize(batch))
+	op := observe.Op{Name: name, Batch: batch, Kind: a}
+	if p.tracer != nil {
+		var span trace.Span
+		ctx, span = p.tracer.Start(ctx, a.spanName, a.start...)
+		if batch > 0 && span.IsRecording() {
+			span.SetAttributes(semconv.DBOperationBatchSize(batch))
+		}
+		op.Span = span
 	}
-	op.State = span
+	if p.duration != nil {
+		op.Start = time.Now()
+	}
 	return ctx, op
 }
 
 // End ends the span and records the measurements.
 func (p *partObserver) End(ctx context.Context, op observe.Op, out observe.Outcome) {
 	class := errorClass(out.Err)
-	a := p.attrs(opKey{name: op.Name, batch: op.Batch > 0, class: class})
-	if span, ok := op.State.(trace.Span); ok {
+	a, _ := op.Kind.(*opAttrs) // a success's
+	if class != "" || a == nil {
+		a = p.attrs(opKey{name: op.Name, batch: op.Batch > 0, class: class})
+	}
+	if span, ok := op.Span.(trace.Span); ok {
 		if span.IsRecording() {
 			switch {
 			case out.Cached && op.Batch > 0:

@@ -5,8 +5,10 @@ import (
 
 	"github.com/google/wire"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/wireredis/wireredis/internal/observe"
 	"github.com/wireredis/wireredis/provider"
@@ -51,10 +53,19 @@ const ScopeName = "github.com/wireredis/wireredis/telemetry"
 // New returns a registry whose parts report their commands to cfg's
 // providers, and whose connections are observed by cfg's meter, and a
 // func that closes the registry and stops the observation. With
-// REDIS_OTEL=off (opts.OTel), or neither provider, it is registry.New's
-// registry: nothing is recorded, and commands cost what they cost without
-// telemetry. A part whose own REDIS_<PART>_OTEL is off is not observed.
+// REDIS_OTEL=off (opts.OTel), or neither provider (the API's no-op
+// providers count as none), it is registry.New's registry: nothing is
+// recorded, and commands cost what they cost without telemetry. A part
+// whose own REDIS_<PART>_OTEL is off is not observed.
 func New(opts provider.Options, cfg Config) (*registry.Registry, func(), error) {
+	// The API's no-op providers record nothing: without them the parts
+	// skip the work (and allocations) of feeding them.
+	if _, ok := cfg.TracerProvider.(tracenoop.TracerProvider); ok {
+		cfg.TracerProvider = nil
+	}
+	if _, ok := cfg.MeterProvider.(metricnoop.MeterProvider); ok {
+		cfg.MeterProvider = nil
+	}
 	if !opts.OTelEnabled() || cfg.TracerProvider == nil && cfg.MeterProvider == nil {
 		r, closeAll := registry.New(cfg.Logger)
 		return r, closeAll, nil

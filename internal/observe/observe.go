@@ -40,8 +40,9 @@ type Op struct {
 	// Name and Batch are as given to Begin.
 	Name  string
 	Batch int
-	// State is the implementation's (a span).
-	State any
+	// Span and Kind are the implementation's: the span, and what Begin
+	// looked up for End.
+	Span, Kind any
 }
 
 // Outcome is how an operation ended.
