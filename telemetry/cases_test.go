@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/wireredis/wireredis/feature"
 	"github.com/wireredis/wireredis/internal/testsupport"
@@ -48,6 +50,17 @@ func TestOff(t *testing.T) {
 	}
 	if rm := off.collect(t); len(rm.ScopeMetrics) != 0 {
 		t.Errorf("REDIS_OTEL=off: metrics %+v", rm.ScopeMetrics)
+	}
+
+	// The API's no-op providers record nothing: the registry gets no
+	// hooks, and the parts cost what they cost without telemetry.
+	noops, closeNoops, err := telemetry.New(newRig(t, "REDIS_URL="+srv.URL()).base, telemetry.Config{TracerProvider: tracenoop.NewTracerProvider(), MeterProvider: metricnoop.NewMeterProvider()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeNoops()
+	if noops.Hooks() != nil {
+		t.Error("no-op providers: the registry has hooks")
 	}
 
 	r := newRig(t, "REDIS_URL="+srv.URL(), "REDIS_CACHE_OTEL=off")
