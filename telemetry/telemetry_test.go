@@ -2,6 +2,7 @@ package telemetry_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -233,7 +234,7 @@ func TestSpansAndMetrics(t *testing.T) {
 		b.Arbitrary("NOSUCHCMD").Args(val("arg")).Build(),  // unknown
 		b.Arbitrary(key("notacommand:"), val("v")).Build(), // a key where the name goes
 	} {
-		if err := session.Do(ctx, cmd).Error(); !errorsAs(err, &ce) {
+		if err := session.Do(ctx, cmd).Error(); !errors.As(err, &ce) {
 			t.Fatalf("want a CommandError, got %v", err)
 		}
 	}
@@ -427,14 +428,6 @@ func TestSpansAndMetrics(t *testing.T) {
 	}
 
 	assertNoSecrets(t, r, keyMark, valueMark, password, "session:", "cache:")
-}
-
-func errorsAs(err error, target **feature.CommandError) bool {
-	ce, ok := err.(*feature.CommandError)
-	if ok {
-		*target = ce
-	}
-	return ok
 }
 
 // assertNoSecrets looks for each secret in every span's name, attributes,
