@@ -3,7 +3,7 @@ GOLANGCI_LINT := go run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v
 
 BENCHSTAT := go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: run test generate check-generated lint bench
+.PHONY: run test generate check-generated lint bench conformance
 
 # The demo, on an embedded Redis unless REDIS_URL is set.
 run:
@@ -16,6 +16,13 @@ test:
 	go test -race -count=1 ./...
 	go test -count=1 -run 'Allocations' ./feature
 	cd redistest/dockerbackend && go test -race -count=1 ./...
+
+# rueidiscompat's own test suite over raw rueidis clients and over parts,
+# compared spec by spec against conformance/expected.txt (see
+# conformance/README.md). About 14 minutes: not part of make test.
+conformance:
+	./scripts/ensure-redis-server.sh
+	cd conformance && go test -count=1 -timeout 60m -v .
 
 # Regenerates internal/keyspec/table_gen.go (from a redis-server it starts),
 # internal/demo's parts (wireredis gen), then wire_gen.go, which uses them.
@@ -34,6 +41,7 @@ lint: check-generated
 	$(GOLANGCI_LINT) run ./...
 	cd bench && go vet ./... && $(GOLANGCI_LINT) run ./...
 	cd redistest/dockerbackend && go vet ./... && $(GOLANGCI_LINT) run ./...
+	cd conformance && go vet . ./cmd/... && $(GOLANGCI_LINT) run . ./cmd/...
 
 # The load generator (raw rueidis, SessionRedis, go-redis, go-redis's
 # AutoPipeline and rueidis with MaxFlushDelay against one redis-server,

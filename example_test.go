@@ -27,7 +27,8 @@ func Example() {
 	defer cleanup()
 	s := svc.session
 	if err := s.Do(ctx, s.B().Set().Key("user:1").Value("token").Build()).Error(); err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	fmt.Println(s.Key("user:1")) // the name the server stores: session:user:1
 }

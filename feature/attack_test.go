@@ -325,6 +325,20 @@ func TestAttackClusterCrossSlotPanics(t *testing.T) {
 			}
 			return err
 		}},
+		{"Dedicated: Do(PING), Do(GET a)", func() error {
+			var inner error
+			err := session.Dedicated(func(d rueidis.DedicatedClient) error {
+				inner = noPanic(func() {
+					d.Do(ctx, d.B().Ping().Build())
+					d.Do(ctx, get(d.B(), "a"))
+				})
+				return nil
+			})
+			if inner != nil {
+				return inner
+			}
+			return err
+		}},
 		{"Dedicate: Do(SET a), Do(SET b)", func() error {
 			d, cancel := session.Dedicate()
 			defer cancel()

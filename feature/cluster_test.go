@@ -195,6 +195,32 @@ func TestCluster(t *testing.T) {
 			t.Errorf("{ratelimit}:tx:a = %q, want 3", got)
 		}
 	})
+	t.Run("a subscriber on a dedicated connection", func(t *testing.T) {
+		// rueidiscompat's PubSub subscribes on a connection of its own
+		// (Dedicate): its first command, SUBSCRIBE, has no key, so the
+		// connection serves no slot; the part must send it all the same.
+		compat := rueidiscompat.NewAdapter(session)
+		sub := compat.Subscribe(ctx, "news")
+		defer sub.Close()
+		got, err := sub.ReceiveTimeout(ctx, 5*time.Second)
+		if s, ok := got.(*rueidiscompat.Subscription); err != nil || !ok || s.Channel != "news" {
+			t.Fatalf("SUBSCRIBE news through rueidiscompat: %#v %v, want its confirmation", got, err)
+		}
+		if err := compat.Publish(ctx, "news", "hello").Err(); err != nil {
+			t.Fatal(err)
+		}
+		got, err = sub.ReceiveTimeout(ctx, 5*time.Second)
+		if m, ok := got.(*rueidiscompat.Message); err != nil || !ok || m.Channel != "news" || m.Payload != "hello" {
+			t.Errorf("the message published on news: %#v %v", got, err)
+		}
+		// A keyed command after is refused, not a rueidis panic.
+		d, cancel := session.Dedicate()
+		defer cancel()
+		must(t, d.Do(ctx, d.B().Ping().Build()))
+		if err := d.Do(ctx, d.B().Get().Key("k").Build()).Error(); !errors.Is(err, feature.ErrBadArguments) {
+			t.Errorf("GET after PING on a dedicated connection: %v, want ErrBadArguments", err)
+		}
+	})
 	t.Run("lazy part", func(t *testing.T) {
 		// A lazy part holds the registry's deferred client, whose mode is
 		// standalone until its first command dials: the part must ask
@@ -372,7 +398,7 @@ func TestClusterFailover(t *testing.T) {
 					acked.Store(k, time.Now())
 					okCount.Add(1)
 				} else {
-					time.Sleep(10 * time.Millisecond)
+					time.Sleep(10 * time.Millisecond) // a writer backs off during the failover, as a service would
 				}
 			}
 		}()

@@ -48,17 +48,24 @@ type dedicated struct {
 type dedicatedState struct {
 	txn txnState
 	// slot is the cluster slot a dedicated connection serves once a
-	// keyed command went out on it (rueidis binds it to the first); 0
-	// before: slot+1 is kept, so that the zero value means none.
+	// command went out on it (rueidis binds it to the first); 0 before:
+	// slot+1 is kept, so that the zero value means none, and keylessSlot
+	// when the first command had no key.
 	slot uint16
 }
+
+// keylessSlot marks a dedicated connection whose first command had no key
+// (SUBSCRIBE, PING): rueidis binds it to any node, and panics on a keyed
+// command after.
+const keylessSlot = ^uint16(0)
 
 // dedicatedSlot checks, on a cluster, that the commands of a dedicated
 // connection keep to one slot: rueidis binds the connection to the slot
 // of its first command and panics on another. A hash-tag part's commands
-// without keys get its tag's slot (all its keys are there); a plain
-// part's first command must have a key, or rueidis would bind the
-// connection to no slot.
+// without keys get its tag's slot (all its keys are there). A plain
+// part's connection whose first command has no key (a subscriber's
+// SUBSCRIBE) serves no slot: rueidis would panic on a keyed command after,
+// which is refused instead.
 func (c *Client) dedicatedSlot(out []rueidis.Completed, state *dedicatedState) error {
 	if !c.isCluster() {
 		return nil
@@ -66,18 +73,22 @@ func (c *Client) dedicatedSlot(out []rueidis.Completed, state *dedicatedState) e
 	for i := range out {
 		s := out[i].Slot()
 		if s >= noSlot {
-			if c.hashTag {
+			switch {
+			case c.hashTag:
 				out[i] = out[i].SetSlot(c.prefix)
 				s = out[i].Slot()
-			} else if state.slot == 0 {
-				return c.fail(commandName(out[i]), "on a cluster, a dedicated connection serves the slot of its first command, which must have a key (WATCH k first); a hash-tag part has no such limit", ErrBadArguments)
-			} else {
+			case state.slot == 0:
+				state.slot = keylessSlot
+				continue
+			default:
 				continue
 			}
 		}
 		switch {
 		case state.slot == 0:
 			state.slot = s + 1
+		case state.slot == keylessSlot:
+			return c.fail(commandName(out[i]), "on a cluster, a dedicated connection whose first command had no key serves no slot, and takes no keyed command; send a keyed command first (WATCH k), or use a hash-tag part", ErrBadArguments)
 		case state.slot != s+1:
 			return c.crossSlot(commandName(out[i]), "a dedicated connection on a cluster serves one slot")
 		}

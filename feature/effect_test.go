@@ -746,9 +746,7 @@ func (w *effectWorld) probe() []string {
 		w.base.counters = now.counters
 	}
 	w.muHeard.Lock()
-	for _, h := range w.heard {
-		out = append(out, h)
-	}
+	out = append(out, w.heard...)
 	w.heard = nil
 	w.muHeard.Unlock()
 	return out

@@ -122,14 +122,14 @@ func flags[A arbitrary](cmd rueidis.Completed, a A, block bool) rueidis.Complete
 	return out
 }
 
-func (c *Client) rebuildScriptCache(args []string, spec *keyspec.Command) (rueidis.Cacheable, error) {
+func (c *Client) rebuildScriptCache(args []string, spec *keyspec.Command) rueidis.Cacheable {
 	b, key, rest := c.shared.B(), c.prefix+args[3], args[4:]
 	switch spec.Name {
 	case "EVAL_RO":
-		return b.EvalRo().Script(args[1]).Numkeys(1).Key(key).Arg(rest...).Cache(), nil
+		return b.EvalRo().Script(args[1]).Numkeys(1).Key(key).Arg(rest...).Cache()
 	case "EVALSHA_RO":
-		return b.EvalshaRo().Sha1(args[1]).Numkeys(1).Key(key).Arg(rest...).Cache(), nil
+		return b.EvalshaRo().Sha1(args[1]).Numkeys(1).Key(key).Arg(rest...).Cache()
 	default:
-		return b.FcallRo().Function(args[1]).Numkeys(1).Key(key).Arg(rest...).Cache(), nil
+		return b.FcallRo().Function(args[1]).Numkeys(1).Key(key).Arg(rest...).Cache()
 	}
 }

@@ -167,8 +167,7 @@ func (c *Client) rewriteCacheableSpec(ctx context.Context, cmd rueidis.Cacheable
 			// read-only script tag, and the cache would key on the script
 			// instead of the key: the typed builders keep it. (In place,
 			// the command keeps every tag rueidis gave it.)
-			out, err := c.rebuildScriptCache(args, spec)
-			return out, spec, err
+			return c.rebuildScriptCache(args, spec), spec, nil
 		}
 	}
 	if inPlace && len(args) == 2 && spec.SingleKey() == 1 {

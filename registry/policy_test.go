@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
@@ -88,13 +89,9 @@ func TestBackgroundStartup(t *testing.T) {
 		t.Errorf("ErrNotReady took %s: it must not wait", elapsed)
 	}
 	srv.Restart()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Do(ctx, c.B().Set().Key("k").Value("v").Build()).Error() != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("the background dial did not connect within 10s of Redis coming up")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testsupport.WaitFor(t, 10*time.Second, "the background dial to connect after Redis came up", func() bool {
+		return c.Do(ctx, c.B().Set().Key("k").Value("v").Build()).Error() == nil
+	})
 	if !strings.Contains(logs.String(), "background connect failed; retrying") {
 		t.Error("the retries were not logged")
 	}
@@ -106,13 +103,15 @@ func TestBackgroundStartup(t *testing.T) {
 func TestBackgroundStopsOnRelease(t *testing.T) {
 	srv := redistest.Start(t)
 	srv.Kill()
-	reg, _ := newRegistry(t)
+	reg, logs := newRegistry(t)
 	opts := load(t, "session", "REDIS_URL="+srv.URL(), "REDIS_STARTUP=background", "REDIS_PING_TIMEOUT=200ms")
 	_, release, err := reg.Acquire(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	testsupport.WaitFor(t, 10*time.Second, "the background dialler to fail once", func() bool {
+		return strings.Contains(logs.String(), "background connect failed; retrying")
+	})
 	release() // the background dialler must stop: TestMain checks for goroutines left
 	if s := reg.Stats(); len(s) != 0 {
 		t.Errorf("Stats after release = %+v", s)
@@ -218,9 +217,7 @@ func TestGracefulShutdown(t *testing.T) {
 			}
 		}()
 	}
-	for started.Load() < 2000 {
-		time.Sleep(time.Millisecond)
-	}
+	testsupport.WaitFor(t, 10*time.Second, "2000 writes under way", func() bool { return started.Load() >= 2000 })
 	if s := reg.Stats(); s[0].Batches == 0 {
 		t.Error("64 goroutines sent no batch: the test did not test draining batches")
 	}
@@ -276,7 +273,7 @@ func TestServerRestartUnderLoad(t *testing.T) {
 				}
 				if err != nil {
 					failed.Add(1)
-					time.Sleep(5 * time.Millisecond)
+					time.Sleep(5 * time.Millisecond) // a writer backs off while the server is down, as a service would
 				} else {
 					ok.Add(1)
 					acked.Store(key, true)
@@ -284,21 +281,14 @@ func TestServerRestartUnderLoad(t *testing.T) {
 			}
 		}()
 	}
-	for ok.Load() < 2000 {
-		time.Sleep(time.Millisecond)
-	}
+	testsupport.WaitFor(t, 10*time.Second, "2000 acknowledged writes", func() bool { return ok.Load() >= 2000 })
 	batchesBefore := reg.Stats()[0].Batches
 	srv.Kill()
-	time.Sleep(300 * time.Millisecond)
+	failedBefore := failed.Load()
+	testsupport.WaitFor(t, 10*time.Second, "writes to fail while the server is down", func() bool { return failed.Load() >= failedBefore+64 })
 	srv.Restart()
 	okBefore := ok.Load()
-	deadline := time.Now().Add(15 * time.Second)
-	for ok.Load() < okBefore+1000 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the client did not recover: %d writes since the restart", ok.Load()-okBefore)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testsupport.WaitFor(t, 15*time.Second, "1000 writes after the restart", func() bool { return ok.Load() >= okBefore+1000 })
 	close(stop)
 	wg.Wait() // every caller got its result or an error
 	if late.Load() > 0 {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"go/format"
+	"iter"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -231,29 +233,11 @@ func checkOverrides(cmds []Command) error {
 	}
 	walk(cmds)
 	var names []string
-	for n := range refused {
-		names = append(names, n)
-	}
-	for n := range scoped {
-		names = append(names, n)
-	}
-	for n := range channels {
-		names = append(names, n)
-	}
-	for n := range rules {
-		names = append(names, n)
-	}
-	for n := range tenantKeyless {
-		names = append(names, n)
-	}
-	for n := range transactions {
-		names = append(names, n)
-	}
-	for n := range admin {
-		names = append(names, n)
-	}
-	for n := range replies {
-		names = append(names, n)
+	for _, keys := range []iter.Seq[string]{
+		maps.Keys(refused), maps.Keys(scoped), maps.Keys(channels), maps.Keys(rules),
+		maps.Keys(tenantKeyless), maps.Keys(transactions), maps.Keys(admin), maps.Keys(replies),
+	} {
+		names = slices.AppendSeq(names, keys)
 	}
 	slices.Sort(names)
 	for _, n := range names {

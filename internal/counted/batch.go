@@ -127,6 +127,18 @@ func newBatcher(client rueidis.Client, n *Counters, mode rueidis.ClientMode) *ba
 	return &batcher{client: client, n: n, split: mode != rueidis.ClientModeCluster}
 }
 
+// do sends cmd straight to rueidis, or, with minLoad calls under way, in a
+// batch; either way it counts it finished.
+func (b *batcher) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	defer b.busy.Add(-1)
+	if b.busy.Add(1) > minLoad {
+		return b.join(ctx, cmd)
+	}
+	r := b.client.Do(ctx, cmd)
+	b.n.done(1, failed(&r))
+	return r
+}
+
 // join sends cmd in a batch with the Do calls that come while it forms,
 // and counts it finished (or failed, when ctx ends first: the command is
 // then counted finished when its batch is answered).
@@ -207,13 +219,36 @@ func (b *batcher) send(bt *batch) {
 	for _, c := range bt.calls {
 		bt.cmds = append(bt.cmds, c.cmd)
 	}
-	rs := b.client.DoMulti(context.Background(), bt.cmds...)
+	rs := b.doMulti(bt.cmds)
+	if rs == nil {
+		// rueidis panicked: each command goes alone, from its caller, so
+		// that its batch-mates are served and the panic, if it comes
+		// again, comes where the caller can see it.
+		for _, c := range bt.calls {
+			c.alone = true
+			b.deliver(c)
+		}
+		putBatch(bt)
+		return
+	}
 	b.n.batched(len(bt.calls))
 	for i, c := range bt.calls {
 		c.result = rs[i]
 		b.deliver(c)
 	}
 	putBatch(bt)
+}
+
+// doMulti is DoMulti, or nil when it panics: rueidis panics before it
+// sends anything (a command it cannot route), and a batch may be sent from
+// a goroutine of its own, where a panic would end the program.
+func (b *batcher) doMulti(cmds []rueidis.Completed) (rs []rueidis.RedisResult) {
+	defer func() {
+		if recover() != nil {
+			rs = nil
+		}
+	}()
+	return b.client.DoMulti(context.Background(), cmds...)
 }
 
 // deliver wakes the caller of c, or, when it has left, counts its command

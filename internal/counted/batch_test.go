@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/counted"
+	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/redistest"
 )
 
@@ -179,7 +181,7 @@ func TestBatchDeadlineIsEachCallersOwn(t *testing.T) {
 		}()
 	}
 	defer blockers.Wait()
-	waitFor(t, func() bool { return n.InFlight() >= 16 })
+	testsupport.WaitFor(t, 20*time.Second, "16 commands in flight", func() bool { return n.InFlight() >= 16 })
 	const callers = 64
 	type outcome struct {
 		timed   bool
@@ -221,13 +223,7 @@ func TestBatchDeadlineIsEachCallersOwn(t *testing.T) {
 	}
 	// The abandoned commands are counted in flight until the server
 	// answers them.
-	deadline := time.Now().Add(5 * time.Second)
-	for n.InFlight() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("InFlight = %d after the pause", n.InFlight())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testsupport.WaitFor(t, 5*time.Second, "nothing in flight after the pause", func() bool { return n.InFlight() == 0 })
 	t.Logf("%d batches, %d commands", s.Batches, s.Commands)
 }
 
@@ -282,18 +278,14 @@ func TestBatchBlockingCommandsKeepTheirConnection(t *testing.T) {
 		go func() { result <- c.Do(ctx, tc.cmd) }()
 		// While it blocks, the load goes on.
 		before := done()
-		deadline := time.Now().Add(3 * time.Second)
-		for done() < before+500 {
+		testsupport.WaitFor(t, 3*time.Second, "500 GETs of the load while "+tc.name+" blocks", func() bool {
 			select {
 			case r := <-result:
 				t.Fatalf("%s returned before the load went on: %v", tc.name, r.Error())
 			default:
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s blocked: %d GETs of the load in 3s while it waited", tc.name, done()-before)
-			}
-			time.Sleep(time.Millisecond)
-		}
+			return done() >= before+500
+		})
 		if tc.name == "BLPOP" {
 			if err := srv.Client.Do(ctx, srv.Client.B().Rpush().Key("queue").Element("job").Build()).Error(); err != nil {
 				t.Fatal(err)
@@ -407,12 +399,12 @@ func TestBatchRetriesReadOnlyCommands(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, func() bool { return reads.Load() > 2000 })
+	testsupport.WaitFor(t, 20*time.Second, "2000 reads", func() bool { return reads.Load() > 2000 })
 	srv.Kill()
-	waitFor(t, func() bool { return writeErrs.Load() > 0 })
+	testsupport.WaitFor(t, 20*time.Second, "a write to fail while the server is down", func() bool { return writeErrs.Load() > 0 })
 	srv.Restart()
 	after := reads.Load()
-	waitFor(t, func() bool { return reads.Load() > after+2000 })
+	testsupport.WaitFor(t, 20*time.Second, "2000 reads after the restart", func() bool { return reads.Load() > after+2000 })
 	close(quit)
 	wg.Wait()
 	if readErrs.Load() != 0 {
@@ -513,7 +505,7 @@ func TestBatchDrain(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, func() bool { return sent.Load() > 3000 })
+	testsupport.WaitFor(t, 20*time.Second, "3000 writes sent", func() bool { return sent.Load() > 3000 })
 	if !n.Drain(5 * time.Second) {
 		t.Fatal("Drain timed out")
 	}
@@ -545,14 +537,108 @@ func TestBatchDrain(t *testing.T) {
 	}
 }
 
-// waitFor polls cond for up to 20 seconds.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 20s")
+// panicky is a real client that panics, as rueidis does on a command it
+// cannot send (before sending anything), on every command that names the
+// key "boom", and counts the batches it panicked on.
+type panicky struct {
+	rueidis.Client
+	batchPanics atomic.Int64
+}
+
+func boom(cmd rueidis.Completed) bool { return slices.Contains(cmd.Commands(), "boom") }
+
+func (p *panicky) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	if boom(cmd) {
+		panic("boom")
+	}
+	return p.Client.Do(ctx, cmd)
+}
+
+func (p *panicky) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
+	if slices.ContainsFunc(multi, boom) {
+		if len(multi) > 1 {
+			p.batchPanics.Add(1)
 		}
-		time.Sleep(2 * time.Millisecond)
+		panic("boom")
+	}
+	return p.Client.DoMulti(ctx, multi...)
+}
+
+func (p *panicky) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
+	if slices.Contains(cmd.Commands(), "boom") {
+		panic("boom")
+	}
+	return p.Client.DoCache(ctx, cmd, ttl)
+}
+
+func (p *panicky) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL) []rueidis.RedisResult {
+	for _, ct := range multi {
+		if slices.Contains(ct.Cmd.Commands(), "boom") {
+			panic("boom")
+		}
+	}
+	return p.Client.DoMultiCache(ctx, multi...)
+}
+
+// TestPanicsLeaveNothingInFlight: when rueidis panics on a command, the
+// panic reaches the caller that sent it, as rueidis raises it; the command
+// is counted finished and failed, so a graceful close does not wait for
+// it; under load, the batch it was in is served all the same, and no
+// panic ends the program from a batch's goroutine.
+func TestPanicsLeaveNothingInFlight(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	raw := &panicky{Client: srv.NewClient(t, nil)}
+	panics := func(f func()) (p any) {
+		defer func() { p = recover() }()
+		f()
+		return nil
+	}
+	n := new(counted.Counters)
+	c := counted.New(raw, n, true)
+	for name, send := range map[string]func(){
+		"Do":           func() { c.Do(ctx, c.B().Set().Key("boom").Value("v").Build()) },
+		"DoMulti":      func() { c.DoMulti(ctx, c.B().Set().Key("boom").Value("v").Build()) },
+		"DoCache":      func() { c.DoCache(ctx, c.B().Get().Key("boom").Cache(), time.Minute) },
+		"DoMultiCache": func() { c.DoMultiCache(ctx, rueidis.CT(c.B().Get().Key("boom").Cache(), time.Minute)) },
+	} {
+		failedBefore := n.Failed()
+		if p := panics(send); p != "boom" {
+			t.Fatalf("%s: the panic reached its caller as %v, want boom", name, p)
+		}
+		if n.InFlight() != 0 || n.Failed() != failedBefore+1 {
+			t.Errorf("after a panic in %s: InFlight %d, Failed +%d; want 0, +1", name, n.InFlight(), n.Failed()-failedBefore)
+		}
+	}
+
+	// Under load, so that the commands that panic are batched with
+	// others' (the load's GETs check their own replies).
+	ops, stop := load(t, c, 64)
+	defer stop()
+	testsupport.WaitFor(t, 10*time.Second, "the load to get going", func() bool { return ops() > 1000 })
+	var wg sync.WaitGroup
+	var panicked atomic.Int64
+	for range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if panics(func() { c.Do(ctx, c.B().Set().Key("boom").Value("v").Build()) }) == "boom" {
+				panicked.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	stop()
+	if panicked.Load() != 200 {
+		t.Errorf("%d of 200 callers saw their command's panic", panicked.Load())
+	}
+	if raw.batchPanics.Load() == 0 {
+		t.Error("no batch held a command that panics: the test did not test batches")
+	}
+	if n.InFlight() != 0 {
+		t.Errorf("InFlight %d after every caller returned, want 0", n.InFlight())
+	}
+	if !n.Drain(time.Second) {
+		t.Error("Drain waited for commands that had panicked")
 	}
 }

@@ -64,6 +64,19 @@ func (c *Counters) batched(n int) {
 	c.batchSizes[i].Add(1)
 }
 
+// onPanic, deferred by a call that counted n commands in, counts them
+// finished and failed when rueidis panics (a command it cannot route, say),
+// and lets the panic go on to the caller: a recovered panic must not leave
+// them in flight, or the graceful close would wait for them in vain.
+// Every call counts its commands finished after rueidis returns, so a
+// panic comes before that count, never after.
+func (c *Counters) onPanic(n int) {
+	if p := recover(); p != nil {
+		c.done(n, n)
+		panic(p)
+	}
+}
+
 func (c *Counters) done(n int, errs int) {
 	c.finished.Add(int64(n))
 	if errs > 0 {
@@ -172,16 +185,9 @@ func (t *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 	if !t.start(1) {
 		return rueidis.NewErrorResult(ErrReleased)
 	}
+	defer t.n.onPanic(1)
 	if b := t.batch; b != nil && t.batchable(&cmd) {
-		var r rueidis.RedisResult
-		if b.busy.Add(1) > minLoad {
-			r = b.join(ctx, cmd)
-		} else {
-			r = t.Client.Do(ctx, cmd)
-			t.done(1, failed(&r))
-		}
-		b.busy.Add(-1)
-		return r
+		return b.do(ctx, cmd)
 	}
 	r := t.Client.Do(ctx, cmd)
 	t.done(1, failed(&r))
@@ -204,6 +210,7 @@ func (t *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []ruei
 	if !t.start(len(multi)) {
 		return ErrorResults(len(multi), ErrReleased)
 	}
+	defer t.n.onPanic(len(multi))
 	rs := t.Client.DoMulti(ctx, multi...)
 	t.done(len(multi), failedAll(rs))
 	return rs
@@ -215,6 +222,7 @@ func (t *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Du
 	if !t.start(1) {
 		return rueidis.NewErrorResult(ErrReleased)
 	}
+	defer t.n.onPanic(1)
 	r := t.Client.DoCache(ctx, cmd, ttl)
 	t.done(1, failed(&r))
 	return r
@@ -225,6 +233,7 @@ func (t *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL
 	if !t.start(len(multi)) {
 		return ErrorResults(len(multi), ErrReleased)
 	}
+	defer t.n.onPanic(len(multi))
 	rs := t.Client.DoMultiCache(ctx, multi...)
 	t.done(len(multi), failedAll(rs))
 	return rs

@@ -52,9 +52,7 @@ func TestDrain(t *testing.T) {
 	go func() {
 		blocked <- c.Do(ctx, c.B().Blpop().Key("empty").Timeout(0.3).Build()).Error()
 	}()
-	for n.InFlight() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	testsupport.WaitFor(t, 5*time.Second, "the BLPOP to be in flight", func() bool { return n.InFlight() > 0 })
 	if !n.Drain(5 * time.Second) {
 		t.Fatal("Drain gave up with the BLPOP still in flight")
 	}
@@ -91,9 +89,7 @@ func TestDrainTimesOut(t *testing.T) {
 		defer close(done)
 		c.Do(ctx, c.B().Blpop().Key("empty").Timeout(1).Build())
 	}()
-	for n.InFlight() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	testsupport.WaitFor(t, 5*time.Second, "the BLPOP to be in flight", func() bool { return n.InFlight() > 0 })
 	if n.Drain(50 * time.Millisecond) {
 		t.Error("Drain reported nothing in flight while a BLPOP was")
 	}

@@ -10,7 +10,7 @@ package keyspec
 // changed; s itself when it has no lower-case letter (no allocation).
 func Upper(s string) string {
 	i := 0
-	for i < len(s) && !('a' <= s[i] && s[i] <= 'z') {
+	for i < len(s) && (s[i] < 'a' || s[i] > 'z') {
 		i++
 	}
 	if i == len(s) {

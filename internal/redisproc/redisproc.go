@@ -78,6 +78,7 @@ func LaunchConfig(dir string, port int, conf string, extra []string) (*Process, 
 		}
 		cmd := exec.Command("redis-server", args...)
 		cmd.Dir = dir
+		cmd.SysProcAttr = procAttr()
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("start redis-server: %w", err)
 		}
