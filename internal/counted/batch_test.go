@@ -158,7 +158,13 @@ func TestBatchFewGoStraight(t *testing.T) {
 // fail them all).
 func TestBatchDeadlineIsEachCallersOwn(t *testing.T) {
 	srv := redistest.Start(t)
-	c, n := batching(t, srv)
+	// One pipe, so that the blocked GETs below keep it busy. On an idle
+	// pipe rueidis sends a command with a deadline synchronously and closes
+	// the connection when the deadline passes; the callers after it then
+	// wait for a new connection, whose handshake the pause holds, whatever
+	// their deadline (rueidis's own behaviour, batched or not).
+	n := new(counted.Counters)
+	c := counted.New(srv.NewClient(t, func(o *rueidis.ClientOption) { o.PipelineMultiplex = -1 }), n, true)
 	ctx := context.Background()
 	if err := c.Do(ctx, c.B().Set().Key("k").Value("v").Build()).Error(); err != nil {
 		t.Fatal(err)
