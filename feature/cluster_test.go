@@ -201,7 +201,11 @@ func TestCluster(t *testing.T) {
 		// connection serves no slot; the part must send it all the same.
 		compat := rueidiscompat.NewAdapter(session)
 		sub := compat.Subscribe(ctx, "news")
-		defer sub.Close()
+		defer func() {
+			if err := sub.Close(); err != nil {
+				t.Errorf("closing the subscription: %v", err)
+			}
+		}()
 		got, err := sub.ReceiveTimeout(ctx, 5*time.Second)
 		if s, ok := got.(*rueidiscompat.Subscription); err != nil || !ok || s.Channel != "news" {
 			t.Fatalf("SUBSCRIBE news through rueidiscompat: %#v %v, want its confirmation", got, err)

@@ -25,7 +25,9 @@ func TestServerDiesWithItsStarter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.Stdout.WriteString("server " + strconv.Itoa(p.Pid()) + "\n")
+		if _, err := os.Stdout.WriteString("server " + strconv.Itoa(p.Pid()) + "\n"); err != nil {
+			t.Fatal(err)
+		}
 		select {} // until killed
 	}
 	child := exec.Command(os.Args[0], "-test.run", "^TestServerDiesWithItsStarter$")
