@@ -19,9 +19,10 @@ func withObserver(obs observe.Part) Option { return func(c *Client) { c.obs = ob
 
 // opName names a command for telemetry, never by its arguments: the name
 // the key table, a registration or the learner gives it (GET, CLIENT
-// SETNAME), or for a command unknown to them its first word, upper-cased,
-// when it looks like a command name. It is read before the command is
-// rewritten, and sends nothing.
+// SETNAME). A command none of them knows is refused unsent, and named
+// UNKNOWN: its first word may be a key or a value passed by mistake, and
+// names chosen by callers would make the metrics' series unbounded. It is
+// read before the command is rewritten, and sends nothing.
 func (c *Client) opName(args []string) string {
 	if len(args) == 0 {
 		return unknownOp
@@ -35,32 +36,11 @@ func (c *Client) opName(args []string) string {
 	if spec, _ := lookupRegistered(args); spec != nil {
 		return spec.Name
 	}
-	if !commandLike(args[0]) {
-		return unknownOp
-	}
-	return keyspec.Upper(args[0])
+	return unknownOp
 }
 
-// unknownOp names what cannot be named: an empty command, or a first word
-// that is no command name (a key or value passed by mistake must not
-// reach a trace).
+// unknownOp names every command the part does not know.
 const unknownOp = "UNKNOWN"
-
-// commandLike reports whether s looks like a command name: at most 64
-// letters, digits, '.', '_' or '-' (module commands: JSON.GET, FT.SEARCH).
-func commandLike(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		switch b := s[i]; {
-		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '.', b == '_', b == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
 
 // batchName is the name the commands of a batch share, or "".
 func batchName[T any](c *Client, multi []T, args func(T) []string) string {

@@ -45,7 +45,8 @@ func ExampleNew() {
 		"REDIS_DISABLE_CACHE=true", "REDIS_FORCE_SINGLE_CLIENT=true", "REDIS_PROTOCOL=2", // for miniredis
 	})
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
@@ -54,12 +55,14 @@ func ExampleNew() {
 
 	reg, closeReg, err := telemetry.New(opts, telemetry.Config{TracerProvider: tp, MeterProvider: mp, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	defer closeReg()
 	session, release, err := feature.ProvideSessionRedis(ctx, reg, opts)
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	defer release()
 
@@ -72,14 +75,15 @@ func ExampleNew() {
 		for _, kv := range s.Attributes() {
 			switch kv.Key {
 			case telemetry.PartKey, "error.type":
-				line += " " + string(kv.Key) + "=" + kv.Value.Emit()
+				line += " " + string(kv.Key) + "=" + kv.Value.String()
 			}
 		}
 		fmt.Println(line)
 	}
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(ctx, &rm); err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	for _, m := range rm.ScopeMetrics[0].Metrics {
 		if h, ok := m.Data.(metricdata.Histogram[float64]); ok && m.Name == telemetry.OperationDuration {

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -99,32 +98,9 @@ type partObserver struct {
 	cacheHit, cacheMiss []metric.AddOption
 
 	// ops holds what each kind of operation records, made once: read
-	// without a lock, copied on write (a part sends few kinds). recent
-	// finds the kinds sent last without hashing their names (a map
-	// lookup was a tenth of the cost of telemetry with no-op providers).
-	mu     sync.Mutex
-	ops    atomic.Pointer[map[opKey]*opAttrs]
-	recent [recentOps]atomic.Pointer[recentOp]
-}
-
-// recentOps is how many kinds of operation a part finds by the address
-// of their name (the key table's names are string constants).
-const (
-	recentBits = 6
-	recentOps  = 1 << recentBits
-)
-
-type recentOp struct {
-	key   opKey
-	attrs *opAttrs
-}
-
-func recentSlot(key opKey) int {
-	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(key.name))))
-	if key.batch {
-		p ^= 1
-	}
-	return int(p * 0x9E3779B97F4A7C15 >> (64 - recentBits))
+	// without a lock, copied on write (a part sends few kinds).
+	mu  sync.Mutex
+	ops atomic.Pointer[map[opKey]*opAttrs]
 }
 
 // opKey is a kind of operation: a command or batch, and how it ended.
@@ -148,16 +124,6 @@ type opAttrs struct {
 const maxOps = 512
 
 func (p *partObserver) attrs(key opKey) *opAttrs {
-	slot := &p.recent[recentSlot(key)]
-	if r := slot.Load(); r != nil && r.key == key {
-		return r.attrs
-	}
-	a := p.lookup(key)
-	slot.Store(&recentOp{key, a})
-	return a
-}
-
-func (p *partObserver) lookup(key opKey) *opAttrs {
 	if m := p.ops.Load(); m != nil {
 		if a, ok := (*m)[key]; ok {
 			return a
@@ -196,7 +162,7 @@ func (p *partObserver) makeAttrs(key opKey) *opAttrs {
 	case key.batch:
 		name = "BATCH " + name
 	}
-	kvs := append(p.base, semconv.DBOperationName(name))
+	kvs := append(slices.Clip(p.base), semconv.DBOperationName(name)) // never p.base's own array
 	a := &opAttrs{spanName: name}
 	a.start = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(kvs...)}
 	if key.class != "" {

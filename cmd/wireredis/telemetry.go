@@ -65,7 +65,7 @@ func (t *demoTelemetry) printTrace(out io.Writer, root string) {
 		}
 		attrs := map[attribute.Key]string{}
 		for _, kv := range s.Attributes() {
-			attrs[kv.Key] = kv.Value.Emit()
+			attrs[kv.Key] = kv.Value.String()
 		}
 		var notes []string
 		for _, k := range []attribute.Key{"error.type", telemetry.CacheHitKey, telemetry.CacheHitsKey, "db.operation.batch.size"} {
@@ -121,23 +121,23 @@ func (t *demoTelemetry) printMetrics(out io.Writer) error {
 func pointName(s attribute.Set) string {
 	var parts []string
 	if v, ok := s.Value(telemetry.PartKey); ok {
-		parts = append(parts, v.Emit())
+		parts = append(parts, v.String())
 	}
 	if v, ok := s.Value("db.client.connection.pool.name"); ok {
-		parts = append(parts, "conn "+v.Emit()[:8]+" (db "+value(s, "db.namespace")+")")
+		parts = append(parts, "conn "+v.String()[:8]+" (db "+value(s, "db.namespace")+")")
 	}
 	for _, k := range []attribute.Key{"db.operation.name", "error.type", telemetry.CacheHitKey, telemetry.BatchSizeKey} {
 		if v, ok := s.Value(k); ok {
-			parts = append(parts, v.Emit())
+			parts = append(parts, v.String())
 		}
 	}
 	if v, ok := s.Value(telemetry.CacheHitKey); ok {
-		parts[len(parts)-1] = map[string]string{"true": "hit", "false": "miss"}[v.Emit()]
+		parts[len(parts)-1] = map[string]string{"true": "hit", "false": "miss"}[v.String()]
 	}
 	return strings.Join(parts, " ")
 }
 
 func value(s attribute.Set, k attribute.Key) string {
 	v, _ := s.Value(k)
-	return v.Emit()
+	return v.String()
 }
