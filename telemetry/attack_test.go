@@ -1,0 +1,432 @@
+package telemetry_test
+
+// Attacks on the telemetry's promises (issue 17): what a caller sends
+// must never reach a span or a metric point, the counts must be the
+// server's, the series must stay bounded whatever the caller chooses, the
+// switches must switch, and nothing may be left running. Each test judges
+// by what the user of the telemetry would see, and by the server.
+
+import (
+	"errors"
+	"github.com/redis/rueidis/rueidiscompat"
+	"github.com/wireredis/wireredis/internal/testsupport"
+	"time"
+
+	"context"
+	"github.com/redis/rueidis"
+	"github.com/wireredis/wireredis/feature"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/wireredis/wireredis/redistest"
+	"github.com/wireredis/wireredis/telemetry"
+)
+
+// upperMark is a secret written the way Redis writes its error prefixes
+// (upper case, digits, _): the marks of TestSpansAndMetrics are lower
+// case, which the prefix parser drops before they could be recorded.
+const upperMark = "KQ7_SECRET"
+
+// TestAttackScriptErrorPrefix: a script (or function) may answer any
+// error reply it likes, and its first word is what the caller or the data
+// chose: an argument, a value read from a key. It must not become
+// error.type or db.response.status_code (promise 1), nor one series per
+// value (promise 3).
+func TestAttackScriptErrorPrefix(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	r := newRig(t, "REDIS_URL="+srv.URL())
+	part := r.open(t, "session")
+	const distinct = 50
+	evals := distinct + 4
+	for i := range distinct {
+		// The argument holds the secret: a token, an order number ... in
+		// upper case, as an application's own error codes often are.
+		arg := upperMark + strconv.Itoa(i)
+		err := part.Do(ctx, part.B().Eval().Script("return redis.error_reply(ARGV[1] .. ' is locked')").Numkeys(0).Arg(arg).Build()).Error()
+		if err == nil || !strings.HasPrefix(err.Error(), arg) {
+			t.Fatalf("EVAL error_reply: %v, want the reply %q...", err, arg)
+		}
+	}
+	// The same word after ERR: rueidis takes "ERR " off every error
+	// reply (message.go, for kvrocks), so the word after it looks like
+	// the prefix.
+	for _, script := range []string{
+		"return {err='ERR ' .. ARGV[1]}",
+		"return redis.error_reply('ERR ' .. ARGV[1] .. ' not found')",
+		"error({err=ARGV[1] .. ' x'})",
+	} {
+		if err := part.Do(ctx, part.B().Eval().Script(script).Numkeys(0).Arg(upperMark+"_ERR").Build()).Error(); err == nil {
+			t.Fatalf("EVAL %s: no error", script)
+		}
+	}
+	// A value read from a key: the data, not even the caller, chooses.
+	if err := part.Do(ctx, part.B().Set().Key("k").Value(upperMark+"_VALUE").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if err := part.Do(ctx, part.B().Eval().Script("return redis.error_reply(redis.call('GET', KEYS[1]))").Numkeys(1).Key("k").Build()).Error(); err == nil {
+		t.Fatal("EVAL error_reply(GET k): no error")
+	}
+
+	classes := map[string]bool{}
+	for _, s := range r.ended() {
+		if s.Name == "EVAL" {
+			classes[s.Attrs["error.type"]] = true
+		}
+	}
+	if len(classes) > 1 {
+		t.Errorf("%d EVALs whose error replies began with caller-chosen words gave %d error.type values (one span attribute and one metric series each); want them all classed alike", evals, len(classes))
+	}
+	series := 0
+	for a := range points(r.collect(t))[telemetry.OperationDuration] {
+		if strings.Contains(a, "db.operation.name=EVAL") {
+			series++
+		}
+	}
+	if series > 1 {
+		t.Errorf("%s: %d series for EVAL, one per error reply's first word; want 1", telemetry.OperationDuration, series)
+	}
+	reportSecrets(t, r, upperMark)
+}
+
+// reportSecrets is assertNoSecrets, with at most three findings shown:
+// an attack that succeeds finds a secret in every point.
+func reportSecrets(t *testing.T, r *rig, secrets ...string) {
+	t.Helper()
+	found := secretsIn(t, r, secrets...)
+	if len(found) > 0 {
+		t.Errorf("%d texts of the telemetry hold a secret; the first: %q", len(found), found[:min(3, len(found))])
+	}
+}
+
+// secretsIn returns each span name, status, attribute set, event and
+// link, and each metric's name and point attributes, that holds one of
+// secrets.
+func secretsIn(t *testing.T, r *rig, secrets ...string) []string {
+	t.Helper()
+	var texts []string
+	for _, s := range r.spans.Ended() {
+		texts = append(texts, s.Name(), s.Status().Description, attrString(attrMap(s.Attributes())))
+		for _, e := range s.Events() {
+			texts = append(texts, e.Name, attrString(attrMap(e.Attributes)))
+		}
+		for _, l := range s.Links() {
+			texts = append(texts, attrString(attrMap(l.Attributes)))
+		}
+	}
+	rm := r.collect(t)
+	texts = append(texts, rm.Resource.String())
+	for name, byAttrs := range points(rm) {
+		texts = append(texts, name)
+		for a := range byAttrs {
+			texts = append(texts, a)
+		}
+	}
+	var found []string
+	for _, text := range texts {
+		for _, s := range secrets {
+			if strings.Contains(strings.ToLower(text), strings.ToLower(s)) {
+				found = append(found, text)
+				break
+			}
+		}
+	}
+	return found
+}
+
+// The marks of TestAttackNoSecrets: every key, value, argument, channel,
+// pattern, script body, function name, user name and password holds one,
+// in lower case and in the upper case of Redis's error prefixes.
+const (
+	attackKey     = "kq9k"
+	attackValue   = "vq9v"
+	attackChannel = "cq9c"
+	attackScript  = "sq9s"
+	attackUser    = "uq9user"
+	attackPass    = "pq9-pass/+?"
+)
+
+// TestAttackNoSecrets sends everything a caller can through a part whose
+// connection authenticates as a named ACL user, keys, values and names
+// marked, and looks for the marks in every span and metric point
+// (promise 1): odd commands, a key where a command's or a subcommand's
+// name goes, errors that quote keys, Arbitrary, Dedicated and Dedicate,
+// DoStream and DoMultiStream, DoCache and DoMultiCache, subscriptions,
+// Scan, scripts and functions.
+func TestAttackNoSecrets(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t, "--requirepass", "admin-"+attackPass)
+	admin := srv.Client
+	if err := admin.Do(ctx, admin.B().Arbitrary("ACL", "SETUSER", attackUser, "on", ">"+attackPass, "~*", "&*", "+@all").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, "REDIS_URL="+srv.URL(), "REDIS_USERNAME="+attackUser, "REDIS_PASSWORD="+attackPass)
+	part := r.open(t, "session")
+	b := part.B()
+	lower := func(s string) string { return s + "-" + strconv.Itoa(len(s)) }
+	upper := func(s string) string { return strings.ToUpper(strings.ReplaceAll(s, "-", "_")) }
+	key, val := lower(attackKey), lower(attackValue)
+	ukey, uval := upper(attackKey), upper(attackValue)
+
+	// Replies do not matter here, only what the telemetry keeps of them.
+	send := func(cmds ...rueidis.Completed) {
+		for _, c := range cmds {
+			_ = part.Do(ctx, c).Error()
+		}
+	}
+	send(
+		b.Set().Key(key).Value(val).Build(),
+		b.Set().Key(ukey).Value(uval).Build(),
+		b.Get().Key(key).Build(),
+		b.Lpush().Key(ukey).Element(uval).Build(),                                      // WRONGTYPE
+		b.Xreadgroup().Group(ukey, ukey).Streams().Key(ukey+"_STREAM").Id(">").Build(), // NOGROUP quoting the key
+		b.Arbitrary(ukey).Args(uval).Build(),                                           // a key where the name goes
+		b.Arbitrary(key).Build(),                                                       // ... in lower case
+		b.Arbitrary("CLIENT", ukey).Build(),                                            // ... where a subcommand goes
+		b.Arbitrary("OBJECT", ukey).Keys(key).Build(),                                  //
+		b.Arbitrary("get").Keys(ukey).Build(),                                          // a name in lower case
+		b.Arbitrary("CONFIG", "SET", "requirepass", uval).Build(),                      // refused
+		b.Arbitrary("AUTH", attackUser, attackPass).Build(),                            // credentials as arguments
+		b.Arbitrary("HELLO", "3", "AUTH", attackUser, attackPass).Build(),              //
+		b.Arbitrary("ACL", "SETUSER", upper(attackUser), ">"+attackPass).Build(),       //
+		b.Arbitrary("MIGRATE", "127.0.0.1", "1", ukey, "0", "10", "AUTH", attackPass).Build(),
+		b.Eval().Script("return '"+upper(attackScript)+"'").Numkeys(1).Key(ukey).Arg(uval).Build(),
+		b.Eval().Script("error('"+upper(attackScript)+"')").Numkeys(0).Build(), // a script's own error
+		b.ScriptLoad().Script("return '"+upper(attackScript)+"_LOADED'").Build(),
+		b.Evalsha().Sha1("ffffffffffffffffffffffffffffffffffffffff").Numkeys(1).Key(ukey).Build(), // NOSCRIPT
+		b.FunctionLoad().FunctionCode("#!lua name="+upper(attackScript)+"LIB\nredis.register_function('"+upper(attackScript)+"FN', function(keys, args) return args[1] end)").Build(),
+		b.Fcall().Function(upper(attackScript)+"FN").Numkeys(1).Key(ukey).Arg(uval).Build(),
+		b.Fcall().Function(upper(attackScript)+"MISSING").Numkeys(0).Build(),
+		b.Publish().Channel(upper(attackChannel)).Message(uval).Build(),
+		b.Spublish().Channel(upper(attackChannel)).Message(uval).Build(),
+		b.ObjectEncoding().Key(ukey).Build(),
+		b.Rename().Key(ukey).Newkey(key).Build(),
+	)
+	for range part.DoMulti(ctx, b.Set().Key(ukey).Value(uval).Build(), b.Arbitrary(ukey).Build()) {
+	}
+	for range part.DoMulti(ctx, b.Set().Key(ukey).Value(uval).Build(), b.Incr().Key(ukey).Build()) {
+	}
+	for range part.DoMultiCache(ctx, rueidis.CT(b.Get().Key(ukey).Cache(), time.Minute), rueidis.CT(b.Hgetall().Key(ukey).Cache(), time.Minute)) {
+	}
+	_ = part.DoCache(ctx, b.Get().Key(ukey).Cache(), time.Minute).Error()
+	_ = part.DoCache(ctx, b.Get().Key(ukey).Cache(), time.Minute).Error()
+	var sink strings.Builder
+	stream := part.DoStream(ctx, b.Get().Key(ukey).Build())
+	if _, err := stream.WriteTo(&sink); err != nil {
+		t.Fatal(err)
+	}
+	refusedStream := part.DoStream(ctx, b.Arbitrary(ukey).Build())
+	if refusedStream.Error() == nil {
+		t.Error("DoStream of a key as a command: no error")
+	}
+	ms := part.DoMultiStream(ctx, b.Get().Key(ukey).Build(), b.Get().Key(key).Build())
+	for ms.HasNext() {
+		if _, err := ms.WriteTo(&sink); err != nil && !rueidis.IsRedisNil(err) {
+			t.Fatal(err)
+		}
+	}
+	if err := part.Dedicated(func(d rueidis.DedicatedClient) error {
+		_ = d.Do(ctx, d.B().Watch().Key(ukey).Build()).Error()
+		for range d.DoMulti(ctx, d.B().Multi().Build(), d.B().Set().Key(ukey).Value(uval).Build(), d.B().Lpush().Key(ukey).Element(uval).Build(), d.B().Exec().Build()) {
+		}
+		_ = d.Do(ctx, d.B().Arbitrary(ukey).Build()).Error()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	d, release := part.Dedicate()
+	_ = d.Do(ctx, d.B().Get().Key(ukey).Build()).Error()
+	subCtx, cancel := context.WithCancel(ctx)
+	cancel() // the subscription ends at once, canceled
+	_ = d.Receive(subCtx, d.B().Subscribe().Channel(upper(attackChannel)).Build(), func(rueidis.PubSubMessage) {})
+	release()
+	for _, sub := range []rueidis.Completed{
+		b.Subscribe().Channel(upper(attackChannel), lower(attackChannel)).Build(),
+		b.Psubscribe().Pattern(upper(attackChannel) + "*").Build(),
+		b.Ssubscribe().Channel(upper(attackChannel)).Build(),
+	} {
+		subCtx, cancel := context.WithCancel(ctx)
+		cancel()
+		_ = part.Receive(subCtx, sub, func(rueidis.PubSubMessage) {})
+	}
+	for _, err := range part.Scan(ctx, feature.ScanOptions{Match: ukey + "*", Type: "string"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A timeout and a cancellation: Go errors whose text may name the
+	// server, never the command's arguments.
+	tctx, tcancel := context.WithTimeout(ctx, time.Nanosecond)
+	_ = part.Do(tctx, b.Blpop().Key(ukey).Timeout(1).Build()).Error()
+	tcancel()
+
+	// Each way in was taken, and ended as it should have.
+	kinds := map[string]bool{}
+	for _, s := range r.ended() {
+		kinds[s.Name+" "+s.Attrs["error.type"]] = true
+	}
+	for _, want := range []string{
+		"SET ", "GET ", "LPUSH WRONGTYPE", "XREADGROUP NOGROUP", "UNKNOWN unknown_command",
+		"CONFIG SET refused", "EVAL ", "EVAL ERR", "EVALSHA NOSCRIPT", "SCRIPT LOAD refused", "FUNCTION LOAD refused", "FCALL ERR",
+		"AUTH refused", "HELLO refused", "MIGRATE refused", "ACL SETUSER refused", "PIPELINE WRONGTYPE",
+		"PUBLISH ", "SPUBLISH ", "BATCH GET ", "PIPELINE ", "PIPELINE unknown_command", "WATCH ", "SUBSCRIBE canceled",
+		"PSUBSCRIBE canceled", "SSUBSCRIBE canceled", "SCAN ", "BLPOP timeout",
+	} {
+		if !kinds[want] {
+			t.Errorf("no span %q among %v", want, kinds)
+		}
+	}
+	reportSecrets(t, r, attackKey, attackValue, attackChannel, attackScript, attackUser, attackPass, "session:")
+}
+
+// TestAttackErrorTypeOfERR: Redis's own ERR replies whose next word is in
+// upper case (ERR XX and NX options ..., ERR RANK can't be zero ...)
+// have the prefix ERR, as docs/operations.md's table says; rueidis takes
+// "ERR " off every error, and the word after it must not pass for the
+// prefix (a wrong error.type, and a series per such word).
+func TestAttackErrorTypeOfERR(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	r := newRig(t, "REDIS_URL="+srv.URL())
+	part := r.open(t, "session")
+	b := part.B()
+	for _, cmd := range []rueidis.Completed{
+		b.Arbitrary("ZADD").Keys("z").Args("XX", "NX", "1", "m").Build(),                       // ERR XX and NX options ...
+		b.Zadd().Key("z").Incr().ScoreMember().ScoreMember(1, "a").ScoreMember(2, "b").Build(), // ERR INCR option supports ...
+		b.Lpos().Key("l").Element("x").Rank(0).Build(),                                         // ERR RANK can't be zero ...
+	} {
+		if err := part.Do(ctx, cmd).Error(); err == nil {
+			t.Fatalf("%v: no error", cmd.Commands())
+		}
+	}
+	for _, s := range r.ended() {
+		if got := s.Attrs["error.type"]; got != "ERR" || s.Attrs["db.response.status_code"] != "ERR" {
+			t.Errorf("%s answered -ERR ...: error.type %q, db.response.status_code %q; want ERR", s.Name, got, s.Attrs["db.response.status_code"])
+		}
+	}
+}
+
+// TestAttackLearnedCommandName: with REDIS_LEARN_COMMANDS a part sends a
+// command its key table lacks once the server described it (here
+// GETRANGE renamed SLICE). docs/operations.md names such a command's span
+// by the command ("registered or learned"); UNKNOWN is the name of the
+// commands refused unsent, and a sent command under it makes the spans
+// disagree with what the server ran.
+func TestAttackLearnedCommandName(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t, "--rename-command", "GETRANGE", "SLICE")
+	r := newRig(t, "REDIS_URL="+srv.URL(), "REDIS_LEARN_COMMANDS=true")
+	part := r.open(t, "session")
+	if err := part.Do(ctx, part.B().Set().Key("greeting").Value("hello").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := part.Do(ctx, part.B().Arbitrary("SLICE").Keys("greeting").Args("0", "2").Build()).ToString()
+	if err != nil || got != "hel" {
+		t.Fatalf("learned SLICE: %q, %v", got, err)
+	}
+	// INFO commandstats counts a renamed command by its original name.
+	if calls := commandCalls(t, srv.Client)["getrange"]; calls != 1 {
+		t.Fatalf("the server ran SLICE (GETRANGE) %d times, want 1", calls)
+	}
+	spans := r.ended()
+	last := spans[len(spans)-1]
+	if last.Error || !strings.EqualFold(last.Name, "SLICE") || !strings.EqualFold(last.Attrs["db.operation.name"], "SLICE") {
+		t.Errorf("the span of a learned SLICE the server ran: %+v; want it named SLICE, without an error", last)
+	}
+}
+
+// TestAttackCountsMatchServer: one span per command a part sends, by
+// every way a part sends (promise 2), judged by the server's own counts
+// (INFO commandstats): streams, a dedicated connection taken with
+// Dedicate, the part over a node (Nodes), a subscription held until
+// the server saw it, rueidiscompat's adapter over the part, and a batch
+// of which one command is refused, which the server must not see at all.
+func TestAttackCountsMatchServer(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	r := newRig(t, "REDIS_URL="+srv.URL())
+	part := r.open(t, "session")
+	admin := srv.Client
+	if err := admin.Do(ctx, admin.B().ConfigResetstat().Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	b := part.B()
+	must := func(res rueidis.RedisResult) {
+		t.Helper()
+		if err := res.Error(); err != nil && !rueidis.IsRedisNil(err) {
+			t.Fatal(err)
+		}
+	}
+	must(part.Do(ctx, b.Set().Key("a").Value("1").Build()))
+	var sink strings.Builder
+	stream := part.DoStream(ctx, b.Get().Key("a").Build())
+	if _, err := stream.WriteTo(&sink); err != nil {
+		t.Fatal(err)
+	}
+	ms := part.DoMultiStream(ctx, b.Get().Key("a").Build(), b.Get().Key("a").Build())
+	for ms.HasNext() {
+		if _, err := ms.WriteTo(&sink); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, release := part.Dedicate()
+	must(d.Do(ctx, d.B().Get().Key("a").Build()))
+	for _, res := range d.DoMulti(ctx, d.B().Incr().Key("n").Build(), d.B().Incr().Key("n").Build()) {
+		must(res)
+	}
+	release()
+	for _, node := range part.Nodes() {
+		must(node.Do(ctx, node.B().Incr().Key("n").Build()))
+	}
+	// A batch with a refused command: nothing of it is sent.
+	for _, res := range part.DoMulti(ctx, b.Incr().Key("n").Build(), b.Flushall().Build()) {
+		if res.Error() == nil {
+			t.Fatal("a batch holding FLUSHALL was sent")
+		}
+	}
+	compat := rueidiscompat.NewAdapter(part)
+	if err := compat.Set(ctx, "c", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := compat.Get(ctx, "c").Err(); err != nil {
+		t.Fatal(err)
+	}
+	subCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- part.Receive(subCtx, b.Subscribe().Channel("news").Build(), func(rueidis.PubSubMessage) {})
+	}()
+	testsupport.WaitFor(t, 5*time.Second, "the subscription", func() bool {
+		n, _ := admin.Do(ctx, admin.B().PubsubNumsub().Channel("session:news").Build()).AsIntMap()
+		return n["session:news"] == 1
+	})
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Receive: %v", err)
+	}
+
+	spans := map[string]int64{}
+	for _, s := range r.ended() {
+		switch s.Attrs["error.type"] {
+		case "", "canceled":
+		default:
+			continue // not sent
+		}
+		name, n := s.Name, int64(1)
+		if rest, ok := strings.CutPrefix(name, "BATCH "); ok {
+			name = rest
+			n, _ = strconv.ParseInt(s.Attrs["db.operation.batch.size"], 10, 64)
+		}
+		spans[strings.ToLower(name)] += n
+	}
+	calls := commandCalls(t, admin)
+	for _, cmd := range []string{"set", "get", "incr", "subscribe", "flushall"} {
+		if calls[cmd] != spans[cmd] {
+			t.Errorf("the server ran %s %d times, the spans say %d (server %v, spans %v)", cmd, calls[cmd], spans[cmd], calls, spans)
+		}
+	}
+	if calls["incr"] != 3 || calls["get"] != 5 || calls["set"] != 2 {
+		t.Errorf("the server ran %v: the attack did not run as meant", calls)
+	}
+}
