@@ -8,8 +8,10 @@ package telemetry_test
 
 import (
 	"errors"
+	"fmt"
 	"github.com/redis/rueidis/rueidiscompat"
 	"github.com/wireredis/wireredis/internal/testsupport"
+	"github.com/wireredis/wireredis/provider"
 	"time"
 
 	"context"
@@ -428,5 +430,163 @@ func TestAttackCountsMatchServer(t *testing.T) {
 	}
 	if calls["incr"] != 3 || calls["get"] != 5 || calls["set"] != 2 {
 		t.Errorf("the server ran %v: the attack did not run as meant", calls)
+	}
+}
+
+// TestAttackSeriesBounded: what a caller chooses (command words, keys
+// where names go, subcommands, the case of a name, keys, channels,
+// patterns) makes no new series (promise 3). A round of fresh choices
+// after a first one must leave the number of series as it was.
+func TestAttackSeriesBounded(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	r := newRig(t, "REDIS_URL="+srv.URL())
+	part := r.open(t, "session")
+	b := part.B()
+	round := func(from, to int) {
+		for i := from; i < to; i++ {
+			w := "W" + strconv.Itoa(i)
+			for _, cmd := range []rueidis.Completed{
+				b.Arbitrary("NOSUCH" + w).Build(),
+				b.Arbitrary("user:"+w, "v").Build(),
+				b.Arbitrary("CLIENT", w).Build(),
+				b.Arbitrary("CONFIG", w).Build(),
+				b.Arbitrary("OBJECT", w).Keys("k").Build(),
+				b.Arbitrary(caseOf("get", i)).Keys("k" + w).Build(),
+				b.Set().Key("k" + w).Value(w).Build(),
+				b.Publish().Channel("ch" + w).Message(w).Build(),
+				b.Lpush().Key("k" + w).Element(w).Build(), // WRONGTYPE
+			} {
+				_ = part.Do(ctx, cmd).Error()
+			}
+			for range part.DoMulti(ctx, b.Get().Key("k"+w).Build(), b.Arbitrary("NOSUCH"+w).Build()) {
+			}
+			for range part.DoMulti(ctx, b.Get().Key("k"+w).Build(), b.Get().Key("j"+w).Build()) {
+			}
+			subCtx, cancel := context.WithCancel(ctx)
+			cancel()
+			_ = part.Receive(subCtx, b.Psubscribe().Pattern("p"+w+"*").Build(), func(rueidis.PubSubMessage) {})
+			for range part.Scan(ctx, feature.ScanOptions{Match: "k" + w + "*"}) {
+			}
+		}
+	}
+	series := func() map[string]int {
+		out := map[string]int{}
+		for name, byAttrs := range points(r.collect(t)) {
+			out[name] = len(byAttrs)
+		}
+		return out
+	}
+	round(0, 20)
+	first := series()
+	if first[telemetry.OperationDuration] < 5 || first[telemetry.Refused] < 2 {
+		t.Fatalf("series %v: the attack did not run", first)
+	}
+	round(20, 60)
+	if again := series(); fmt.Sprint(again) != fmt.Sprint(first) {
+		t.Errorf("fresh caller choices made new series: %v, then %v", first, again)
+	}
+}
+
+// caseOf spells name in the case pattern of i's bits (get, Get, gEt ...).
+func caseOf(name string, i int) string {
+	out := []byte(name)
+	for j := range out {
+		if i>>j&1 == 1 {
+			out[j] -= 'a' - 'A'
+		}
+	}
+	return string(out)
+}
+
+// TestAttackOffSwitches: REDIS_OTEL=off is everything off, a part's own
+// REDIS_<PART>_OTEL=on included; REDIS_<PART>_OTEL=off keeps every way
+// the part sends out of the telemetry (Do, DoMulti, DoCache, DoStream,
+// Dedicated, Receive, Scan), for a hash-tag part and for a part on a
+// connection of its own, while the other parts are observed; and a
+// switch spelled otherwise than on or off is an error naming the
+// variable, not silently on (promise 4).
+func TestAttackOffSwitches(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	everything := func(part *feature.Client) {
+		t.Helper()
+		b := part.B()
+		_ = part.Do(ctx, b.Set().Key("k").Value("v").Build()).Error()
+		_ = part.Do(ctx, b.Flushall().Build()).Error() // refused
+		for range part.DoMulti(ctx, b.Get().Key("k").Build(), b.Get().Key("j").Build()) {
+		}
+		_ = part.DoCache(ctx, b.Get().Key("k").Cache(), time.Minute).Error()
+		for range part.DoMultiCache(ctx, rueidis.CT(b.Get().Key("k").Cache(), time.Minute)) {
+		}
+		s := part.DoStream(ctx, b.Get().Key("k").Build())
+		var sink strings.Builder
+		if _, err := s.WriteTo(&sink); err != nil {
+			t.Fatal(err)
+		}
+		if err := part.Dedicated(func(d rueidis.DedicatedClient) error {
+			return d.Do(ctx, d.B().Get().Key("k").Build()).Error()
+		}); err != nil {
+			t.Fatal(err)
+		}
+		subCtx, cancel := context.WithCancel(ctx)
+		cancel()
+		_ = part.Receive(subCtx, b.Subscribe().Channel("c").Build(), func(rueidis.PubSubMessage) {})
+		for _, err := range part.Scan(ctx, feature.ScanOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	off := newRig(t, "REDIS_URL="+srv.URL(), "REDIS_OTEL=off", "REDIS_SESSION_OTEL=on")
+	everything(off.open(t, "session"))
+	if n := len(off.spans.Ended()); n != 0 {
+		t.Errorf("REDIS_OTEL=off, REDIS_SESSION_OTEL=on: %d spans", n)
+	}
+	if rm := off.collect(t); len(rm.ScopeMetrics) != 0 {
+		t.Errorf("REDIS_OTEL=off, REDIS_SESSION_OTEL=on: metrics %+v", rm.ScopeMetrics)
+	}
+
+	for _, env := range [][]string{
+		{"REDIS_SESSION_OTEL=off"},
+		{"REDIS_SESSION_OTEL=off", "REDIS_SESSION_DB=1"}, // a connection of its own
+	} {
+		r := newRig(t, append([]string{"REDIS_URL=" + srv.URL()}, env...)...)
+		session, release, err := feature.Part{Namespace: "session", HashTag: true}.Open(ctx, r.reg, r.base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		everything(session)
+		release()
+		everything(r.open(t, "cache"))
+		for _, s := range r.ended() {
+			if s.Attrs["wireredis.part"] != "cache" {
+				t.Errorf("%v: a span of the session part: %+v", env, s)
+			}
+		}
+		for _, name := range []string{telemetry.OperationDuration, telemetry.CacheRequests, telemetry.Refused} {
+			byAttrs := points(r.collect(t))[name]
+			if len(byAttrs) == 0 {
+				t.Errorf("%v: no %s of the cache part", env, name)
+			}
+			for a := range byAttrs {
+				if !strings.Contains(a, "wireredis.part=cache") {
+					t.Errorf("%v: %s of another part: %s", env, name, a)
+				}
+			}
+		}
+	}
+
+	for _, v := range []string{"OFF", "false", "0", "no", " off"} {
+		for _, name := range []string{"REDIS_OTEL", "REDIS_SESSION_OTEL"} {
+			base, err := provider.LoadFrom([]string{"REDIS_URL=" + srv.URL(), name + "=" + v})
+			if err == nil {
+				_, err = feature.Part{Namespace: "session"}.Options(base)
+			}
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s=%q: %v; want an error naming %s", name, v, err, name)
+			}
+		}
 	}
 }
