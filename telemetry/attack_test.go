@@ -12,6 +12,15 @@ import (
 	"github.com/redis/rueidis/rueidiscompat"
 	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/provider"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.uber.org/goleak"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"context"
@@ -589,4 +598,143 @@ func TestAttackOffSwitches(t *testing.T) {
 			}
 		}
 	}
+}
+
+// memoryExporter is a metric exporter that keeps nothing: the periodic
+// reader's goroutine is what TestAttackLifecycle needs.
+type memoryExporter struct{ exports atomic.Int64 }
+
+func (*memoryExporter) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
+	return sdkmetric.DefaultTemporalitySelector(k)
+}
+
+func (*memoryExporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
+	return sdkmetric.DefaultAggregationSelector(k)
+}
+
+func (e *memoryExporter) Export(context.Context, *metricdata.ResourceMetrics) error {
+	e.exports.Add(1)
+	return nil
+}
+
+func (*memoryExporter) ForceFlush(context.Context) error { return nil }
+func (*memoryExporter) Shutdown(context.Context) error   { return nil }
+
+// TestAttackLifecycle: parts opened, used and released by many goroutines
+// at once, on a shared connection and on one of their own, while a
+// periodic reader exports and another reader collects in a loop, and past
+// the number of kinds of operation a part remembers (copied on write);
+// the registry closed while the collecting goes on (promise 5). Under
+// -race: no race; after the close: no goroutine left, and every command
+// one span.
+func TestAttackLifecycle(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	before := goleak.IgnoreCurrent()
+
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans), sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+	exporter := &memoryExporter{}
+	manual := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(manual), sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exporter, sdkmetric.WithInterval(time.Millisecond))))
+	base, err := provider.LoadFrom([]string{"REDIS_URL=" + srv.URL(), "REDIS_P1_DB=1", "REDIS_P3_BATCH=off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, closeReg, err := telemetry.New(base, telemetry.Config{TracerProvider: tp, MeterProvider: mp, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	stop := make(chan struct{})
+	collected := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				collected <- n
+				return
+			default:
+			}
+			var rm metricdata.ResourceMetrics
+			if err := manual.Collect(ctx, &rm); err != nil {
+				t.Error(err)
+			}
+			n++
+		}
+	}()
+
+	// One part lives through it all: its kinds of operation pass the 512
+	// it remembers, from every goroutine at once.
+	hot, releaseHot, err := feature.Open(ctx, reg, base, "hot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const goroutines, rounds, each = 16, 4, 40
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ns := "p" + strconv.Itoa(g%4)
+			for round := range rounds {
+				part, release, err := feature.Open(ctx, reg, base, ns)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				b := part.B()
+				for i := range each {
+					k := "k" + strconv.Itoa(i)
+					switch i % 4 {
+					case 0:
+						_ = part.Do(ctx, b.Set().Key(k).Value("v").Build()).Error()
+					case 1:
+						for range part.DoMulti(ctx, b.Get().Key(k).Build(), b.Incr().Key(k).Build()) {
+						}
+					case 2:
+						_ = part.DoCache(ctx, b.Get().Key(k).Cache(), time.Minute).Error()
+					default:
+						// A kind of operation per goroutine, round and
+						// command: more than a part remembers (512).
+						word := "E" + strconv.Itoa(g) + "_" + strconv.Itoa(round) + "_" + strconv.Itoa(i)
+						_ = hot.Do(ctx, hot.B().Eval().Script("return redis.error_reply(ARGV[1])").Numkeys(0).Arg(word).Build()).Error()
+					}
+					sent.Add(1)
+				}
+				release()
+			}
+		}()
+	}
+	wg.Wait()
+	releaseHot()
+	closeReg()
+	close(stop)
+	if n := <-collected; n == 0 {
+		t.Error("the collecting goroutine never collected")
+	}
+	if err := tp.Shutdown(ctx); err != nil {
+		t.Error(err)
+	}
+	if err := mp.Shutdown(ctx); err != nil {
+		t.Error(err)
+	}
+	if exporter.exports.Load() == 0 {
+		t.Error("the periodic reader never exported")
+	}
+	if got := int64(len(spans.Ended())); got != sent.Load() {
+		t.Errorf("%d spans for %d commands and batches", got, sent.Load())
+	}
+	var left error
+	defer func() {
+		if left != nil {
+			t.Errorf("goroutines left: %v", left)
+		}
+	}()
+	testsupport.WaitFor(t, 10*time.Second, "the goroutines to end after the close", func() bool {
+		left = goleak.Find(before)
+		return left == nil
+	})
 }
