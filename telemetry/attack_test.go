@@ -738,3 +738,79 @@ func TestAttackLifecycle(t *testing.T) {
 		return left == nil
 	})
 }
+
+// TestAttackCluster: on a cluster, through a plain part and a hash-tag
+// part: batches across slots, a cross-slot command (refused), the parts
+// over each node (Nodes), a dedicated transaction, DoMultiCache across
+// slots. No mark reaches the telemetry (promise 1), and the SETs and
+// INCRs the spans say were sent are those the primaries ran (promise 2).
+func TestAttackCluster(t *testing.T) {
+	ctx := context.Background()
+	cl := redistest.StartCluster(t, 3, 0)
+	r := newRig(t, "REDIS_ADDRS="+strings.Join(cl.Addrs, ","))
+	plain := r.open(t, "session")
+	tagged, release, err := feature.Part{Namespace: "tagged", HashTag: true}.Open(ctx, r.reg, r.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	for _, addr := range cl.Primaries() {
+		n := cl.Node(t, addr)
+		if err := n.Do(ctx, n.B().ConfigResetstat().Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := func(i int) string { return attackKey + "-" + strconv.Itoa(i) }
+	val := strings.ToUpper(attackValue)
+	for _, part := range []*feature.Client{plain, tagged} {
+		b := part.B()
+		for i := range 6 {
+			_ = part.Do(ctx, b.Set().Key(key(i)).Value(val).Build()).Error()
+		}
+		for range part.DoMulti(ctx, b.Incr().Key(key(10)).Build(), b.Incr().Key(key(11)).Build(), b.Incr().Key(key(12)).Build()) {
+		}
+		_ = part.Do(ctx, b.Arbitrary(strings.ToUpper(key(1))).Build()).Error()
+		for range part.DoMultiCache(ctx, rueidis.CT(b.Get().Key(key(1)).Cache(), time.Minute), rueidis.CT(b.Get().Key(key(2)).Cache(), time.Minute)) {
+		}
+		for _, node := range part.Nodes() {
+			_ = node.Do(ctx, node.B().Set().Key(key(20)).Value(val).Build()).Error() // a MOVED for most nodes
+		}
+		if err := part.Dedicated(func(d rueidis.DedicatedClient) error {
+			_ = d.Do(ctx, d.B().Watch().Key(key(30)).Build()).Error()
+			for range d.DoMulti(ctx, d.B().Multi().Build(), d.B().Incr().Key(key(30)).Build(), d.B().Exec().Build()) {
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	spans := map[string]int64{}
+	for _, s := range r.ended() {
+		if _, ok := s.Attrs["server.address"]; ok {
+			t.Errorf("a span names a server on a cluster: %+v", s)
+		}
+		if c := s.Attrs["error.type"]; c != "" {
+			continue
+		}
+		name, n := s.Name, int64(1)
+		if rest, ok := strings.CutPrefix(name, "BATCH "); ok {
+			name = rest
+			n, _ = strconv.ParseInt(s.Attrs["db.operation.batch.size"], 10, 64)
+		}
+		spans[strings.ToLower(name)] += n
+	}
+	spans["incr"] += 2 // in the two transactions' PIPELINEs
+	calls := map[string]int64{}
+	for _, addr := range cl.Primaries() {
+		for cmd, n := range commandCalls(t, cl.Node(t, addr)) {
+			calls[cmd] += n
+		}
+	}
+	for _, cmd := range []string{"set", "incr"} {
+		if calls[cmd] != spans[cmd] {
+			t.Errorf("the primaries ran %s %d times, the spans say %d (spans %v)", cmd, calls[cmd], spans[cmd], spans)
+		}
+	}
+	reportSecrets(t, r, attackKey, attackValue, "session:", "{tagged}:")
+}
