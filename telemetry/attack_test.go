@@ -475,7 +475,10 @@ func TestAttackSeriesBounded(t *testing.T) {
 			subCtx, cancel := context.WithCancel(ctx)
 			cancel()
 			_ = part.Receive(subCtx, b.Psubscribe().Pattern("p"+w+"*").Build(), func(rueidis.PubSubMessage) {})
-			for range part.Scan(ctx, feature.ScanOptions{Match: "k" + w + "*"}) {
+			for _, err := range part.Scan(ctx, feature.ScanOptions{Match: "k" + w + "*"}) {
+				if err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}
