@@ -433,29 +433,7 @@ func TestSpansAndMetrics(t *testing.T) {
 // status, events and links, and in every metric's attributes.
 func assertNoSecrets(t *testing.T, r *rig, secrets ...string) {
 	t.Helper()
-	var texts []string
-	for _, s := range r.spans.Ended() {
-		texts = append(texts, s.Name(), s.Status().Description, attrString(attrMap(s.Attributes())))
-		for _, e := range s.Events() {
-			texts = append(texts, e.Name, attrString(attrMap(e.Attributes)))
-		}
-		for _, l := range s.Links() {
-			texts = append(texts, attrString(attrMap(l.Attributes)))
-		}
-	}
-	rm := r.collect(t)
-	texts = append(texts, rm.Resource.String())
-	for name, byAttrs := range points(rm) {
-		texts = append(texts, name)
-		for a := range byAttrs {
-			texts = append(texts, a)
-		}
-	}
-	for _, text := range texts {
-		for _, s := range secrets {
-			if strings.Contains(text, s) {
-				t.Errorf("%q found in telemetry: %s", s, text)
-			}
-		}
+	for _, text := range secretsIn(t, r, secrets...) {
+		t.Errorf("a secret found in telemetry: %s", text)
 	}
 }
