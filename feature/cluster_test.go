@@ -195,6 +195,33 @@ func TestCluster(t *testing.T) {
 			t.Errorf("{ratelimit}:tx:a = %q, want 3", got)
 		}
 	})
+	t.Run("hash-tag part: Pub/Sub on its tag's node", func(t *testing.T) {
+		// Subscriptions, PUBLISH's count of receivers and PUBSUB's
+		// introspection are one node's state on a cluster: a hash-tag
+		// part sends them all to its tag's node, so that they agree, every
+		// time (sent to any node, as rueidis sends commands without a key,
+		// they agree by chance).
+		compat := rueidiscompat.NewAdapter(tagged)
+		for i := range 6 {
+			ch := "ch" + strconv.Itoa(i)
+			sub := compat.Subscribe(ctx, ch)
+			if got, err := sub.ReceiveTimeout(ctx, 5*time.Second); err != nil {
+				t.Fatalf("SUBSCRIBE %s: %#v %v", ch, got, err)
+			}
+			if n, err := compat.PubSubNumSub(ctx, ch).Result(); err != nil || n[ch] != 1 {
+				t.Errorf("round %d: PUBSUB NUMSUB %s = %v %v, want 1", i, ch, n, err)
+			}
+			if chans, err := compat.PubSubChannels(ctx, "ch*").Result(); err != nil || !slices.Contains(chans, ch) {
+				t.Errorf("round %d: PUBSUB CHANNELS ch* = %q %v, want %s among them", i, chans, err, ch)
+			}
+			if n, err := compat.Publish(ctx, ch, "hello").Result(); err != nil || n != 1 {
+				t.Errorf("round %d: PUBLISH %s = %d %v, want 1 receiver", i, ch, n, err)
+			}
+			if err := sub.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 	t.Run("a subscriber on a dedicated connection", func(t *testing.T) {
 		// rueidiscompat's PubSub subscribes on a connection of its own
 		// (Dedicate): its first command, SUBSCRIBE, has no key, so the

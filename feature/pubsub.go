@@ -60,22 +60,22 @@ func (c *Client) channels(cmd rueidis.Completed, args []string, spec *keyspec.Co
 	}
 	switch spec.Name {
 	case "SUBSCRIBE":
-		return b.Subscribe().Channel(c.subscribed(names)...).Build(), nil
+		return c.toTagNode(b.Subscribe().Channel(c.subscribed(names)...).Build()), nil
 	case "SSUBSCRIBE":
 		return b.Ssubscribe().Channel(c.prefixAll(names, c.prefix)...).Build(), nil
 	case "PSUBSCRIBE":
-		return b.Psubscribe().Pattern(c.subscribed(names)...).Build(), nil
+		return c.toTagNode(b.Psubscribe().Pattern(c.subscribed(names)...).Build()), nil
 	case "UNSUBSCRIBE":
-		return b.Unsubscribe().Channel(c.subscribed(names)...).Build(), nil
+		return c.toTagNode(b.Unsubscribe().Channel(c.subscribed(names)...).Build()), nil
 	case "SUNSUBSCRIBE":
 		return b.Sunsubscribe().Channel(c.prefixAll(names, c.prefix)...).Build(), nil
 	case "PUNSUBSCRIBE":
-		return b.Punsubscribe().Pattern(c.subscribed(names)...).Build(), nil
+		return c.toTagNode(b.Punsubscribe().Pattern(c.subscribed(names)...).Build()), nil
 	case "PUBLISH":
 		if len(names) != 2 {
 			return cmd, c.fail(spec.Name, "it takes a channel and a message", ErrBadArguments)
 		}
-		return finish(cmd, b.Arbitrary(args[0]).Args(c.prefix+names[0], names[1])), nil
+		return c.toTagNode(finish(cmd, b.Arbitrary(args[0]).Args(c.prefix+names[0], names[1]))), nil
 	case "SPUBLISH":
 		if len(names) != 2 {
 			return cmd, c.fail(spec.Name, "it takes a channel and a message", ErrBadArguments)
@@ -83,7 +83,7 @@ func (c *Client) channels(cmd rueidis.Completed, args []string, spec *keyspec.Co
 		// The shard channel decides the cluster slot, like a key.
 		return finish(cmd, b.Arbitrary(args[0]).Keys(c.prefix+names[0]).Args(names[1])), nil
 	case "PUBSUB NUMSUB":
-		return finish(cmd, b.Arbitrary(args[:skip]...).Args(c.prefixAll(names, c.prefix)...)), nil
+		return c.toTagNode(finish(cmd, b.Arbitrary(args[:skip]...).Args(c.prefixAll(names, c.prefix)...))), nil
 	case "PUBSUB SHARDNUMSUB":
 		// Shard channels live on the node of their slot: ask the node of
 		// the first (all of a hash-tag part's share its tag's).
@@ -102,10 +102,7 @@ func (c *Client) channels(cmd rueidis.Completed, args []string, spec *keyspec.Co
 			return cmd, c.fail(spec.Name, "it takes at most one pattern", ErrBadArguments)
 		}
 		out := finish(cmd, b.Arbitrary(args[:skip]...).Args(c.prefix+pattern))
-		if spec.Name == "PUBSUB SHARDCHANNELS" {
-			out = c.toTagNode(out)
-		}
-		return out, nil
+		return c.toTagNode(out), nil
 	}
 	return cmd, c.fail(spec.Name, "the key table has no rule for this Pub/Sub command", ErrUnknownCommand)
 }

@@ -15,7 +15,7 @@ import (
 func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, later *heldWrites, at where) (rueidis.Completed, error) {
 	switch spec.Name {
 	case "ROLE": // scoped in its reply (see replyNames)
-		return c.routable(cmd, args), nil
+		return c.toTagNode(c.routable(cmd, args)), nil
 	case "KEYS":
 		if len(args) != 2 {
 			return cmd, c.fail(spec.Name, "it takes one pattern", ErrBadArguments)
@@ -49,9 +49,12 @@ func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Comma
 	return c.toTagNode(finish(cmd, a)), nil
 }
 
-// toTagNode sends a command that names no key, but looks into the keyspace
-// (KEYS, SCAN), to the node that holds a hash-tag part's keys on a
-// cluster: they all live in the slot of its tag. Elsewhere it is cmd.
+// toTagNode sends a command that names no key to the primary that holds a
+// hash-tag part's keys on a cluster, when the command looks into the
+// keyspace (KEYS, SCAN), into one node's Pub/Sub (SUBSCRIBE, PUBLISH's
+// count of receivers, PUBSUB) or its replication (ROLE): the part's keys
+// all live in the slot of its tag, and its subscriptions, keyspace events
+// and questions then meet on one node. Elsewhere it is cmd.
 func (c *Client) toTagNode(cmd rueidis.Completed) rueidis.Completed {
 	if c.hashTag && c.isCluster() {
 		return cmd.SetSlot(c.prefix)
