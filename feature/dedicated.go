@@ -103,6 +103,13 @@ func (d *dedicated) B() rueidis.Builder { return d.c.B() }
 // Do sends cmd as a batch of one: its keys are written only once every
 // check passed, the slot one included.
 func (d *dedicated) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	if d.c.obs != nil {
+		return d.observedDo(ctx, cmd)
+	}
+	return d.do(ctx, cmd)
+}
+
+func (d *dedicated) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
 	out, names, _, err := d.c.rewriteAll(ctx, []rueidis.Completed{cmd}, onDedicated, &d.state)
 	if err != nil {
 		return rueidis.NewErrorResult(err)
@@ -111,6 +118,13 @@ func (d *dedicated) Do(ctx context.Context, cmd rueidis.Completed) rueidis.Redis
 }
 
 func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
+	if d.c.obs != nil && len(multi) > 0 {
+		return d.observedDoMulti(ctx, multi)
+	}
+	return d.doMulti(ctx, multi)
+}
+
+func (d *dedicated) doMulti(ctx context.Context, multi []rueidis.Completed) []rueidis.RedisResult {
 	out, names, at, err := d.c.rewriteAll(ctx, multi, onDedicated, &d.state)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
@@ -119,6 +133,13 @@ func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []r
 }
 
 func (d *dedicated) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
+	if d.c.obs != nil {
+		return d.observedReceive(ctx, subscribe, fn)
+	}
+	return d.receive(ctx, subscribe, fn)
+}
+
+func (d *dedicated) receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
 	state := d.state
 	err := state.txn.next(d.c, commandName(subscribe), len(subscribe.Commands()), false)
 	if err == nil {

@@ -48,6 +48,14 @@
 // tested (an oracle that judges commands by their effects on a real
 // server).
 //
+// # Telemetry
+//
+// A part opened from a registry that carries telemetry hooks (the
+// telemetry package's) reports each command and batch it sends, refused
+// ones included, to its observer: OpenTelemetry spans and metrics by
+// part, never a key, value or argument. Without hooks, each call costs
+// one comparison.
+//
 // # Replies
 //
 // Replies come back as if no prefix existed: the names in KEYS, SCAN,

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/redis/rueidis"
+
+	"github.com/wireredis/wireredis/internal/observe"
 )
 
 // namespace is what a part is, whatever connection it sends on: its name
@@ -24,6 +26,7 @@ type namespace struct {
 	log         *slog.Logger    // refused commands; nil: not logged
 	hot         *hotKeys        // for DoCache
 	recent      *recentCommands // table entries of the commands sent last
+	obs         observe.Part    // telemetry (see observe.go); nil: none
 }
 
 // keyPrefix is what a part puts in front of its keys and channels.

@@ -3,6 +3,7 @@ package feature
 import (
 	"context"
 
+	"github.com/wireredis/wireredis/internal/observe"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/registry"
 )
@@ -82,6 +83,11 @@ func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provide
 	}
 	release := func() { unshare(); unclaim() }
 	options := []Option{WithLogger(reg.Logger())}
+	if hooks := reg.Hooks(); hooks != nil && opts.OTelEnabled() {
+		if obs := hooks.Part(p.Namespace, observe.Conn{Addr: opts.Addr(), DB: opts.DB}); obs != nil {
+			options = append(options, withObserver(obs))
+		}
+	}
 	if p.HashTag {
 		options = append(options, WithHashTag())
 	}

@@ -64,7 +64,7 @@ func (c *Client) scanNode(ctx context.Context, node rueidis.Client, pattern stri
 			args = append(args, "TYPE", opts.Type)
 		}
 		args[1] = formatUint(cursor)
-		entry, err := node.Do(ctx, node.B().Arbitrary(args...).ReadOnly()).AsScanEntry()
+		entry, err := c.sendObserved(ctx, node, node.B().Arbitrary(args...).ReadOnly(), "SCAN").AsScanEntry()
 		if err != nil {
 			return yield("", err)
 		}
@@ -100,7 +100,7 @@ func (c *Client) primaries(ctx context.Context) ([]rueidis.Client, error) {
 	if ask == nil {
 		return nil, errors.New("wireredis: the cluster has no node")
 	}
-	slots, err := ask.Do(ctx, ask.B().ClusterSlots().Build()).ToArray()
+	slots, err := c.sendObserved(ctx, ask, ask.B().ClusterSlots().Build(), "CLUSTER SLOTS").ToArray()
 	if err != nil {
 		return nil, err
 	}

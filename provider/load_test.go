@@ -212,6 +212,8 @@ func TestLoadFromErrors(t *testing.T) {
 		{"flush delay without unit", []string{"REDIS_MAX_FLUSH_DELAY=20"}, "", "REDIS_MAX_FLUSH_DELAY", "a duration"},
 		{"multiplex too large", []string{"REDIS_PIPELINE_MULTIPLEX=9"}, "", "REDIS_PIPELINE_MULTIPLEX", "from -1 (one connection) to 8"},
 		{"multiplex too small", []string{"REDIS_PIPELINE_MULTIPLEX=-2"}, "", "REDIS_PIPELINE_MULTIPLEX", "from -1"},
+		{"bad otel switch", []string{"REDIS_OTEL=false"}, "", "REDIS_OTEL", `"false": must be on or off`},
+		{"bad part otel switch", []string{"REDIS_CACHE_OTEL=disabled"}, "cache", "REDIS_CACHE_OTEL", "on or off"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -274,6 +276,31 @@ func TestOptionsNeverPrintThePassword(t *testing.T) {
 	}
 }
 
+// TestOTelSwitch: REDIS_OTEL is on unless set off, at the base or for one
+// part, and shows in the settings only when off.
+func TestOTelSwitch(t *testing.T) {
+	base, err := LoadFrom([]string{"REDIS_CACHE_OTEL=off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	session, _ := base.ForPart("session")
+	cache, _ := base.ForPart("cache")
+	if !base.OTelEnabled() || !session.OTelEnabled() || cache.OTelEnabled() {
+		t.Errorf("base %v, session %v, cache %v: want on, on, off", base.OTelEnabled(), session.OTelEnabled(), cache.OTelEnabled())
+	}
+	if strings.Contains(session.String(), "otel") || !strings.Contains(cache.String(), "otel=off") {
+		t.Errorf("String: %q, %q", session, cache)
+	}
+	off, err := LoadFrom([]string{"REDIS_OTEL=off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	analytics, _ := off.ForPart("analytics")
+	if off.OTelEnabled() || analytics.OTelEnabled() {
+		t.Error("REDIS_OTEL=off: a part inherits it")
+	}
+}
+
 func TestFingerprint(t *testing.T) {
 	base, err := LoadFrom([]string{"REDIS_HOST=h", "REDIS_PASSWORD=a", "REDIS_ANALYTICS_DB=1", "REDIS_CACHE_PING_TIMEOUT=9s"})
 	if err != nil {
@@ -289,6 +316,11 @@ func TestFingerprint(t *testing.T) {
 	learning.LearnCommands = true
 	if learning.Fingerprint() != session.Fingerprint() {
 		t.Error("LearnCommands changed the fingerprint")
+	}
+	quiet := session
+	quiet.OTel = Off
+	if quiet.ConnectionKey() != session.ConnectionKey() {
+		t.Error("OTel changed the connection key: parts with telemetry on and off would not share")
 	}
 	if session.Fingerprint() == analytics.Fingerprint() {
 		t.Error("another DB kept the fingerprint")

@@ -94,6 +94,10 @@ type Options struct {
 	// PipelineMultiplex is rueidis's ClientOption.PipelineMultiplex: 2^n
 	// pipelined connections to each node; 0 is rueidis's default, -1 one.
 	PipelineMultiplex int `env:"PIPELINE_MULTIPLEX"`
+	// OTel off keeps commands out of telemetry (the telemetry package):
+	// at the base (REDIS_OTEL), everything; for a part, its commands.
+	// Not identity.
+	OTel Switch `env:"OTEL"`
 
 	part string
 	// environ holds the variables the value was loaded from, so that
@@ -122,6 +126,7 @@ func Defaults() Options {
 
 		ShutdownTimeout: 10 * time.Second,
 		Batch:           BatchAdaptive,
+		OTel:            On,
 	}
 }
 
@@ -133,6 +138,19 @@ const (
 	BatchAdaptive Batch = "adaptive"
 	BatchOff      Batch = "off"
 )
+
+// Switch is a setting that is on or off.
+type Switch string
+
+// The positions of a Switch.
+const (
+	On  Switch = "on"
+	Off Switch = "off"
+)
+
+// OTelEnabled reports whether telemetry records what these settings
+// connect (see OTel).
+func (o Options) OTelEnabled() bool { return o.OTel != Off }
 
 // Startup is a start-up policy; see Options.Startup.
 type Startup string
@@ -212,6 +230,9 @@ func (o Options) String() string {
 	if o.PipelineMultiplex != 0 {
 		fmt.Fprintf(&b, " pipeline_multiplex=%d", o.PipelineMultiplex)
 	}
+	if o.OTel == Off {
+		b.WriteString(" otel=off")
+	}
 	if o.part != "" {
 		fmt.Fprintf(&b, " part=%s", o.part)
 	}
@@ -232,8 +253,8 @@ func (o Options) LogValue() slog.Value { return slog.StringValue(o.String()) }
 // could be attacked offline (every other input is known), so the passwords
 // are left out. Two connections that differ only in a password therefore
 // share a fingerprint; ConnectionKey tells them apart. The part name,
-// PingTimeout, LearnCommands, Startup and ShutdownTimeout are not part of
-// it.
+// PingTimeout, LearnCommands, Startup, ShutdownTimeout and OTel are not
+// part of it.
 func (o Options) Fingerprint() string {
 	h := sha256.New()
 	h.Write([]byte("wireredis fingerprint v2;"))
@@ -447,6 +468,9 @@ func (o Options) validate(name func(suffix string) string) error {
 	}
 	if o.PipelineMultiplex < -1 || o.PipelineMultiplex > rueidis.MaxPipelineMultiplex {
 		ps = append(ps, problem{"PIPELINE_MULTIPLEX", strconv.Itoa(o.PipelineMultiplex), fmt.Sprintf("must be from -1 (one connection) to %d", rueidis.MaxPipelineMultiplex)})
+	}
+	if o.OTel != On && o.OTel != Off {
+		ps = append(ps, problem{"OTEL", string(o.OTel), "must be on or off"})
 	}
 	if len(ps) == 0 {
 		return nil

@@ -173,6 +173,13 @@ func (s *sockets) dialer(next func(context.Context, string, *net.Dialer, *tls.Co
 	}
 }
 
+// count is the number of sockets open.
+func (s *sockets) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.open)
+}
+
 func (s *sockets) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -227,6 +234,9 @@ func (t *socket) Close() error {
 func (r *Registry) dialLogger(c *conn) func(error) {
 	var failing, up atomic.Bool
 	return func(err error) {
+		if err != nil && !errors.Is(err, errShutDown) {
+			c.dialFailures.Add(1)
+		}
 		switch {
 		case err == nil && !up.Load():
 			up.Store(true)
@@ -234,6 +244,7 @@ func (r *Registry) dialLogger(c *conn) func(error) {
 		case err != nil && up.Load() && !failing.Swap(true):
 			r.log.Warn("wireredis: dial failed; rueidis will retry", "addr", c.addr, "db", c.db, "error", err)
 		case err == nil && failing.Swap(false):
+			c.reconnects.Add(1)
 			r.log.Info("wireredis: reconnected", "addr", c.addr, "db", c.db)
 		}
 	}

@@ -10,6 +10,10 @@
 //	client, release, err := reg.Acquire(ctx, opts) // dials and PINGs once
 //	defer release()
 //
+// NewObserved is New with hooks that the parts opened from the registry
+// report their commands to (the telemetry package makes such a registry).
+// Stats lists the connections, and their counters.
+//
 // Acquire fails fast: it dials and PINGs within opts.PingTimeout and
 // returns an error naming the address (never the password). Concurrent
 // Acquires of one identity dial once; a failed dial is not remembered.

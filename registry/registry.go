@@ -16,6 +16,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/counted"
+	"github.com/wireredis/wireredis/internal/observe"
 	"github.com/wireredis/wireredis/internal/rueidisx"
 	"github.com/wireredis/wireredis/provider"
 )
@@ -33,7 +34,8 @@ var Set = wire.NewSet(NewDefault)
 
 // Registry owns the shared connections. It is safe for concurrent use.
 type Registry struct {
-	log *slog.Logger
+	log   *slog.Logger
+	hooks observe.Hooks // see NewObserved; nil: none
 
 	mu     sync.Mutex
 	conns  map[string]*conn    // by provider.Options.ConnectionKey; guarded by mu
@@ -65,6 +67,8 @@ type conn struct {
 	n      counted.Counters
 	socks  sockets        // every network connection of the client
 	dials  sync.WaitGroup // rueidis.NewClient calls under way
+	// dialFailures and reconnects count what dialLogger sees.
+	dialFailures, reconnects atomic.Int64
 
 	// Under Registry.mu:
 	dialing chan struct{} // closed when the running dial is over
@@ -92,6 +96,13 @@ type ConnStats struct {
 	// Commands and Errors count what the parts sent and what failed;
 	// InFlight is what is under way now.
 	Commands, Errors, InFlight int64
+	// Sockets is the number of network connections open: rueidis's
+	// pipelines, and the pool of its blocking and dedicated connections.
+	Sockets int
+	// DialFailures counts the failed dials, retries included;
+	// Reconnects the times the connection came back after failures
+	// (logged as "wireredis: reconnected").
+	DialFailures, Reconnects int64
 	// Batches counts the pipelines the connection made of concurrent Do
 	// calls (REDIS_BATCH=adaptive), BatchedCommands the commands sent in
 	// them; BatchSizes is their histogram by commands per batch, with the
@@ -113,6 +124,19 @@ func New(logger *slog.Logger) (*Registry, func()) {
 	r := &Registry{log: logger, conns: make(map[string]*conn)}
 	return r, func() { _ = r.Close() }
 }
+
+// NewObserved is New with hooks that each part opened from the registry
+// reports its commands to: the telemetry package's, which record them as
+// OpenTelemetry spans and metrics.
+func NewObserved(logger *slog.Logger, hooks observe.Hooks) (*Registry, func()) {
+	r, closeAll := New(logger)
+	r.hooks = hooks
+	return r, closeAll
+}
+
+// Hooks are the hooks given to NewObserved, or nil: feature.Part.Open
+// asks them for the observer of the part it opens.
+func (r *Registry) Hooks() observe.Hooks { return r.hooks }
 
 // NewDefault is New(nil), for wire sets that have no *slog.Logger.
 func NewDefault() (*Registry, func()) { return New(nil) }
@@ -451,6 +475,7 @@ func (r *Registry) Stats() []ConnStats {
 			Fingerprint: c.fingerprint, Addr: c.addr, DB: c.db, Refs: c.refs,
 			Connected: c.client.Load() != nil,
 			Commands:  c.n.Sent(), Errors: c.n.Failed(), InFlight: c.n.InFlight(),
+			Sockets: c.socks.count(), DialFailures: c.dialFailures.Load(), Reconnects: c.reconnects.Load(),
 		}
 		b := c.n.Batches()
 		s.Batches, s.BatchedCommands, s.BatchSizes = b.Batches, b.Commands, b.Sizes[:]

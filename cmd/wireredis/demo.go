@@ -88,7 +88,9 @@ func runDemo(ctx context.Context, out io.Writer, serveAddr string) error {
 		return a
 	}}))
 	fmt.Fprintln(out, "\n== wire: initializeDemo (cmd/wireredis/wire.go)")
-	app, cleanup, err := initializeDemo(ctx, logger)
+	tel := newDemoTelemetry()
+	defer tel.shutdown()
+	app, cleanup, err := initializeDemo(ctx, logger, tel.tp, tel.mp)
 	if err != nil {
 		return err
 	}
@@ -108,10 +110,17 @@ func runDemo(ctx context.Context, out io.Writer, serveAddr string) error {
 		fmt.Fprintf(out, "connections open: %d\n", len(app.Registry.Stats()))
 		return err
 	}
-	if err := script(ctx, out, app); err != nil {
+	scriptCtx, root := tel.tp.Tracer("wireredis demo").Start(ctx, "demo script")
+	err = script(scriptCtx, out, app)
+	root.End()
+	if err != nil {
 		return err
 	}
 	if err := printStoredKeys(ctx, out); err != nil {
+		return err
+	}
+	tel.printTrace(out, "demo script")
+	if err := tel.printMetrics(out); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "\n== shutdown: wire's cleanup releases the parts in reverse order")

@@ -61,6 +61,12 @@ func TestDemo(t *testing.T) {
 				"db 1  analytics:events:login   no TTL",
 				`msg="wireredis: reference released"`,
 				"connections open: 0",
+				"== telemetry: the trace of the script",
+				"  SET        part=session ",
+				"  INCR       part=analytics ",
+				"db.namespace=1",
+				"db.client.operation.duration: analytics INCR 2×",
+				"wireredis.connection.parts: ",
 			) {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("output lacks %q:\n%s", want, &out)

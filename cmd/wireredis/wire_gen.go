@@ -11,7 +11,9 @@ import (
 	"github.com/wireredis/wireredis/feature"
 	"github.com/wireredis/wireredis/internal/demo"
 	"github.com/wireredis/wireredis/provider"
-	"github.com/wireredis/wireredis/registry"
+	"github.com/wireredis/wireredis/telemetry"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 )
 
@@ -19,28 +21,32 @@ import (
 
 // initializeDemo builds the demo application: the session, cache and
 // analytics parts and the services on them, logging the registry's
-// connection events to logger.
-func initializeDemo(ctx context.Context, logger *slog.Logger) (*demo.App, func(), error) {
-	registryRegistry, cleanup := registry.New(logger)
+// connection events to logger, and recording the parts' commands with tp
+// and mp (telemetry.ProviderSetWithLogger in the place of
+// wireredis.ProviderSetWithLogger).
+func initializeDemo(ctx context.Context, logger *slog.Logger, tp trace.TracerProvider, mp metric.MeterProvider) (*demo.App, func(), error) {
 	options, err := provider.Load()
 	if err != nil {
-		cleanup()
 		return nil, nil, err
 	}
-	sessionRedis, cleanup2, err := feature.ProvideSessionRedis(ctx, registryRegistry, options)
+	registry, cleanup, err := telemetry.ProvideWithLogger(options, logger, tp, mp)
+	if err != nil {
+		return nil, nil, err
+	}
+	sessionRedis, cleanup2, err := feature.ProvideSessionRedis(ctx, registry, options)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	sessions := demo.NewSessions(sessionRedis)
-	cacheRedis, cleanup3, err := feature.ProvideCacheRedis(ctx, registryRegistry, options)
+	cacheRedis, cleanup3, err := feature.ProvideCacheRedis(ctx, registry, options)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	cache := demo.NewCache(cacheRedis)
-	analyticsRedis, cleanup4, err := demo.ProvideAnalyticsRedis(ctx, registryRegistry, options)
+	analyticsRedis, cleanup4, err := demo.ProvideAnalyticsRedis(ctx, registry, options)
 	if err != nil {
 		cleanup3()
 		cleanup2()
@@ -48,7 +54,7 @@ func initializeDemo(ctx context.Context, logger *slog.Logger) (*demo.App, func()
 		return nil, nil, err
 	}
 	analytics := demo.NewAnalytics(analyticsRedis)
-	app := demo.NewApp(sessions, cache, analytics, registryRegistry)
+	app := demo.NewApp(sessions, cache, analytics, registry)
 	return app, func() {
 		cleanup4()
 		cleanup3()
