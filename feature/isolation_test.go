@@ -158,18 +158,8 @@ func TestReceiveTakesOnlySubscriptions(t *testing.T) {
 func TestTransactionsOnTheSharedConnection(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	reg, base := parts(t, "REDIS_URL="+srv.URL())
-	session, release, err := feature.ProvideSessionRedis(ctx, reg, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
-	cache, releaseCache, err := feature.ProvideCacheRedis(ctx, reg, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer releaseCache()
-	s, b := session.Client, session.B()
+	session, cache := sessionAndCache(t, srv)
+	s, b := session, session.B()
 	// The other part's commands on the shared connection must get their
 	// own replies after each attempt.
 	cacheWrites := func(when string) {
@@ -258,18 +248,8 @@ func TestTransactionsOnTheSharedConnection(t *testing.T) {
 func TestKeyspaceNotifications(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t, "--notify-keyspace-events", "KEA")
-	reg, base := parts(t, "REDIS_URL="+srv.URL())
-	session, release, err := feature.ProvideSessionRedis(ctx, reg, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
-	cache, releaseCache, err := feature.ProvideCacheRedis(ctx, reg, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer releaseCache()
-	s := session.Client
+	session, cache := sessionAndCache(t, srv)
+	s := session
 	for _, sub := range []rueidis.Completed{
 		s.B().Psubscribe().Pattern("__keyspace@0__:user:*").Build(),
 		s.B().Subscribe().Channel("__keyspace@0__:user:1").Build(),

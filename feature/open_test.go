@@ -30,8 +30,8 @@ func parts(t testing.TB, environ ...string) (*registry.Registry, provider.Option
 
 // rawPartSession returns three clients of one redis-server, for measuring
 // side by side: raw rueidis, a part over that same client, and
-// SessionRedis as the registry gives it (a counted connection of its own,
-// which the part calls directly).
+// SessionRedis as the registry gives it (over a counted, batching
+// connection of its own).
 func rawPartSession(tb testing.TB) (rueidis.Client, *feature.Client, feature.SessionRedis) {
 	tb.Helper()
 	srv := redistest.Start(tb)
