@@ -423,7 +423,10 @@ func TestPubSubClusterAttack(t *testing.T) {
 			}
 			d.Close()
 			select {
-			case <-wait:
+			case err := <-wait:
+				if err == nil {
+					t.Errorf("the hooks' channel gave nil after Close, want the closing error")
+				}
 			case <-time.After(5 * time.Second):
 				t.Errorf("the hooks' channel did not end after Close")
 			}
