@@ -23,7 +23,9 @@ import (
 
 	"github.com/wireredis/wireredis/feature"
 	"github.com/wireredis/wireredis/internal/testsupport"
+	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
+	"github.com/wireredis/wireredis/registry"
 )
 
 // psCluster is a cluster under attack, with a client per node.
@@ -32,15 +34,34 @@ type psCluster struct {
 	c     *redistest.Cluster
 	nodes map[string]rueidis.Client
 	dead  map[string]bool
+
+	reg  *registry.Registry
+	base provider.Options
+	// tagged is the hash-tag part under attack, prefix its prefix, and
+	// tagNode the primary of its tag's slot when the cluster started.
+	tagged  *feature.Client
+	prefix  string
+	tagNode string
 }
 
-func newPSCluster(t *testing.T, c *redistest.Cluster) *psCluster {
+// startPSCluster starts a cluster with keyspace notifications on, and
+// opens the hash-tag part psTag on it.
+func startPSCluster(t *testing.T, replicasPerMaster int) *psCluster {
 	t.Helper()
+	c := redistest.StartCluster(t, 3, replicasPerMaster)
 	p := &psCluster{t: t, c: c, nodes: map[string]rueidis.Client{}, dead: map[string]bool{}}
 	for _, addr := range c.Addrs {
 		p.nodes[addr] = c.Node(t, addr)
 		p.do(addr, "CONFIG", "SET", "notify-keyspace-events", "KEA")
 	}
+	p.reg, p.base = clusterParts(t, c)
+	tagged, release, err := feature.Part{Namespace: psTag, HashTag: true}.Open(context.Background(), p.reg, p.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(release)
+	p.tagged, p.prefix = tagged, "{"+psTag+"}:"
+	p.tagNode = p.owner(p.slot(p.prefix))
 	return p
 }
 
@@ -214,21 +235,14 @@ const psTag = "psx"
 // The last case kills the tag's primary.
 func TestPubSubClusterAttack(t *testing.T) {
 	ctx := context.Background()
-	c := redistest.StartCluster(t, 3, 1)
-	p := newPSCluster(t, c)
-	reg, base := clusterParts(t, c)
-	tagged, releaseTagged, err := feature.Part{Namespace: psTag, HashTag: true}.Open(ctx, reg, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer releaseTagged()
+	p := startPSCluster(t, 1)
+	c, reg, base, tagged := p.c, p.reg, p.base, p.tagged
 	plain, releasePlain, err := feature.Open(ctx, reg, base, "psplain")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer releasePlain()
-	prefix := "{" + psTag + "}:"
-	tagNode := p.owner(p.slot(prefix))
+	prefix, tagNode := p.prefix, p.tagNode
 
 	t.Run("Receive on the shared connection: SUBSCRIBE, PUBLISH, PUBSUB, UNSUBSCRIBE", func(t *testing.T) {
 		for i := range 6 {
@@ -706,6 +720,11 @@ func TestPubSubClusterAttack(t *testing.T) {
 				break
 			}
 		}
+		// Each Receive resubscribes on its own schedule: events before
+		// then are lost, as with any client.
+		testsupport.WaitFor(t, 30*time.Second, "the keyspace subscription on the new primary", func() bool {
+			return only(p.numsub("__keyspace@0__:"+prefix+"fok", false), newNode, 1)
+		})
 		must(t, tagged.Do(ctx, tagged.B().Set().Key("fok").Value("v").Build()))
 		if m := space.next(t, "keyspace event after failover"); m.Channel != "__keyspace@0__:fok" || m.Message != "set" {
 			t.Errorf("keyspace message after failover %+v", m)
@@ -758,16 +777,9 @@ func TestPubSubClusterAttackSharedTransactionCrash(t *testing.T) {
 
 func sharedTransactionScenario(t *testing.T, scenario string) {
 	ctx := context.Background()
-	c := redistest.StartCluster(t, 3, 0)
-	p := newPSCluster(t, c)
-	reg, base := clusterParts(t, c)
-	tagged, releaseTagged, err := feature.Part{Namespace: psTag, HashTag: true}.Open(ctx, reg, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer releaseTagged()
-	prefix := "{" + psTag + "}:"
-	tagNode := p.owner(p.slot(prefix))
+	p := startPSCluster(t, 0)
+	reg, base, tagged := p.reg, p.base, p.tagged
+	prefix, tagNode := p.prefix, p.tagNode
 	switch scenario {
 	case "own channel":
 		r := startReceive(tagged, tagged.B().Subscribe().Channel("txch").Build())
@@ -821,16 +833,9 @@ func sharedTransactionScenario(t *testing.T, scenario string) {
 // as "for one goroutine at a time", "like rueidis's".
 func TestPubSubClusterAttackDedicatedConcurrentReceive(t *testing.T) {
 	ctx := context.Background()
-	c := redistest.StartCluster(t, 3, 0)
-	p := newPSCluster(t, c)
-	reg, base := clusterParts(t, c)
-	tagged, releaseTagged, err := feature.Part{Namespace: psTag, HashTag: true}.Open(ctx, reg, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer releaseTagged()
-	prefix := "{" + psTag + "}:"
-	tagNode := p.owner(p.slot(prefix))
+	p := startPSCluster(t, 0)
+	tagged := p.tagged
+	prefix, tagNode := p.prefix, p.tagNode
 	d, cancel := tagged.Dedicate()
 	defer cancel()
 	a := startReceive(d, d.B().Subscribe().Channel("ca").Build())
@@ -907,15 +912,9 @@ func (p *psCluster) migrateSlot(slot int64, from, to string) {
 // part's keys, now raised on the new node, never arrive.
 func TestPubSubClusterAttackSlotMigration(t *testing.T) {
 	ctx := context.Background()
-	c := redistest.StartCluster(t, 3, 0)
-	p := newPSCluster(t, c)
-	reg, base := clusterParts(t, c)
-	tagged, releaseTagged, err := feature.Part{Namespace: psTag, HashTag: true}.Open(ctx, reg, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer releaseTagged()
-	prefix := "{" + psTag + "}:"
+	p := startPSCluster(t, 0)
+	c, tagged := p.c, p.tagged
+	prefix := p.prefix
 	slot := p.slot(prefix)
 	from := p.owner(slot)
 	r := startReceive(tagged, tagged.B().Subscribe().Channel("mig").Build())
