@@ -42,6 +42,9 @@ func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed, at w
 		if err != nil {
 			return nil, nil, i, err
 		}
+		if shared && spec.Name == "MULTI" {
+			out[i] = apartFromSubscriptions(c.shared.B(), out[i])
+		}
 	}
 	var err error
 	switch {
@@ -160,4 +163,18 @@ func batchFailed(n, failed int, err error) []rueidis.RedisResult {
 		}
 	}
 	return results
+}
+
+// apartFromSubscriptions marks a transaction's MULTI blocking, so that
+// rueidis sends its batch on a pooled connection of its own rather than
+// on the pipeline the parts share. The pipeline carries the parts'
+// subscriptions (Receive), and Redis 7.0 may write a Pub/Sub message in
+// the middle of an EXEC reply, which rueidis v1.0.79 cannot read: its
+// reading goroutine panics and the process ends, whichever part sent the
+// transaction (TestPubSubClusterAttackSharedTransactionCrash).
+func apartFromSubscriptions(b rueidis.Builder, multi rueidis.Completed) rueidis.Completed {
+	if multi.IsBlock() {
+		return multi
+	}
+	return finishBlocking(multi, b.Arbitrary(multi.Commands()...))
 }

@@ -741,23 +741,22 @@ func TestPubSubClusterAttack(t *testing.T) {
 // TestPubSubClusterAttackSharedTransactionCrash runs.
 const crashChild = "WIREREDIS_PSATK_CHILD"
 
-// TestPubSubClusterAttackSharedTransactionCrash (FAILS on redis-server
-// 7.0.15): a transaction in one batch on the shared connection whose
-// PUBLISH, or whose write's keyspace event, reaches a Receive on the same
-// pipelined connection. Redis 7.0 writes the push message inside the
-// EXEC reply; rueidis v1.0.79 then panics in its reader goroutine
-// ("protocol bug, message handled out of order"), which no caller can
-// recover: the process dies. A hash-tag part sends its subscriptions and
-// its transactions to one node, so the two meet on one of that node's
-// two pipelined connections half the time; a keyevent channel is every
-// part's, so another part's transaction is enough. Each scenario runs in
-// a child process, so that the crash fails this test alone.
+// TestPubSubClusterAttackSharedTransactionCrash: a transaction in one
+// batch on the shared connection whose PUBLISH, or whose write's keyspace
+// event, reaches a Receive on the same pipelined connection. Redis 7.0
+// writes the push message inside the EXEC reply; rueidis v1.0.79 then
+// panics in its reader goroutine ("protocol bug, message handled out of
+// order"), which no caller can recover: the process died, on a cluster
+// and on one server alike (a keyevent channel is every part's, so another
+// part's transaction was enough). A part now sends a transaction on a
+// pooled connection of its own (apartFromSubscriptions). Each scenario
+// runs in a child process, so that a crash fails this test alone.
 func TestPubSubClusterAttackSharedTransactionCrash(t *testing.T) {
 	if scenario := os.Getenv(crashChild); scenario != "" {
 		sharedTransactionScenario(t, scenario)
 		return
 	}
-	for _, scenario := range []string{"own channel", "another part's transaction and the keyevent channel"} {
+	for _, scenario := range []string{"own channel", "another part's transaction and the keyevent channel", "one server"} {
 		t.Run(scenario, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestPubSubClusterAttackSharedTransactionCrash$", "-test.count=1")
 			cmd.Env = append(os.Environ(), crashChild+"="+scenario)
@@ -777,6 +776,10 @@ func TestPubSubClusterAttackSharedTransactionCrash(t *testing.T) {
 
 func sharedTransactionScenario(t *testing.T, scenario string) {
 	ctx := context.Background()
+	if scenario == "one server" {
+		oneServerTransactions(t)
+		return
+	}
 	p := startPSCluster(t, 0)
 	reg, base, tagged := p.reg, p.base, p.tagged
 	prefix, tagNode := p.prefix, p.tagNode
@@ -822,6 +825,39 @@ func sharedTransactionScenario(t *testing.T, scenario string) {
 		if m := event.next(t, "keyevent"); m.Message != "last" {
 			t.Errorf("keyevent message %+v, want last (the session's keys are not the part's)", m)
 		}
+	}
+}
+
+// oneServerTransactions: on one server, the session part listens to its
+// own channel and to the keyevent channel on the shared connection while
+// it and the cache part send transactions that publish and write.
+func oneServerTransactions(t *testing.T) {
+	ctx := context.Background()
+	session, cache := sessionAndCache(t, redistest.Start(t, "--notify-keyspace-events", "KEA"))
+	own := startReceive(session, session.B().Subscribe().Channel("txch").Build())
+	defer func() { _ = own.stop() }()
+	event := startReceive(session, session.B().Subscribe().Channel("__keyevent@0__:set").Build())
+	defer func() { _ = event.stop() }()
+	testsupport.WaitFor(t, 5*time.Second, "both subscriptions", func() bool {
+		n, err := session.Do(ctx, session.B().PubsubNumsub().Channel("txch").Build()).AsIntMap()
+		return err == nil && n["txch"] == 1
+	})
+	for i := range 20 {
+		res := session.DoMulti(ctx, session.B().Multi().Build(), session.B().Publish().Channel("txch").Message(strconv.Itoa(i)).Build(), session.B().Exec().Build())
+		if err := res[2].Error(); err != nil {
+			t.Fatalf("MULTI PUBLISH EXEC: %v", err)
+		}
+		if m := own.next(t, "PUBLISH in MULTI"); m.Message != strconv.Itoa(i) {
+			t.Errorf("message %+v, want %d", m, i)
+		}
+		res = cache.DoMulti(ctx, cache.B().Multi().Build(), cache.B().Set().Key("k").Value("v").Build(), cache.B().Exec().Build())
+		if err := res[2].Error(); err != nil {
+			t.Fatalf("the cache part's MULTI SET EXEC: %v", err)
+		}
+	}
+	must(t, session.Do(ctx, session.B().Set().Key("last").Value("v").Build()))
+	if m := event.next(t, "keyevent"); m.Message != "last" {
+		t.Errorf("keyevent message %+v, want last (the cache part's keys are not the session's)", m)
 	}
 }
 
