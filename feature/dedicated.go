@@ -6,6 +6,7 @@ package feature
 
 import (
 	"context"
+	"sync"
 
 	"github.com/redis/rueidis"
 
@@ -20,7 +21,7 @@ import (
 func (c *Client) Dedicated(fn func(rueidis.DedicatedClient) error) error {
 	return c.shared.Dedicated(func(d rueidis.DedicatedClient) error {
 		dd := &dedicated{d: d, c: c}
-		defer dd.state.txn.close(d)
+		defer dd.close()
 		return fn(dd)
 	})
 }
@@ -31,17 +32,35 @@ func (c *Client) Dedicate() (rueidis.DedicatedClient, func()) {
 	d, cancel := c.shared.Dedicate()
 	dd := &dedicated{d: d, c: c}
 	return dd, func() {
-		dd.state.txn.close(d)
+		dd.close()
 		cancel()
 	}
 }
 
 // dedicated is a namespaced rueidis.DedicatedClient. Like rueidis's, it
-// is for one goroutine at a time.
+// may be used by several goroutines (a Receive beside commands, say).
 type dedicated struct {
-	d     rueidis.DedicatedClient
-	c     *Client
+	d  rueidis.DedicatedClient
+	c  *Client
+	mu sync.Mutex
+	// state follows the connection's transaction and slot; guarded by mu.
 	state dedicatedState
+}
+
+// close ends what a transaction left open, before rueidis takes the
+// connection back.
+func (d *dedicated) close() {
+	d.mu.Lock()
+	txn := d.state.txn
+	d.mu.Unlock()
+	txn.close(d.d)
+}
+
+// rewrite rewrites commands for the connection, and follows its state.
+func (d *dedicated) rewrite(ctx context.Context, multi []rueidis.Completed) ([]rueidis.Completed, []replyNames, int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.c.rewriteAll(ctx, multi, onDedicated, &d.state)
 }
 
 // dedicatedState is what a dedicated connection keeps between commands.
@@ -110,7 +129,7 @@ func (d *dedicated) Do(ctx context.Context, cmd rueidis.Completed) rueidis.Redis
 }
 
 func (d *dedicated) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	out, names, _, err := d.c.rewriteAll(ctx, []rueidis.Completed{cmd}, onDedicated, &d.state)
+	out, names, _, err := d.rewrite(ctx, []rueidis.Completed{cmd})
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
@@ -125,7 +144,7 @@ func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []r
 }
 
 func (d *dedicated) doMulti(ctx context.Context, multi []rueidis.Completed) []rueidis.RedisResult {
-	out, names, at, err := d.c.rewriteAll(ctx, multi, onDedicated, &d.state)
+	out, names, at, err := d.rewrite(ctx, multi)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
 	}
@@ -140,6 +159,18 @@ func (d *dedicated) Receive(ctx context.Context, subscribe rueidis.Completed, fn
 }
 
 func (d *dedicated) receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
+	subscribe, err := d.rewriteReceive(ctx, subscribe)
+	if err != nil {
+		return err
+	}
+	return d.d.Receive(ctx, subscribe, d.c.stripMessage(fn))
+}
+
+// rewriteReceive rewrites a subscription for the connection, and follows
+// its state.
+func (d *dedicated) rewriteReceive(ctx context.Context, subscribe rueidis.Completed) (rueidis.Completed, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	state := d.state
 	err := state.txn.next(d.c, commandName(subscribe), len(subscribe.Commands()), false)
 	if err == nil {
@@ -151,10 +182,10 @@ func (d *dedicated) receive(ctx context.Context, subscribe rueidis.Completed, fn
 		subscribe = one[0]
 	}
 	if err != nil {
-		return err
+		return subscribe, err
 	}
 	d.state = state
-	return d.d.Receive(ctx, subscribe, d.c.stripMessage(fn))
+	return subscribe, nil
 }
 
 // SetPubSubHooks installs hooks that get channels and patterns with the
