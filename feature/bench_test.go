@@ -16,49 +16,56 @@ import (
 // (make bench).
 func BenchmarkServer(b *testing.B) {
 	raw, part, session := rawPartSession(b)
-	ctx := context.Background()
-	value := "0123456789abcdef"
 	for _, c := range []struct {
 		name   string
 		client rueidis.Client
 	}{{"raw", raw}, {"part", part}, {"session", session}} {
-		cl := c.client
-		for _, par := range []int{1, 8, 64} {
-			b.Run("SetGet/goroutines="+strconv.Itoa(par)+"/client="+c.name, func(b *testing.B) {
-				b.SetParallelism(par)
-				b.ReportAllocs()
-				b.RunParallel(func(pb *testing.PB) {
-					i := 0
-					for pb.Next() {
-						k := "k" + strconv.Itoa(i&1023)
-						i++
-						_ = cl.Do(ctx, cl.B().Set().Key(k).Value(value).Build()).Error()
-						_ = cl.Do(ctx, cl.B().Get().Key(k).Build()).Error()
-					}
-				})
+		serverCases(b, "", "/client="+c.name, c.client, 1, 8, 64)
+	}
+}
+
+// serverCases runs, through cl, the round trips BenchmarkServer and
+// BenchmarkTelemetry measure, named name+case+suffix: SET+GET of 16-byte
+// values with each of the goroutine counts, a client-side cache hit, and a
+// DoMulti of 64 commands.
+func serverCases(b *testing.B, name, suffix string, cl rueidis.Client, goroutines ...int) {
+	ctx := context.Background()
+	const value = "0123456789abcdef"
+	for _, par := range goroutines {
+		b.Run(name+"SetGet/goroutines="+strconv.Itoa(par)+suffix, func(b *testing.B) {
+			b.SetParallelism(par)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					k := "k" + strconv.Itoa(i&1023)
+					i++
+					_ = cl.Do(ctx, cl.B().Set().Key(k).Value(value).Build()).Error()
+					_ = cl.Do(ctx, cl.B().Get().Key(k).Build()).Error()
+				}
 			})
-		}
-		b.Run("CacheHit/client="+c.name, func(b *testing.B) {
-			_ = cl.Do(ctx, cl.B().Set().Key("hot").Value(value).Build()).Error()
-			_ = cl.DoCache(ctx, cl.B().Get().Key("hot").Cache(), 60e9).Error()
-			b.ReportAllocs()
-			for b.Loop() {
-				_ = cl.DoCache(ctx, cl.B().Get().Key("hot").Cache(), 60e9).Error()
-			}
-		})
-		b.Run("DoMulti64/client="+c.name, func(b *testing.B) {
-			cmds := make(rueidis.Commands, 0, 64)
-			b.ReportAllocs()
-			for b.Loop() {
-				cmds = cmds[:0]
-				for i := range 32 {
-					k := "m" + strconv.Itoa(i)
-					cmds = append(cmds, cl.B().Set().Key(k).Value(value).Build(), cl.B().Get().Key(k).Build())
-				}
-				for _, r := range cl.DoMulti(ctx, cmds...) {
-					_ = r.Error()
-				}
-			}
 		})
 	}
+	b.Run(name+"CacheHit"+suffix, func(b *testing.B) {
+		_ = cl.Do(ctx, cl.B().Set().Key("hot").Value(value).Build()).Error()
+		_ = cl.DoCache(ctx, cl.B().Get().Key("hot").Cache(), 60e9).Error()
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = cl.DoCache(ctx, cl.B().Get().Key("hot").Cache(), 60e9).Error()
+		}
+	})
+	b.Run(name+"DoMulti64"+suffix, func(b *testing.B) {
+		cmds := make(rueidis.Commands, 0, 64)
+		b.ReportAllocs()
+		for b.Loop() {
+			cmds = cmds[:0]
+			for i := range 32 {
+				k := "m" + strconv.Itoa(i)
+				cmds = append(cmds, cl.B().Set().Key(k).Value(value).Build(), cl.B().Get().Key(k).Build())
+			}
+			for _, r := range cl.DoMulti(ctx, cmds...) {
+				_ = r.Error()
+			}
+		}
+	})
 }

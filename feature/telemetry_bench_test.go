@@ -8,10 +8,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"strconv"
 	"testing"
 
-	"github.com/redis/rueidis"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -76,7 +74,6 @@ func BenchmarkTelemetry(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	value := "0123456789abcdef"
 	for _, tel := range telemetryCases {
 		reg := telemetryRegistry(b, tel, base)
 		var obs observe.Part
@@ -104,44 +101,7 @@ func BenchmarkTelemetry(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cl := session
-		for _, par := range []int{1, 64} {
-			b.Run("Server/SetGet/goroutines="+strconv.Itoa(par)+"/telemetry="+tel, func(b *testing.B) {
-				b.SetParallelism(par)
-				b.ReportAllocs()
-				b.RunParallel(func(pb *testing.PB) {
-					i := 0
-					for pb.Next() {
-						k := "k" + strconv.Itoa(i&1023)
-						i++
-						_ = cl.Do(ctx, cl.B().Set().Key(k).Value(value).Build()).Error()
-						_ = cl.Do(ctx, cl.B().Get().Key(k).Build()).Error()
-					}
-				})
-			})
-		}
-		b.Run("Server/CacheHit/telemetry="+tel, func(b *testing.B) {
-			_ = cl.Do(ctx, cl.B().Set().Key("hot").Value(value).Build()).Error()
-			_ = cl.DoCache(ctx, cl.B().Get().Key("hot").Cache(), 60e9).Error()
-			b.ReportAllocs()
-			for b.Loop() {
-				_ = cl.DoCache(ctx, cl.B().Get().Key("hot").Cache(), 60e9).Error()
-			}
-		})
-		b.Run("Server/DoMulti64/telemetry="+tel, func(b *testing.B) {
-			cmds := make(rueidis.Commands, 0, 64)
-			b.ReportAllocs()
-			for b.Loop() {
-				cmds = cmds[:0]
-				for i := range 32 {
-					k := "m" + strconv.Itoa(i)
-					cmds = append(cmds, cl.B().Set().Key(k).Value(value).Build(), cl.B().Get().Key(k).Build())
-				}
-				for _, r := range cl.DoMulti(ctx, cmds...) {
-					_ = r.Error()
-				}
-			}
-		})
+		serverCases(b, "Server/", "/telemetry="+tel, session, 1, 64)
 		release()
 	}
 }
