@@ -33,10 +33,11 @@
 // cannot be placed are refused with a [*CommandError]; nothing is ever
 // sent unprefixed. The administrative client (registry.Registry.Admin)
 // sends what a part refuses. MULTI, EXEC, WATCH and the like work inside
-// one DoMulti that closes what it opens, and on a Dedicated connection,
-// never alone on the connection the parts share. A namespace with glob
-// characters, braces or white space is refused ([ErrNamespace]), and so
-// are two parts whose prefixes overlap on one server
+// one DoMulti that closes what it opens (sent on a pooled connection of
+// its own, apart from the parts' subscriptions), and on a Dedicated
+// connection, never alone on the connection the parts share. A namespace
+// with glob characters, braces or white space is refused ([ErrNamespace]),
+// and so are two parts whose prefixes overlap on one server
 // (registry.ErrOverlap).
 //
 // # What only the server can enforce
