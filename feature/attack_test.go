@@ -282,6 +282,19 @@ func TestAttackClusterCrossSlotPanics(t *testing.T) {
 	defer release()
 	session := s.Client
 	get := func(b rueidis.Builder, k string) rueidis.Completed { return b.Get().Key(k).Build() }
+	// dedicated runs fn on a dedicated connection, and says whether it
+	// panicked, or else what Dedicated returned.
+	dedicated := func(fn func(d rueidis.DedicatedClient)) error {
+		var inner error
+		err := session.Dedicated(func(d rueidis.DedicatedClient) error {
+			inner = noPanic(func() { fn(d) })
+			return nil
+		})
+		if inner != nil {
+			return inner
+		}
+		return err
+	}
 	for _, tc := range []struct {
 		name string
 		run  func() error
@@ -301,43 +314,19 @@ func TestAttackClusterCrossSlotPanics(t *testing.T) {
 			return err
 		}},
 		{"Dedicated: Do(GET a), Do(GET b)", func() error {
-			var inner error
-			err := session.Dedicated(func(d rueidis.DedicatedClient) error {
-				inner = noPanic(func() {
-					d.Do(ctx, get(d.B(), "a"))
-					d.Do(ctx, get(d.B(), "b"))
-				})
-				return nil
+			return dedicated(func(d rueidis.DedicatedClient) {
+				d.Do(ctx, get(d.B(), "a"))
+				d.Do(ctx, get(d.B(), "b"))
 			})
-			if inner != nil {
-				return inner
-			}
-			return err
 		}},
 		{"Dedicated: DoMulti(GET a, GET b)", func() error {
-			var inner error
-			err := session.Dedicated(func(d rueidis.DedicatedClient) error {
-				inner = noPanic(func() { d.DoMulti(ctx, get(d.B(), "a"), get(d.B(), "b")) })
-				return nil
-			})
-			if inner != nil {
-				return inner
-			}
-			return err
+			return dedicated(func(d rueidis.DedicatedClient) { d.DoMulti(ctx, get(d.B(), "a"), get(d.B(), "b")) })
 		}},
 		{"Dedicated: Do(PING), Do(GET a)", func() error {
-			var inner error
-			err := session.Dedicated(func(d rueidis.DedicatedClient) error {
-				inner = noPanic(func() {
-					d.Do(ctx, d.B().Ping().Build())
-					d.Do(ctx, get(d.B(), "a"))
-				})
-				return nil
+			return dedicated(func(d rueidis.DedicatedClient) {
+				d.Do(ctx, d.B().Ping().Build())
+				d.Do(ctx, get(d.B(), "a"))
 			})
-			if inner != nil {
-				return inner
-			}
-			return err
 		}},
 		{"Dedicate: Do(SET a), Do(SET b)", func() error {
 			d, cancel := session.Dedicate()

@@ -5,16 +5,28 @@ package feature
 
 import (
 	"context"
+	"errors"
 
 	"github.com/wireredis/wireredis/internal/keyspec"
 )
 
 // lookup finds args in the key table, then among the registered commands,
-// then through the learner. The memory of recent commands holds table
-// entries named by their first argument alone: no registration or
-// learned entry can stand for such a name (RegisterCommand refuses the
-// table's names, containers included).
+// then through the learner (see find), and explains a command it cannot
+// place with a *CommandError.
 func (c *Client) lookup(ctx context.Context, args []string) (*keyspec.Command, int, error) {
+	spec, n, err := c.find(ctx, args)
+	if err != nil {
+		return nil, 0, c.lookupError(args, err)
+	}
+	return spec, n, nil
+}
+
+// find is lookup without the explanation: its error is the key table's,
+// or a learnFailure. The memory of recent commands holds table entries
+// named by their first argument alone: no registration or learned entry
+// can stand for such a name (RegisterCommand refuses the table's names,
+// containers included).
+func (c *Client) find(ctx context.Context, args []string) (*keyspec.Command, int, error) {
 	if len(args) > 0 {
 		if spec := c.recent.find(args[0]); spec != nil {
 			return spec, 1, nil
@@ -28,7 +40,7 @@ func (c *Client) lookup(ctx context.Context, args []string) (*keyspec.Command, i
 		return spec, n, nil
 	}
 	if !keyspec.IsUnknown(err) {
-		return nil, 0, c.lookupError(args, err)
+		return nil, 0, err
 	}
 	if spec, n := lookupRegistered(args); spec != nil {
 		return spec, n, nil
@@ -36,16 +48,28 @@ func (c *Client) lookup(ctx context.Context, args []string) (*keyspec.Command, i
 	if c.learner != nil {
 		spec, n, lerr := c.learner.lookup(ctx, args)
 		if lerr != nil {
-			return nil, 0, c.fail(args[0], "asking the server where its keys are (COMMAND INFO) failed: "+lerr.Error(), lerr)
+			return nil, 0, learnFailure{lerr}
 		}
 		if spec != nil {
 			return spec, n, nil
 		}
 	}
-	return nil, 0, c.lookupError(args, err)
+	return nil, 0, err
 }
 
+// learnFailure is the learner's failure to ask the server.
+type learnFailure struct{ err error }
+
+func (f learnFailure) Error() string { return f.err.Error() }
+
+// lookupError explains why find could not place args. It is apart from
+// lookup so that errors.As's target, which escapes, costs the commands
+// found nothing.
 func (c *Client) lookupError(args []string, err error) error {
+	var lf learnFailure
+	if errors.As(err, &lf) {
+		return c.fail(args[0], "asking the server where its keys are (COMMAND INFO) failed: "+lf.err.Error(), lf.err)
+	}
 	name := "(empty command)"
 	if len(args) > 0 {
 		name = args[0]

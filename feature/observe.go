@@ -10,7 +10,6 @@ import (
 
 	"github.com/redis/rueidis"
 
-	"github.com/wireredis/wireredis/internal/keyspec"
 	"github.com/wireredis/wireredis/internal/observe"
 )
 
@@ -18,30 +17,15 @@ import (
 func withObserver(obs observe.Part) Option { return func(c *Client) { c.obs = obs } }
 
 // opName names a command for telemetry, never by its arguments: the name
-// the key table, a registration or the learner gives it (GET, CLIENT
-// SETNAME) or the server (REDIS_LEARN_COMMANDS). A command none of them knows is refused unsent, and named
-// UNKNOWN: its first word may be a key or a value passed by mistake, and
-// names chosen by callers would make the metrics' series unbounded. It is
-// read before the command is rewritten.
+// the key table, a registration or the server (REDIS_LEARN_COMMANDS) gives
+// it (GET, CLIENT SETNAME). A command none of them knows is refused
+// unsent, and named UNKNOWN: its first word may be a key or a value passed
+// by mistake, and names chosen by callers would make the metrics' series
+// unbounded. It is read before the command is rewritten; the rewrite's own
+// lookup then finds it in the memory of recent commands (or the learner's).
 func (c *Client) opName(ctx context.Context, args []string) string {
-	if len(args) == 0 {
-		return unknownOp
-	}
-	if spec := c.recent.find(args[0]); spec != nil {
+	if spec, _, err := c.find(ctx, args); err == nil {
 		return spec.Name
-	}
-	if spec, _, err := keyspec.Lookup(args); err == nil {
-		return spec.Name
-	}
-	if spec, _ := lookupRegistered(args); spec != nil {
-		return spec.Name
-	}
-	if c.learner != nil {
-		// The COMMAND INFO it may send is one the command's own lookup
-		// would send next: the learner remembers its answer.
-		if spec, _, err := c.learner.lookup(ctx, args); err == nil && spec != nil {
-			return spec.Name
-		}
 	}
 	return unknownOp
 }

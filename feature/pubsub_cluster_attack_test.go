@@ -895,18 +895,6 @@ func TestPubSubClusterAttackDedicatedConcurrentReceive(t *testing.T) {
 	}
 }
 
-// eventually asks cond until it holds or limit passes, and says which.
-func eventually(limit time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return true
-}
-
 // migrateSlot moves slot, with its keys, from one primary to another, as
 // redis-cli --cluster reshard does.
 func (p *psCluster) migrateSlot(slot int64, from, to string) {
@@ -1003,7 +991,7 @@ func TestPubSubClusterAttackSlotMigration(t *testing.T) {
 	// (The old ones stay on the old node's connection: rueidis ends a
 	// Receive without UNSUBSCRIBE, and the part's UNSUBSCRIBE would now go
 	// to the new primary.)
-	if !eventually(5*time.Second, func() bool {
+	if !testsupport.Eventually(5*time.Second, func() bool {
 		return p.numsub(prefix+"mig", false)[to] == 1 && p.numsub("__keyspace@0__:"+prefix+"migk", false)[to] == 1
 	}) {
 		t.Fatalf("the subscriptions made again are not on the new primary %s: %v, %v", to, p.numsub(prefix+"mig", false), p.numsub("__keyspace@0__:"+prefix+"migk", false))

@@ -162,6 +162,24 @@ func TestLearnCommands(t *testing.T) {
 	}
 }
 
+// TestLearnCommandsWhenTheServerCannotSay: a learner whose COMMAND INFO
+// fails refuses the command, saying so, and sends nothing.
+func TestLearnCommandsWhenTheServerCannotSay(t *testing.T) {
+	srv := redistest.Start(t)
+	gone := redistest.Start(t)
+	learner := feature.NewCommandLearner(gone.NewClient(t, nil))
+	gone.Kill()
+	part := feature.New(srv.Client, "session", feature.LearnCommands(learner))
+	err := part.Do(context.Background(), part.B().Arbitrary("NOSUCHCMD").Args("x").Build()).Error()
+	var ce *feature.CommandError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "(COMMAND INFO) failed") {
+		t.Errorf("NOSUCHCMD with a learner that cannot ask: %v, want a *CommandError saying COMMAND INFO failed", err)
+	}
+	if calls := commandInfoCalls(t, srv); calls != 0 {
+		t.Errorf("the server ran COMMAND INFO %d times, want 0", calls)
+	}
+}
+
 // commandInfoCalls reads how often the server ran COMMAND INFO.
 func commandInfoCalls(t *testing.T, srv *redistest.Server) int {
 	t.Helper()
