@@ -14,6 +14,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/redisproc"
+	"github.com/wireredis/wireredis/internal/testsupport"
 )
 
 // ClientName is the name the harness's own connections carry, so that
@@ -174,13 +175,9 @@ func (s *Server) ConnectedClients(t testing.TB) int {
 // shutdown asks.
 func (s *Server) WaitNoClients(t testing.TB) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for n := s.ConnectedClients(t); n != 0; n = s.ConnectedClients(t) {
-		if time.Now().After(deadline) {
-			t.Fatalf("redistest: %d client connections left on the server", n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testsupport.WaitFor(t, 5*time.Second, "redistest: no client connection left on the server", func() bool {
+		return s.ConnectedClients(t) == 0
+	})
 }
 
 func (s *Server) mustManage(op string) {
