@@ -138,6 +138,15 @@ func NewObserved(logger *slog.Logger, hooks observe.Hooks) (*Registry, func()) {
 // asks them for the observer of the part it opens.
 func (r *Registry) Hooks() observe.Hooks { return r.hooks }
 
+// ClosedObserver is implemented by hooks (NewObserved) that want the
+// final numbers of each connection the registry shuts, once it is shut:
+// Stats no longer lists it, and the telemetry package keeps them so that
+// its counters do not fall back and the last export of a short-lived
+// process still has them.
+type ClosedObserver interface {
+	ConnectionClosed(ConnStats)
+}
+
 // NewDefault is New(nil), for wire sets that have no *slog.Logger.
 func NewDefault() (*Registry, func()) { return New(nil) }
 
@@ -379,6 +388,7 @@ func (r *Registry) release(c *conn, part string) {
 func (r *Registry) shut(c *conn, reason string) {
 	timeout := c.opts.ShutdownTimeout
 	deadline := time.Now().Add(timeout)
+	defer r.reportClosed(c) // after finishShut: the numbers are final
 	defer r.finishShut(c, deadline)
 	r.mu.Lock()
 	stop, done := c.stopBG, c.bgDone
@@ -427,6 +437,19 @@ func (r *Registry) finishShut(c *conn, deadline time.Time) {
 	}
 }
 
+// reportClosed gives the hooks c's final numbers, if they want them.
+func (r *Registry) reportClosed(c *conn) {
+	o, ok := r.hooks.(ClosedObserver)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	s := c.stats()
+	r.mu.Unlock()
+	s.Connected, s.Refs, s.Parts = false, 0, nil // whoever held it, it is closed
+	o.ConnectionClosed(s)
+}
+
 // Value returns the value stored under key for the connection client, made
 // by create on first use. It lives as long as the connection: state that
 // the parts of one connection share (feature's learned commands). For a
@@ -471,24 +494,29 @@ func (r *Registry) Stats() []ConnStats {
 		if c.refs == 0 {
 			continue // a fail-fast dial under way
 		}
-		s := ConnStats{
-			Fingerprint: c.fingerprint, Addr: c.addr, DB: c.db, Refs: c.refs,
-			Connected: c.client.Load() != nil,
-			Commands:  c.n.Sent(), Errors: c.n.Failed(), InFlight: c.n.InFlight(),
-			Sockets: c.socks.count(), DialFailures: c.dialFailures.Load(), Reconnects: c.reconnects.Load(),
-		}
-		b := c.n.Batches()
-		s.Batches, s.BatchedCommands, s.BatchSizes = b.Batches, b.Commands, b.Sizes[:]
-		for name := range c.users {
-			s.Parts = append(s.Parts, name)
-		}
-		slices.Sort(s.Parts)
-		out = append(out, s)
+		out = append(out, c.stats())
 	}
 	slices.SortFunc(out, func(a, b ConnStats) int {
 		return cmp.Or(cmp.Compare(a.Addr, b.Addr), cmp.Compare(a.DB, b.DB), cmp.Compare(a.Fingerprint, b.Fingerprint))
 	})
 	return out
+}
+
+// stats describes c; under Registry.mu.
+func (c *conn) stats() ConnStats {
+	s := ConnStats{
+		Fingerprint: c.fingerprint, Addr: c.addr, DB: c.db, Refs: c.refs,
+		Connected: c.client.Load() != nil,
+		Commands:  c.n.Sent(), Errors: c.n.Failed(), InFlight: c.n.InFlight(),
+		Sockets: c.socks.count(), DialFailures: c.dialFailures.Load(), Reconnects: c.reconnects.Load(),
+	}
+	b := c.n.Batches()
+	s.Batches, s.BatchedCommands, s.BatchSizes = b.Batches, b.Commands, b.Sizes[:]
+	for name := range c.users {
+		s.Parts = append(s.Parts, name)
+	}
+	slices.Sort(s.Parts)
+	return s
 }
 
 // Close closes every connection still open, each after waiting (up to its

@@ -592,9 +592,21 @@ func TestAttackOffSwitches(t *testing.T) {
 	}
 }
 
-// memoryExporter is a metric exporter that keeps nothing: the periodic
-// reader's goroutine is what TestAttackLifecycle needs.
-type memoryExporter struct{ exports atomic.Int64 }
+// memoryExporter is a metric exporter that counts its exports and keeps
+// the points of the last one (flattened by points: the reader reuses what
+// it exports).
+type memoryExporter struct {
+	exports atomic.Int64
+	mu      sync.Mutex
+	last    map[string]map[string]int64
+}
+
+// lastExport returns the points of the last export.
+func (e *memoryExporter) lastExport() map[string]map[string]int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.last
+}
 
 func (*memoryExporter) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
 	return sdkmetric.DefaultTemporalitySelector(k)
@@ -604,7 +616,11 @@ func (*memoryExporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggrega
 	return sdkmetric.DefaultAggregationSelector(k)
 }
 
-func (e *memoryExporter) Export(context.Context, *metricdata.ResourceMetrics) error {
+func (e *memoryExporter) Export(_ context.Context, rm *metricdata.ResourceMetrics) error {
+	pts := points(*rm)
+	e.mu.Lock()
+	e.last = pts
+	e.mu.Unlock()
 	e.exports.Add(1)
 	return nil
 }

@@ -6,7 +6,9 @@ package telemetry
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -93,37 +95,105 @@ type connTotals struct {
 	batchSizes                                                           [len(registry.BatchSizeBounds) + 1]int64
 }
 
-// observeConnections registers the callback that reads r.Stats; the func
-// unregisters it.
-func observeConnections(m metric.Meter, r *registry.Registry) (func() error, error) {
+// connKey groups the connections the metrics do not tell apart.
+func connKey(s registry.ConnStats) string {
+	return s.Fingerprint + "\x00" + s.Addr + "\x00" + strconv.Itoa(s.DB)
+}
+
+// addCounts adds s's counters: what a connection did, which stays true
+// once it is closed.
+func (t *connTotals) addCounts(s registry.ConnStats) {
+	t.commands += s.Commands
+	t.errors += s.Errors
+	t.dialFailures += s.DialFailures
+	t.reconnects += s.Reconnects
+	t.batches += s.Batches
+	t.batched += s.BatchedCommands
+	for i, n := range s.BatchSizes {
+		t.batchSizes[min(i, len(t.batchSizes)-1)] += n
+	}
+}
+
+// addState adds what s has now: sockets, parts, commands in flight.
+func (t *connTotals) addState(s registry.ConnStats) {
+	t.sockets += int64(s.Sockets)
+	t.parts += int64(len(s.Parts))
+	t.inFlight += s.InFlight
+}
+
+// closedConns keep the counters of the connections the registry closed
+// (registry.ClosedObserver), by connKey. Without them a connection's
+// counters would vanish when its last part releases it, fall back to zero
+// when its settings are dialled again, and be missing from the export a
+// MeterProvider makes when it shuts down after the registry: the last one
+// of a short-lived process. The keys are the distinct connections the
+// settings name, so the map stays small.
+type closedConns struct {
+	mu    sync.Mutex
+	byKey map[string]*connTotals
+	order []string
+}
+
+func (cc *closedConns) add(s registry.ConnStats) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	key := connKey(s)
+	t := cc.byKey[key]
+	if t == nil {
+		if cc.byKey == nil {
+			cc.byKey = map[string]*connTotals{}
+		}
+		t = &connTotals{kvs: connAttrs(s)}
+		cc.byKey[key] = t
+		cc.order = append(cc.order, key)
+	}
+	t.addCounts(s)
+}
+
+// observeConnections registers the callback that reads r.Stats, and adds
+// what closed holds. It stays registered once the registry is closed,
+// reporting the closed connections' final counters until the
+// MeterProvider shuts down.
+func observeConnections(m metric.Meter, r *registry.Registry, closed *closedConns) error {
 	ci, err := newConnInstruments(m)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	reg, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	_, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		byConn := map[string]*connTotals{}
 		var order []string
 		for _, s := range r.Stats() {
-			key := s.Fingerprint + "\x00" + s.Addr + "\x00" + strconv.Itoa(s.DB)
+			key := connKey(s)
 			t := byConn[key]
 			if t == nil {
 				t = &connTotals{kvs: connAttrs(s)}
 				byConn[key] = t
 				order = append(order, key)
 			}
-			t.sockets += int64(s.Sockets)
-			t.parts += int64(len(s.Parts))
-			t.commands += s.Commands
-			t.errors += s.Errors
-			t.inFlight += s.InFlight
-			t.dialFailures += s.DialFailures
-			t.reconnects += s.Reconnects
-			t.batches += s.Batches
-			t.batched += s.BatchedCommands
-			for i, n := range s.BatchSizes {
-				t.batchSizes[min(i, len(t.batchSizes)-1)] += n
+			t.addCounts(s)
+			t.addState(s)
+		}
+		closed.mu.Lock()
+		for _, key := range closed.order {
+			c := closed.byKey[key]
+			t := byConn[key]
+			if t == nil {
+				// NewSet sorts the slice it is given: a copy of ours.
+				t = &connTotals{kvs: slices.Clip(slices.Clone(c.kvs))}
+				byConn[key] = t
+				order = append(order, key)
+			}
+			t.commands += c.commands
+			t.errors += c.errors
+			t.dialFailures += c.dialFailures
+			t.reconnects += c.reconnects
+			t.batches += c.batches
+			t.batched += c.batched
+			for i, n := range c.batchSizes {
+				t.batchSizes[i] += n
 			}
 		}
+		closed.mu.Unlock()
 		for _, key := range order {
 			t := byConn[key]
 			attrs := metric.WithAttributeSet(attribute.NewSet(t.kvs...))
@@ -142,10 +212,7 @@ func observeConnections(m metric.Meter, r *registry.Registry) (func() error, err
 		}
 		return nil
 	}, ci.all()...)
-	if err != nil {
-		return nil, err
-	}
-	return reg.Unregister, nil
+	return err
 }
 
 // batchSizes name the buckets of registry.ConnStats.BatchSizes: "1-2",

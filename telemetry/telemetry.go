@@ -52,11 +52,18 @@ const ScopeName = "github.com/wireredis/wireredis/telemetry"
 
 // New returns a registry whose parts report their commands to cfg's
 // providers, and whose connections are observed by cfg's meter, and a
-// func that closes the registry and stops the observation. With
-// REDIS_OTEL=off (opts.OTel), or neither provider (the API's no-op
-// providers count as none), it is registry.New's registry: nothing is
-// recorded, and commands cost what they cost without telemetry. A part
-// whose own REDIS_<PART>_OTEL is off is not observed.
+// func that closes the registry. With REDIS_OTEL=off (opts.OTel), or
+// neither provider (the API's no-op providers count as none), it is
+// registry.New's registry: nothing is recorded, and commands cost what
+// they cost without telemetry. A part whose own REDIS_<PART>_OTEL is off
+// is not observed.
+//
+// A connection's counters outlive it: once closed (its last part
+// released, or the registry closed) it is reported with its final counts
+// and no socket until the MeterProvider shuts down. A MeterProvider that
+// the registry is built from shuts down after it (wire's cleanups run in
+// reverse order), and its last export, that of a short-lived process
+// too, has them.
 func New(opts provider.Options, cfg Config) (*registry.Registry, func(), error) {
 	// The API's no-op providers record nothing: without them the parts
 	// skip the work (and allocations) of feeding them.
@@ -74,28 +81,21 @@ func New(opts provider.Options, cfg Config) (*registry.Registry, func(), error) 
 	if cfg.TracerProvider != nil {
 		h.tracer = cfg.TracerProvider.Tracer(ScopeName, trace.WithSchemaURL(semconv.SchemaURL))
 	}
-	var meter metric.Meter
-	if cfg.MeterProvider != nil {
-		meter = cfg.MeterProvider.Meter(ScopeName, metric.WithSchemaURL(semconv.SchemaURL))
-		if err := h.instruments(meter); err != nil {
-			return nil, nil, err
-		}
-	}
-	r, closeAll := registry.NewObserved(cfg.Logger, h)
-	if meter == nil {
+	if cfg.MeterProvider == nil {
+		r, closeAll := registry.NewObserved(cfg.Logger, h)
 		return r, closeAll, nil
 	}
-	unregister, err := observeConnections(meter, r)
-	if err != nil {
+	meter := cfg.MeterProvider.Meter(ScopeName, metric.WithSchemaURL(semconv.SchemaURL))
+	if err := h.instruments(meter); err != nil {
+		return nil, nil, err
+	}
+	h.closed = &closedConns{}
+	r, closeAll := registry.NewObserved(cfg.Logger, h)
+	if err := observeConnections(meter, r, h.closed); err != nil {
 		closeAll()
 		return nil, nil, err
 	}
-	return r, func() {
-		closeAll()
-		if err := unregister(); err != nil {
-			r.Logger().Warn("wireredis: stopping the connection metrics failed", "error", err)
-		}
-	}, nil
+	return r, closeAll, nil
 }
 
 // hooks make each part's observer; they hold what the parts share.
@@ -105,6 +105,19 @@ type hooks struct {
 	duration metric.Float64Histogram
 	cache    metric.Int64Counter
 	refused  metric.Int64Counter
+	// closed keeps the counters of closed connections; nil without a
+	// meter.
+	closed *closedConns
 }
 
-var _ observe.Hooks = (*hooks)(nil)
+var (
+	_ observe.Hooks           = (*hooks)(nil)
+	_ registry.ClosedObserver = (*hooks)(nil)
+)
+
+// ConnectionClosed keeps a closed connection's counters for the metrics.
+func (h *hooks) ConnectionClosed(s registry.ConnStats) {
+	if h.closed != nil {
+		h.closed.add(s)
+	}
+}
