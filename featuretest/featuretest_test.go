@@ -12,7 +12,10 @@ import (
 
 	"github.com/wireredis/wireredis/feature"
 	"github.com/wireredis/wireredis/featuretest"
+	"github.com/wireredis/wireredis/internal/testsupport"
 )
+
+func TestMain(m *testing.M) { testsupport.VerifyTestMain(m) }
 
 // built is the command a part would send for these tokens, prefix and
 // all, as the mock receives it.

@@ -15,6 +15,13 @@
 //
 //	wire.Build(telemetry.ProviderSet, feature.Set, otelProviders, NewApp)
 //
+// Package otelsdk (telemetry/otelsdk) provides them from the SDK, made
+// from the application's exporters, with cleanups that shut them down
+// after the registry has closed:
+//
+//	wire.Build(telemetry.ProviderSet, otelsdk.Set, feature.Set,
+//		NewSpanExporter, NewMetricExporter, resource.Default, NewApp)
+//
 // Without wire, New returns the registry to open parts from:
 //
 //	reg, closeReg, err := telemetry.New(opts, telemetry.Config{TracerProvider: tp, MeterProvider: mp})
@@ -53,6 +60,8 @@
 // db.client.connection.count (network connections open, by fingerprint
 // as db.client.connection.pool.name: no password enters it),
 // wireredis.connection.parts, .commands, .errors, .in_flight,
-// .dial_failures and .reconnects. docs/operations.md has the tables, and
-// what telemetry costs.
+// .dial_failures and .reconnects. A closed connection keeps its counts
+// until the MeterProvider shuts down, so the last export of a short-lived
+// process has them. docs/operations.md has the tables, and what telemetry
+// costs.
 package telemetry

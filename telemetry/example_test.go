@@ -18,16 +18,14 @@ import (
 )
 
 // With wire, a service's wire.go names telemetry.ProviderSet where it
-// named wireredis.ProviderSet, and provides the application's
-// trace.TracerProvider and metric.MeterProvider:
+// named wireredis.ProviderSet, and otelsdk.Set makes the SDK's providers
+// from the application's exporters (docs/operations.md, compiled):
 //
 //	func InitializeApp(ctx context.Context) (*App, func(), error) {
-//		wire.Build(telemetry.ProviderSet, feature.Set, NewOTel, NewApp)
+//		wire.Build(telemetry.ProviderSet, otelsdk.Set, feature.Set,
+//			NewSpanExporter, NewMetricExporter, resource.Default, NewApp)
 //		return nil, nil, nil
 //	}
-//
-//	// NewOTel gives the application's providers (exporters, resource ...).
-//	func NewOTel() (trace.TracerProvider, metric.MeterProvider, func(), error) { ... }
 //
 // Without wire, New returns the registry to open the parts from. Here the
 // SDK's in-memory readers show what a part records: a span per command,

@@ -7,9 +7,12 @@ import (
 	"testing"
 
 	"github.com/wireredis/wireredis/internal/docstest"
+	"github.com/wireredis/wireredis/internal/testsupport"
 )
 
 const root = "../.."
+
+func TestMain(m *testing.M) { testsupport.VerifyTestMain(m) }
 
 // TestDocSnippets compiles every Go block of README.md and docs/*.md (see
 // the package doc): a block that does not compile, or that neither is a
