@@ -104,7 +104,7 @@ func Build(dir string) error {
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out.String())
+			return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out.String())
 		}
 		return nil
 	}
