@@ -32,10 +32,14 @@ type connecting interface {
 }
 
 // New wraps shared in the namespace. Closing the returned client does not
-// close shared. It panics on a namespace that ValidNamespace refuses:
-// Open returns that as an error instead.
+// close shared. It panics on a namespace that ValidNamespace refuses, and
+// when the rueidis linked in is not the one its replies can be read in
+// (ErrRueidisLayout): Open returns both as errors instead.
 func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 	if err := ValidNamespace(namespace); err != nil {
+		panic(err)
+	}
+	if err := replyMirror(); err != nil {
 		panic(err)
 	}
 	c := &Client{namespace: newNamespace(namespace), shared: shared}

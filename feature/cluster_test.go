@@ -57,6 +57,10 @@ func TestCluster(t *testing.T) {
 	if session.Mode() != "cluster" {
 		t.Fatalf("Mode = %s, want cluster", session.Mode())
 	}
+	// rueidisx.InitSlot copies rueidis's slot of a keyless cluster command.
+	if ping := session.B().Ping().Build(); ping.Slot() != rueidisx.InitSlot {
+		t.Errorf("a cluster PING's slot is %d, rueidisx.InitSlot %d", ping.Slot(), rueidisx.InitSlot)
+	}
 	tagged, releaseTagged, err := feature.Part{Namespace: "ratelimit", HashTag: true}.Open(ctx, reg, base)
 	if err != nil {
 		t.Fatal(err)
