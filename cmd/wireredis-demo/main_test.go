@@ -92,3 +92,20 @@ func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
 }
+
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"-h"}, 0}, {[]string{"extra"}, 2}, {[]string{"-nope"}, 2},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), tc.args, &out, &errOut); code != tc.code {
+			t.Errorf("run(%q) = %d, want %d", tc.args, code, tc.code)
+		}
+		if all := out.String() + errOut.String(); !strings.Contains(all, "usage: wireredis-demo") || !strings.Contains(all, "-serve") {
+			t.Errorf("run(%q) printed no usage with its flags:\n%s", tc.args, all)
+		}
+	}
+}
