@@ -46,6 +46,7 @@ func clusterParts(t *testing.T, c *redistest.Cluster, environ ...string) (reg *r
 // TestCluster runs its cases on one three-primary cluster with replicas:
 // starting one takes seconds. Each case writes keys of its own.
 func TestCluster(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	ctx := context.Background()
 	c := redistest.StartCluster(t, 3, 1)
 	reg, base := clusterParts(t, c)
@@ -403,6 +404,7 @@ func TestCluster(t *testing.T) {
 // replica takes over, the same client goes on, and every write
 // acknowledged after recovery is readable.
 func TestClusterFailover(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	ctx := context.Background()
 	c := redistest.StartCluster(t, 3, 1)
 	reg, base := clusterParts(t, c)
