@@ -7,7 +7,7 @@ BENCHSTAT := go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6
 
 # The demo, on an embedded Redis unless REDIS_URL is set.
 run:
-	go run ./cmd/wireredis demo
+	go run ./cmd/wireredis-demo
 
 # Every test against real redis-server processes, with the race detector;
 # then the allocation tests, which need it off (it makes sync.Pool lossy).
@@ -25,10 +25,10 @@ conformance:
 	cd conformance && go test -count=1 -timeout 60m -v .
 
 # Regenerates internal/keyspec/table_gen.go (from a redis-server it starts),
-# internal/demo's parts (wireredis gen), then wire_gen.go, which uses them.
+# the demo's parts (wireredis gen), then wire_gen.go, which uses them.
 generate:
 	./scripts/ensure-redis-server.sh
-	go generate ./internal/keyspec ./internal/demo
+	go generate ./internal/keyspec ./cmd/wireredis-demo/internal/demo
 	go tool wire ./...
 
 # Fails when a generated file is stale or a file is not gofmt'ed.

@@ -89,6 +89,7 @@ func TestBadEnvironmentFailsFast(t *testing.T) {
 // now. wire diff prints differences on stdout; stderr may hold the go
 // command's download lines on a fresh machine.
 func TestWireGenIsCurrent(t *testing.T) {
+	t.Parallel() // reads files only: overlaps the tests that wait on servers
 	cmd := exec.Command("go", "tool", "wire", "diff", "./...")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

@@ -61,6 +61,7 @@ func noPanic(f func()) (err error) {
 // one "_" of "__:", so the pattern matches every keyspace notification of
 // the cache part's keys.
 func TestAttackKeyspacePatternClassSwallowsPrefix(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	srv := redistest.Start(t, "--notify-keyspace-events", "KEA")
 	session, cache := sessionAndCache(t, srv)
 	ctx := context.Background()
@@ -272,6 +273,7 @@ func TestAttackBlockingCommandWithoutBlockingFlag(t *testing.T) {
 // plain part's ordinary keys (a and b hash to different slots) stop the
 // process.
 func TestAttackClusterCrossSlotPanics(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	ctx := context.Background()
 	c := redistest.StartCluster(t, 3, 0)
 	reg, base := clusterParts(t, c)
@@ -418,6 +420,7 @@ func TestAttackACLRulesDenyNormalUse(t *testing.T) {
 // behind Sentinel, so under the user it describes (set on every node, as
 // the docs say) a part's Scan fails with NOPERM.
 func TestAttackACLRulesDenyScanOnCluster(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	ctx := context.Background()
 	c := redistest.StartCluster(t, 3, 0)
 	_, plain := clusterParts(t, c)
@@ -501,6 +504,7 @@ func TestAttackScriptThatNeverEnds(t *testing.T) {
 // introspection are not a tenant's; but WAIT answered with the number of
 // replicas, and LOLWUT with the server's version.
 func TestAttackKeylessCommandsReadServerState(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	primary := redistest.Start(t)
 	redistest.Start(t, "--replicaof", "127.0.0.1", fmt.Sprint(primary.Port()))
 	ctx := context.Background()

@@ -99,10 +99,6 @@ func sentTwiceOf(n int, cmd func(int) *rueidis.Completed) int {
 	return -1
 }
 
-// noSlot is where cluster slots end: rueidis gives a command without keys
-// a slot beyond it.
-const noSlot = 16384
-
 // oneNodeBatch refuses, on a cluster, a batch that rueidis cannot route: a
 // command without keys (MULTI, PING, ...) goes to the node of the keyed
 // commands around it, so these must all share one slot (rueidis panics
@@ -114,7 +110,7 @@ func (c *Client) oneNodeBatch(out []rueidis.Completed, oneSlot bool) error {
 	unslotted, slot, slots := false, uint16(0), 0
 	for _, cmd := range out {
 		switch s := cmd.Slot(); {
-		case s >= noSlot:
+		case s >= rueidisx.InitSlot:
 			unslotted = true
 		case slots == 0 || s != slot:
 			slot = s

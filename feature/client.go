@@ -20,9 +20,10 @@ type Client struct {
 	// shared is the connection the commands go to, as the registry gave
 	// it: a lazy or background part's is not made yet (see connecting).
 	shared rueidis.Client
-	// cluster is the connection's mode, once the connection is made: the
-	// rewrite depends on it (cluster slots, single-node builders).
-	mode atomic.Int32 // 0: not known yet; else 1 + rueidis.ClientMode's index
+	// mode is the connection's kind (modeUnknown, modeSingle,
+	// modeCluster), once the connection is made: the rewrite depends on
+	// it (cluster slots, single-node builders).
+	mode atomic.Int32
 }
 
 // connecting is a connection not made yet: the registry's, for a lazy or
@@ -32,10 +33,14 @@ type connecting interface {
 }
 
 // New wraps shared in the namespace. Closing the returned client does not
-// close shared. It panics on a namespace that ValidNamespace refuses:
-// Open returns that as an error instead.
+// close shared. It panics on a namespace that ValidNamespace refuses, and
+// when the rueidis linked in is not the one its replies can be read in
+// (ErrRueidisLayout): Open returns both as errors instead.
 func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 	if err := ValidNamespace(namespace); err != nil {
+		panic(err)
+	}
+	if err := replyMirror(); err != nil {
 		panic(err)
 	}
 	c := &Client{namespace: newNamespace(namespace), shared: shared}
@@ -82,11 +87,19 @@ func WithHashTag() Option {
 	}
 }
 
+// The kinds of connection a part may be over, as its mode holds them.
+// Sentinel and single connections are alike to the rewrite.
+const (
+	modeUnknown int32 = iota // a lazy or background part not connected yet
+	modeSingle
+	modeCluster
+)
+
 // resolve makes sure the connection's mode is known before a command is
 // rewritten: a lazy part dials here, on its first command; a background
 // part fails with ErrNotReady until its connection is made.
 func (c *Client) resolve(ctx context.Context) error {
-	if c.mode.Load() != 0 {
+	if c.mode.Load() != modeUnknown {
 		return nil
 	}
 	conn, err := c.shared.(connecting).Resolve(ctx)
@@ -99,15 +112,15 @@ func (c *Client) resolve(ctx context.Context) error {
 
 func (c *Client) known(m rueidis.ClientMode) {
 	if m == rueidis.ClientModeCluster {
-		c.mode.Store(2)
+		c.mode.Store(modeCluster)
 	} else {
-		c.mode.Store(1)
+		c.mode.Store(modeSingle)
 	}
 }
 
 // isCluster reports whether the connection is a cluster's; a connection
 // not made yet reads as a single node's.
-func (c *Client) isCluster() bool { return c.mode.Load() == 2 }
+func (c *Client) isCluster() bool { return c.mode.Load() == modeCluster }
 
 // Namespace returns the namespace, without "{", "}" or ":".
 func (c *Client) Namespace() string { return c.ns }
@@ -125,7 +138,7 @@ func (c *Client) StripKey(k string) (key string, ok bool) { return strings.CutPr
 // its callers write hash to other slots than the prefixed keys it sends.
 func (c *Client) B() rueidis.Builder {
 	b := c.shared.B() // a lazy part dials here
-	if c.mode.Load() == 0 {
+	if c.mode.Load() == modeUnknown {
 		if conn, ok := c.shared.(connecting); ok {
 			if made, err := conn.Resolve(context.Background()); err == nil {
 				c.known(made.Mode())
@@ -140,11 +153,6 @@ func (c *Client) B() rueidis.Builder {
 
 // Do sends cmd with its keys prefixed, and gives the reply back with the
 // prefix taken off the names it carries.
-//
-// Do and DoCache repeat the body of do and doCache (which the observed
-// path calls) rather than call them: the extra call cost a part's GET 12
-// to 15 ns of about 200 (BenchmarkDo/GET, BenchmarkServer/CacheHit,
-// interleaved runs), the cost the parts had before telemetry.
 func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
 	if c.obs != nil {
 		return c.observedDo(ctx, cmd)
@@ -159,6 +167,10 @@ func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 	return c.unprefix(c.shared.Do(ctx, cmd), names, false)
 }
 
+// do is Do without an observer, for the observed path. Do and DoCache
+// repeat the bodies of do and doCache rather than call them: the extra
+// call cost a part's GET 12 to 15 ns of about 200 (BenchmarkDo/GET,
+// BenchmarkServer/CacheHit, interleaved runs).
 func (c *Client) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
 	if err := c.resolve(ctx); err != nil {
 		return rueidis.NewErrorResult(err)

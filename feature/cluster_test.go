@@ -46,6 +46,7 @@ func clusterParts(t *testing.T, c *redistest.Cluster, environ ...string) (reg *r
 // TestCluster runs its cases on one three-primary cluster with replicas:
 // starting one takes seconds. Each case writes keys of its own.
 func TestCluster(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	ctx := context.Background()
 	c := redistest.StartCluster(t, 3, 1)
 	reg, base := clusterParts(t, c)
@@ -56,6 +57,10 @@ func TestCluster(t *testing.T) {
 	defer release()
 	if session.Mode() != "cluster" {
 		t.Fatalf("Mode = %s, want cluster", session.Mode())
+	}
+	// rueidisx.InitSlot copies rueidis's slot of a keyless cluster command.
+	if ping := session.B().Ping().Build(); ping.Slot() != rueidisx.InitSlot {
+		t.Errorf("a cluster PING's slot is %d, rueidisx.InitSlot %d", ping.Slot(), rueidisx.InitSlot)
 	}
 	tagged, releaseTagged, err := feature.Part{Namespace: "ratelimit", HashTag: true}.Open(ctx, reg, base)
 	if err != nil {
@@ -399,6 +404,7 @@ func TestCluster(t *testing.T) {
 // replica takes over, the same client goes on, and every write
 // acknowledged after recovery is readable.
 func TestClusterFailover(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	ctx := context.Background()
 	c := redistest.StartCluster(t, 3, 1)
 	reg, base := clusterParts(t, c)

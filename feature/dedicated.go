@@ -11,6 +11,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/keyspec"
+	"github.com/wireredis/wireredis/internal/rueidisx"
 )
 
 // Dedicated runs fn with a connection of its own (for WATCH/MULTI/EXEC);
@@ -91,7 +92,7 @@ func (c *Client) dedicatedSlot(out []rueidis.Completed, state *dedicatedState) e
 	}
 	for i := range out {
 		s := out[i].Slot()
-		if s >= noSlot {
+		if s >= rueidisx.InitSlot {
 			switch {
 			case c.hashTag:
 				out[i] = out[i].SetSlot(c.prefix)

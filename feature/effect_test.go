@@ -1214,6 +1214,7 @@ func reportEscapes(t *testing.T, escapes []escape) {
 
 // TestEffectOracle runs the corpus through a part of a standalone server.
 func TestEffectOracle(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	srv := redistest.Start(t)
 	attacker, bystander := effectParts(t, []string{"REDIS_URL=" + srv.URL()}, false)
 	w := newEffectWorld(t, srv, nil, attacker, bystander)
@@ -1227,6 +1228,7 @@ func TestEffectOracle(t *testing.T) {
 // TestEffectOracleCluster runs the corpus (fewer shapes of each command)
 // through a plain part and through a hash-tag part of a 3-master cluster.
 func TestEffectOracleCluster(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	cluster := redistest.StartCluster(t, 3, 0)
 	cmds := serverCommands(t, cluster.Node(t, cluster.Primaries()[0]))
 	for _, hashTag := range []bool{false, true} {

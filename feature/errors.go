@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/wireredis/wireredis/internal/keyspec"
+	"github.com/wireredis/wireredis/internal/rueidisx"
 	"github.com/wireredis/wireredis/registry"
 )
 
@@ -45,6 +46,12 @@ func (e *CommandError) Error() string {
 }
 
 func (e *CommandError) Unwrap() error { return e.Err }
+
+// ErrRueidisLayout is matched by the error of opening a part when the
+// rueidis linked in is not laid out as wireredis's mirror of its replies
+// expects (a rueidis release wireredis was not checked against): the
+// part's replies could keep its prefix, so it does not open.
+var ErrRueidisLayout = rueidisx.ErrLayout
 
 // ErrNotReady is matched by the errors of a part whose start-up policy is
 // background while its connection is not made yet.

@@ -2,8 +2,10 @@ package feature
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/wireredis/wireredis/internal/observe"
+	"github.com/wireredis/wireredis/internal/rueidisx"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/registry"
 )
@@ -72,6 +74,9 @@ func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provide
 	if err := ValidNamespace(p.Namespace); err != nil {
 		return nil, nil, err
 	}
+	if err := replyMirror(); err != nil {
+		return nil, nil, fmt.Errorf("wireredis: part %q: %w", p.Namespace, err)
+	}
 	unclaim, err := reg.Claim(opts, p.Namespace, p.Prefix())
 	if err != nil {
 		return nil, nil, err
@@ -105,6 +110,17 @@ func (p Part) Prefix() string { return keyPrefix(p.Namespace, p.HashTag) }
 // Open is Part{Namespace: namespace, Overrides: overrides}.Open.
 func Open(ctx context.Context, reg *registry.Registry, base provider.Options, namespace string, overrides ...func(*provider.Options)) (*Client, func(), error) {
 	return Part{Namespace: namespace, Overrides: overrides}.Open(ctx, reg, base)
+}
+
+// replyMirror is nil when replies can be given back without the prefix:
+// internal/rueidisx's mirror of rueidis's replies matches the rueidis
+// linked in. Otherwise parts do not open, rather than answer with
+// prefixed names. Tests replace it.
+var replyMirror = func() error {
+	if rueidisx.MessageVerified() {
+		return nil
+	}
+	return rueidisx.Check()
 }
 
 // learnerKey keys the CommandLearner of a connection in the registry.

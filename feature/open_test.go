@@ -3,6 +3,8 @@ package feature_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,4 +237,29 @@ func TestBackgroundPart(t *testing.T) {
 	if got := str(t, srv.Client.Do(ctx, srv.Client.B().Get().Key("session:k").Build())); got != "v" {
 		t.Errorf("session:k = %q", got)
 	}
+}
+
+// TestOpenRefusesAnUncheckedReplyLayout: when the rueidis linked in is not
+// laid out as the reply mirror expects, replies would keep the prefix (a
+// KEYS result passed to DEL would be prefixed twice). The part does not
+// open, says why, and takes no connection; New panics with the same error.
+func TestOpenRefusesAnUncheckedReplyLayout(t *testing.T) {
+	srv := redistest.Start(t)
+	reg, base := parts(t, "REDIS_URL="+srv.URL())
+	mismatch := fmt.Errorf("%w (reply mirror; rueidis v9.9.9 linked, v1.0.79 checked)", feature.ErrRueidisLayout)
+	feature.SetReplyMirror(t, func() error { return mismatch })
+
+	_, _, err := feature.ProvideSessionRedis(context.Background(), reg, base)
+	if !errors.Is(err, feature.ErrRueidisLayout) || !strings.Contains(err.Error(), `part "session"`) {
+		t.Fatalf("Open: %v, want ErrRueidisLayout naming the part", err)
+	}
+	if stats := reg.Stats(); len(stats) != 0 {
+		t.Errorf("the refused part left connections: %+v", stats)
+	}
+	defer func() {
+		if r := recover(); r == nil || !errors.Is(r.(error), feature.ErrRueidisLayout) {
+			t.Errorf("New panicked with %v, want ErrRueidisLayout", r)
+		}
+	}()
+	feature.New(nil, "session")
 }

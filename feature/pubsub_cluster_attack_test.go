@@ -234,6 +234,7 @@ const psTag = "psx"
 // cluster with replicas, through every entry point, judged by the nodes.
 // The last case kills the tag's primary.
 func TestPubSubClusterAttack(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	ctx := context.Background()
 	p := startPSCluster(t, 1)
 	c, reg, base, tagged := p.c, p.reg, p.base, p.tagged
@@ -754,6 +755,7 @@ const crashChild = "WIREREDIS_PSATK_CHILD"
 // pooled connection of its own (apartFromSubscriptions). Each scenario
 // runs in a child process, so that a crash fails this test alone.
 func TestPubSubClusterAttackSharedTransactionCrash(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	if scenario := os.Getenv(crashChild); scenario != "" {
 		sharedTransactionScenario(t, scenario)
 		return
@@ -869,6 +871,7 @@ func oneServerTransactions(t *testing.T) {
 // dedicated client guards its state (transaction, slot) with a mutex. It
 // failed under -race before.
 func TestPubSubClusterAttackDedicatedConcurrentReceive(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	ctx := context.Background()
 	p := startPSCluster(t, 0)
 	tagged := p.tagged
@@ -936,6 +939,7 @@ func (p *psCluster) migrateSlot(slot int64, from, to string) {
 // PUBSUB's counts and the keyspace events until the part subscribes
 // again; after it does, they agree again on the new primary.
 func TestPubSubClusterAttackSlotMigration(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	ctx := context.Background()
 	p := startPSCluster(t, 0)
 	c, tagged := p.c, p.tagged

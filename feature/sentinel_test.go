@@ -15,6 +15,7 @@ import (
 // TestSentinelFailover: the primary is killed; after the sentinels promote
 // a replica, the same client writes again.
 func TestSentinelFailover(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	ctx := context.Background()
 	s := redistest.StartSentinel(t, 2)
 	reg, base := parts(t, "REDIS_ADDRS="+strings.Join(s.Sentinels, ","), "REDIS_SENTINEL_MASTER="+redistest.SentinelMaster)

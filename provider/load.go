@@ -579,8 +579,9 @@ type urlParts struct {
 
 // parseURL reads redis://, rediss:// and unix:// URLs. The credentials are
 // cut off first, and no error is built from them or from anything that
-// could hold them: a password that is not percent-encoded must not show
-// in an error (its tail once did, as an "invalid database").
+// could hold them: the tail of a password that is not percent-encoded
+// reads as a path or query, and must not show in an error about them (as
+// it would in rueidis.ParseURL's "invalid database number").
 func parseURL(raw string) (urlParts, *ConfigError) {
 	fail := func(reason string) (urlParts, *ConfigError) { return urlParts{}, &ConfigError{Reason: reason} }
 	scheme, rest, hasSlashes := strings.Cut(raw, "://")

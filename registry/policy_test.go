@@ -335,6 +335,7 @@ func unstored(t *testing.T, srv *redistest.Server, acked *sync.Map) (total, miss
 // TestRefcountStress: 10,000 acquire/release cycles over 8 identities. No
 // identity is dialled while it is open; all end closed.
 func TestRefcountStress(t *testing.T) {
+	t.Parallel() // a server and registry of its own
 	ctx := context.Background()
 	srv := redistest.Start(t)
 	reg, logs := newRegistry(t)

@@ -110,6 +110,11 @@ type ConnStats struct {
 	// ones).
 	Batches, BatchedCommands int64
 	BatchSizes               []int64
+	// CopiesCommands is true when the rueidis linked in is not laid out
+	// as wireredis's mirror of its commands expects: every command is
+	// then copied before its keys are prefixed (slower, never wrong). The
+	// registry logs it once; see docs/operations.md.
+	CopiesCommands bool
 }
 
 // BatchSizeBounds are the upper bounds of ConnStats.BatchSizes's buckets.
@@ -122,8 +127,20 @@ func New(logger *slog.Logger) (*Registry, func()) {
 		logger = slog.Default()
 	}
 	r := &Registry{log: logger, conns: make(map[string]*conn)}
+	mirrorLogged.Do(func() {
+		if err := mirrorCheck(); err != nil {
+			logger.Error("wireredis: "+err.Error(), "rueidis_checked", rueidisx.CheckedVersion)
+		}
+	})
 	return r, func() { _ = r.Close() }
 }
+
+// mirrorCheck is rueidisx.Check (tests replace it); mirrorLogged makes
+// its failure one log line a process.
+var (
+	mirrorCheck  = rueidisx.Check
+	mirrorLogged sync.Once
+)
 
 // NewObserved is New with hooks that each part opened from the registry
 // reports its commands to: the telemetry package's, which record them as
@@ -509,6 +526,7 @@ func (c *conn) stats() ConnStats {
 		Connected: c.client.Load() != nil,
 		Commands:  c.n.Sent(), Errors: c.n.Failed(), InFlight: c.n.InFlight(),
 		Sockets: c.socks.count(), DialFailures: c.dialFailures.Load(), Reconnects: c.reconnects.Load(),
+		CopiesCommands: !rueidisx.PinVerified(),
 	}
 	b := c.n.Batches()
 	s.Batches, s.BatchedCommands, s.BatchSizes = b.Batches, b.Commands, b.Sizes[:]

@@ -1,5 +1,6 @@
-// Command wireredis is the demo of wireredis, its code generator, and the
-// operator's tools.
+// Command wireredis is the code generator of wireredis and the operator's
+// tools. It links no demo, no embedded Redis and no OpenTelemetry SDK:
+// consumers add it with go tool. The demo is cmd/wireredis-demo.
 //
 //	wireredis <command> [flags]
 //
@@ -7,13 +8,6 @@
 // an example. Exit status: 0 on success, 1 on failure (a connection that
 // does not answer), 2 on a usage error, an invalid setting or an unknown
 // part.
-//
-// demo runs the example application: the session and cache parts and a
-// generated analytics part, built through the injector
-// initializeDemo (cmd/wireredis/wire.go), writing through each, printing the keys as the
-// server stores them and the connections the registry opened. With no
-// REDIS_URL (or REDIS_HOST) it starts an embedded Redis first; with -serve
-// it serves an HTTP API until SIGINT or SIGTERM.
 //
 // gen writes typed parts for go generate: for each -part
 // Name=namespace[,hashtag][,db=N][,url_env=VAR] a type NameRedis, its wire

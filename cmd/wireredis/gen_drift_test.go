@@ -10,15 +10,16 @@ import (
 	"testing"
 )
 
-// TestDemoPartsAreCurrent re-runs the go:generate line of internal/demo
-// and compares with the committed wireredis_gen.go.
+// TestDemoPartsAreCurrent re-runs the go:generate line of the demo's
+// parts (cmd/wireredis-demo/internal/demo) and compares with the
+// committed wireredis_gen.go.
 func TestDemoPartsAreCurrent(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "internal", "demo")
+	dir := filepath.Join(repoRoot(t), "cmd", "wireredis-demo", "internal", "demo")
 	doc, err := os.ReadFile(filepath.Join(dir, "doc.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	const directive = "//go:generate go run ../../cmd/wireredis gen "
+	const directive = "//go:generate go run ../../../wireredis gen "
 	var args []string
 	for _, line := range strings.Split(string(doc), "\n") {
 		if rest, ok := strings.CutPrefix(line, directive); ok {
@@ -26,7 +27,7 @@ func TestDemoPartsAreCurrent(t *testing.T) {
 		}
 	}
 	if args == nil {
-		t.Fatal("internal/demo/doc.go has no wireredis gen directive")
+		t.Fatal("the demo's doc.go has no wireredis gen directive")
 	}
 	out := filepath.Join(t.TempDir(), "gen.go")
 	var stderr bytes.Buffer
@@ -39,6 +40,6 @@ func TestDemoPartsAreCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("internal/demo/wireredis_gen.go is stale; run 'make generate'\n--- generated now:\n%s", got)
+		t.Errorf("cmd/wireredis-demo/internal/demo/wireredis_gen.go is stale; run 'make generate'\n--- generated now:\n%s", got)
 	}
 }

@@ -108,6 +108,7 @@ func main() {
 // build, a run against real servers; then the operator's tools, built in
 // that module, must see what the application saw, part by part.
 func TestGenerateInAConsumerModule(t *testing.T) {
+	t.Parallel() // a module and build cache of its own: overlaps the tests that wait on servers
 	if testing.Short() {
 		t.Skip("builds a module: not in -short")
 	}

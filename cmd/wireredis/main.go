@@ -32,20 +32,6 @@ type runner func(ctx context.Context, stdout, stderr io.Writer) error
 // command is one more entry here (and a paragraph in doc.go).
 var commands = []command{
 	{
-		name:    "demo",
-		summary: "run the example application: sessions, cache-aside and analytics parts built by wire",
-		usage: `usage: wireredis demo [-serve addr]
-
-Uses REDIS_URL (or REDIS_HOST, ...) when set; otherwise an embedded Redis
-(a redis-server from PATH, else miniredis). The analytics part gets
-REDIS_ANALYTICS_DB=1 unless you set it, so it opens a connection of its own.
-With -serve it keeps an HTTP API running until SIGINT/SIGTERM.
-Examples:
-  wireredis demo
-  REDIS_URL=redis://localhost:6379/0 wireredis demo -serve :8080`,
-		setup: demoCommand,
-	},
-	{
 		name:    "gen",
 		summary: "write typed parts (types, wire providers and a wire set) for go generate",
 		usage: `usage: wireredis gen -part Name=namespace[,hashtag][,db=N][,url_env=VAR] ... [-o file]

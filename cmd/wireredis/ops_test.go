@@ -23,7 +23,7 @@ func TestConfigCommand(t *testing.T) {
 	clearRedisEnv(t)
 	t.Setenv("REDIS_URL", "redis://app:hunter2%20s3cret%2Fx@cache.internal:6380/0")
 	t.Setenv("REDIS_ANALYTICS_DB", "1")
-	demo := filepath.Join(repoRoot(t), "internal", "demo") // analytics is generated there
+	demo := filepath.Join(repoRoot(t), "cmd", "wireredis-demo", "internal", "demo") // analytics is generated there
 	code, out, errOut := runCmd(t, "config", "-pkg", demo, "-parts", "session,cache,analytics")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)

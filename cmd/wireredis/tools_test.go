@@ -22,7 +22,6 @@ type rueidisOption = rueidis.ClientOption
 // command, each with its default.
 func TestHelpListsEveryFlagWithItsDefault(t *testing.T) {
 	for name, flags := range map[string][]string{
-		"demo":    {"serve"},
 		"gen":     {"o", "package", "part", "set", "suffix"},
 		"config":  {"json", "parts", "pkg", "strict"},
 		"ping":    {"parts", "pkg", "timeout"},

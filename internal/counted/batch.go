@@ -35,11 +35,6 @@ const minBatch = 4
 // calls under way, pinned).
 const minLoad = minBatch * batchesInFlight
 
-// initSlot is the slot rueidis gives a cluster command without a key
-// (cmds.InitSlot): such a command may go to any node, and rueidis's
-// DoMulti refuses to mix it with keyed commands of several slots.
-const initSlot = 1 << 14
-
 // call is one Do waiting in a batch. Its done channel is buffered, so the
 // batch's sender never waits for the caller; state says who recycles it
 // when the caller's context ends first.

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/wireredis/wireredis/internal/rueidisx"
 )
 
 // Counters are a connection's command counts, kept with atomics: two
@@ -197,12 +199,13 @@ func (t *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 // batchable reports whether cmd may share a pipeline with others'
 // commands: not a blocking command (rueidis gives it a connection of its
 // own), nor pub/sub, nor rueidis's client-side caching opt-in, nor, on a
-// cluster, a command without a key.
+// cluster, a command without a key (it may go to any node, and rueidis's
+// DoMulti refuses to mix it with keyed commands of several slots).
 func (t *Client) batchable(cmd *rueidis.Completed) bool {
 	if cmd.IsBlock() || cmd.NoReply() || cmd.IsUnsub() || cmd.IsOptIn() {
 		return false
 	}
-	return t.mode != rueidis.ClientModeCluster || cmd.Slot() != initSlot
+	return t.mode != rueidis.ClientModeCluster || cmd.Slot() != rueidisx.InitSlot
 }
 
 // DoMulti sends the commands, each counted.

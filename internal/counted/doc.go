@@ -2,10 +2,10 @@
 // counted (sent, failed, in flight), its Close is left to its owner, and,
 // under load, its single commands are batched.
 //
-// The registry hands a *Client out for each connection it has made; the
-// feature package recognises the type and calls it directly: an interface
-// dispatch less on every command, which a load test with hundreds of
-// goroutines measures (docs/benchmarks.md).
+// The registry makes one *Client for each connection it opens and hands
+// it out, as a rueidis.Client, to the parts that share the connection;
+// only the registry knows the type (its Stats read the counters, and its
+// close waits for the commands in flight).
 //
 // With batching on (REDIS_BATCH=adaptive), a Do that finds other Do calls
 // under way joins them in one DoMulti; alone, it goes straight to rueidis.

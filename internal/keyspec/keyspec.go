@@ -69,7 +69,7 @@ type Command struct {
 	Name  string
 	Class Class
 	Specs []Spec
-	// Rule finds what Specs cannot (SORT, MIGRATE); NoRule for most.
+	// Rule finds what Specs cannot (SORT, GEORADIUS, XREAD, COPY); NoRule for most.
 	Rule RuleID
 	// Reason explains a Refused command and names the alternative.
 	Reason string

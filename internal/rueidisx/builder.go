@@ -9,10 +9,17 @@ import (
 	"github.com/redis/rueidis"
 )
 
-// SingleNodeMark is set in the Slot() of commands built by a single-node
-// builder (rueidis's internal cmds.NoSlot). A cluster client must not be
-// handed such a command as it is.
-const SingleNodeMark = 1 << 15
+// The slots rueidis gives commands besides the 16384 of a cluster
+// (its internal cmds.InitSlot and cmds.NoSlot).
+const (
+	// InitSlot is the slot of a cluster command without a key, where the
+	// cluster's slots end: such a command may go to any node.
+	InitSlot = 1 << 14
+	// SingleNodeMark is set in the Slot() of commands built by a
+	// single-node builder. A cluster client must not be handed such a
+	// command as it is.
+	SingleNodeMark = 1 << 15
+)
 
 // SingleNodeBuilder returns a builder of the single-node kind, whose
 // commands carry no cluster-slot check: for commands built before the

@@ -7,9 +7,12 @@
 // first comes from a client that never dials; the other two read and write
 // through mirrors of rueidis's types, used only after the package has
 // checked, once, that rueidis's types have exactly the layout the mirrors
-// expect and behave as they should. When a check fails, PinVerified or
-// MessageVerified is false: every command is then copied (slower, never
-// wrong), and replies keep the prefix (the behaviour before replies were
-// rewritten). Tests fail loudly in that case, so that the mirrors are
-// updated with rueidis.
+// expect and behave as they should. Check reports the outcome, and the
+// others act on it, never silently: when the command mirror fails
+// (PinVerified false) every command is copied (slower, never wrong), the
+// registry logs it once and ConnStats.CopiesCommands says so; when the
+// reply mirror fails (MessageVerified false) parts refuse to open, since
+// their replies would keep the prefix. CheckedVersion names the rueidis
+// release the mirrors were checked against, and a test fails when go.mod
+// names another.
 package rueidisx

@@ -8,8 +8,8 @@ package main
 
 import (
 	"context"
+	"github.com/wireredis/wireredis/cmd/wireredis-demo/internal/demo"
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/internal/demo"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/telemetry"
 	"go.opentelemetry.io/otel/metric"

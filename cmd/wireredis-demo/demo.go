@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,17 +17,10 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/rueidis"
 
-	"github.com/wireredis/wireredis/internal/demo"
+	"github.com/wireredis/wireredis/cmd/wireredis-demo/internal/demo"
 	"github.com/wireredis/wireredis/internal/redisproc"
 	"github.com/wireredis/wireredis/provider"
 )
-
-func demoCommand(fs *flag.FlagSet) runner {
-	serve := fs.String("serve", "", "serve the HTTP API on this address (such as :8080) until SIGINT/SIGTERM")
-	return func(ctx context.Context, stdout, _ io.Writer) error {
-		return runDemo(ctx, stdout, *serve)
-	}
-}
 
 // embeddedEnv is what rueidis needs to talk to miniredis: no CLIENT
 // TRACKING, no cluster probe, RESP2.

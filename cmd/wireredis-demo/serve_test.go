@@ -21,7 +21,7 @@ func TestDemoServe(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background()) // stands for SIGINT
 	var out testsupport.Buffer
 	exited := make(chan int, 1)
-	go func() { exited <- run(ctx, []string{"demo", "--serve", "127.0.0.1:0"}, &out, io.Discard) }()
+	go func() { exited <- run(ctx, []string{"--serve", "127.0.0.1:0"}, &out, io.Discard) }()
 
 	var base string
 	testsupport.WaitFor(t, 10*time.Second, "the demo to serve (its output says where)", func() bool {

@@ -10,8 +10,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/wireredis/wireredis/cmd/wireredis-demo/internal/demo"
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/internal/demo"
 	"github.com/wireredis/wireredis/telemetry"
 )
 
