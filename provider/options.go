@@ -65,9 +65,12 @@ type Options struct {
 	// PingTimeout bounds the start-up check: dial, handshake and PING.
 	PingTimeout time.Duration `env:"PING_TIMEOUT"`
 	// DisableCache turns off server-assisted client-side caching
-	// (needed for servers without CLIENT TRACKING).
+	// (needed for servers without CLIENT TRACKING). RESP2 turns it off
+	// too: see ClientCache.
 	DisableCache bool `env:"DISABLE_CACHE"`
-	// Protocol is the RESP version: 3 (default) or 2.
+	// Protocol is the RESP version: 3 (default) or 2. Client-side caching
+	// needs RESP3, so with 2 it is off whatever DisableCache says (and
+	// DisableCache=false stated as specifically as Protocol=2 is an error).
 	Protocol int `env:"PROTOCOL"`
 	// ForceSingleClient skips rueidis's cluster detection.
 	ForceSingleClient bool `env:"FORCE_SINGLE_CLIENT"`
@@ -162,6 +165,11 @@ const (
 	StartupBackground Startup = "background"
 )
 
+// ClientCache reports whether the connection uses server-assisted
+// client-side caching: DisableCache is off and the protocol is RESP3
+// (rueidis refuses to connect with caching over RESP2).
+func (o Options) ClientCache() bool { return !o.DisableCache && o.Protocol != 2 }
+
 // Part returns the part name given to ForPart, or "".
 func (o Options) Part() string { return o.part }
 
@@ -199,8 +207,11 @@ func (o Options) String() string {
 	if o.ClientName != "" {
 		fmt.Fprintf(&b, " client_name=%s", o.ClientName)
 	}
-	if o.DisableCache {
+	switch {
+	case o.DisableCache:
 		b.WriteString(" client_cache=off")
+	case !o.ClientCache():
+		b.WriteString(" client_cache=off(resp2)")
 	}
 	if o.ForceSingleClient {
 		b.WriteString(" single_client=true")
@@ -271,7 +282,7 @@ func (o Options) identity() []string {
 		o.TLSCAFile, o.TLSCertFile, o.TLSKeyFile, o.TLSServerName,
 		strings.Join(o.Addrs, ","), o.SentinelMaster, o.SentinelUsername,
 		strconv.FormatBool(o.ReadFromReplicas),
-		o.DialTimeout.String(), strconv.FormatBool(o.DisableCache),
+		o.DialTimeout.String(), strconv.FormatBool(!o.ClientCache()),
 		strconv.Itoa(o.Protocol), strconv.FormatBool(o.ForceSingleClient),
 		string(o.Batch), o.MaxFlushDelay.String(), strconv.Itoa(o.PipelineMultiplex),
 	}
@@ -329,7 +340,7 @@ func (o Options) ClientOptionContext(ctx context.Context) (rueidis.ClientOption,
 		SelectDB:          o.DB,
 		ClientName:        o.ClientName,
 		Dialer:            net.Dialer{Timeout: o.DialTimeout},
-		DisableCache:      o.DisableCache,
+		DisableCache:      !o.ClientCache(),
 		AlwaysRESP2:       o.Protocol == 2,
 		ForceSingleClient: o.ForceSingleClient,
 		MaxFlushDelay:     o.MaxFlushDelay,

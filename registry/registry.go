@@ -302,8 +302,20 @@ func (r *Registry) connect(ctx context.Context, c *conn) error {
 	r.mu.Unlock()
 	if err == nil {
 		r.log.Info("wireredis: connection opened", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "conn", c.id, "part", c.opts.Part())
+		if !c.opts.ClientCache() && !c.opts.DisableCache {
+			r.log.Info("wireredis: client-side caching is off: it needs RESP3", "addr", c.addr, "db", c.db, "conn", c.id, "protocol", 2, "set_by", protocolSource(c.opts))
+		}
 	}
 	return err
+}
+
+// protocolSource names what made the connection RESP2: a variable, or the
+// Options field code set.
+func protocolSource(o provider.Options) string {
+	if s := o.Sources()["PROTOCOL"]; s != "" {
+		return s
+	}
+	return "Options.Protocol"
 }
 
 // dropIfUnused forgets c after a failed fail-fast dial when no part holds
