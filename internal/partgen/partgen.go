@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"go/format"
 	"go/token"
+	"io"
 	"strconv"
 	"strings"
 
@@ -238,4 +239,23 @@ func (c Config) check() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// DescribeVariables writes one line per part: its type, namespace and
+// key prefix, and the variables it reads, which follow the namespace, not
+// the Go name (RateLimit=rl reads REDIS_RL_*, not REDIS_RATELIMIT_*).
+// wireredis gen writes it to standard error.
+func DescribeVariables(w io.Writer, suffix string, parts []Part) {
+	for _, p := range parts {
+		vars := "REDIS_" + provider.EnvToken(p.Namespace) + "_"
+		line := fmt.Sprintf("wireredis gen: %s%s: namespace %q, keys %q, settings %s* over REDIS_* (%sURL, %sDB, %sPASSWORD, ...)",
+			p.Name, suffix, p.Namespace, p.Feature().Prefix()+"*", vars, vars, vars, vars)
+		if p.URLVar != "" {
+			line += "; address from " + p.URLVar + " when set"
+		}
+		if p.DB != nil {
+			line += fmt.Sprintf("; database %d in code (%sDB must not be set)", *p.DB, vars)
+		}
+		fmt.Fprintln(w, line)
+	}
 }
