@@ -162,9 +162,11 @@ func Generate(c Config) ([]byte, error) {
 			fmt.Fprintf(&b, ", and database %d", *p.DB)
 		}
 		fmt.Fprintf(&b, ".\ntype %s struct{ *feature.Client }\n", typ)
+		fmt.Fprintf(&b, "\n// wireredisPart%s is the part %s opens, declared so that the\n// registry warns about REDIS_<X>_* variables that name no part.\n", typ, typ)
+		fmt.Fprintf(&b, "var wireredisPart%s = feature.Declare(%q, %s)\n", typ, p.Name, partLiteral(p))
 		fmt.Fprintf(&b, "\n// Provide%s opens the %s part; the func releases it.\n", typ, p.Namespace)
 		fmt.Fprintf(&b, "func Provide%s(ctx context.Context, reg *registry.Registry, opts provider.Options) (%s, func(), error) {\n", typ, typ)
-		fmt.Fprintf(&b, "\tc, release, err := %s.Open(ctx, reg, opts)\n", partLiteral(p))
+		fmt.Fprintf(&b, "\tc, release, err := wireredisPart%s.Open(ctx, reg, opts)\n", typ)
 		fmt.Fprintf(&b, "\treturn %s{c}, release, err\n}\n", typ)
 	}
 	return format.Source(b.Bytes())
