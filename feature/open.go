@@ -102,6 +102,13 @@ func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provide
 	}
 	release := func() { unshare(); unclaim() }
 	options := []Option{WithLogger(reg.Logger())}
+	if opts.CommandTimeout > 0 {
+		by := opts.Sources()["COMMAND_TIMEOUT"]
+		if own := "REDIS_" + provider.EnvToken(p.Namespace) + "_COMMAND_TIMEOUT"; by == "REDIS_COMMAND_TIMEOUT" {
+			by += "; " + own + " for this part" // where to change it for this part alone
+		}
+		options = append(options, withCommandTimeout(opts.CommandTimeout, by))
+	}
 	if hooks := reg.Hooks(); hooks != nil && opts.OTelEnabled() {
 		if obs := hooks.Part(p.Namespace, observe.Conn{Addr: opts.Addr(), DB: opts.DB}); obs != nil {
 			options = append(options, withObserver(obs))

@@ -84,6 +84,13 @@ type Options struct {
 	// until a background dial succeeds). Not identity: parts with other
 	// policies still share a connection.
 	Startup Startup `env:"STARTUP"`
+	// CommandTimeout bounds each command of a part whose caller's context
+	// has no deadline (a caller's deadline replaces it); a blocking
+	// command gets it plus its own timeout. 0: no bound. Not identity:
+	// parts with other timeouts share a connection, and one part's
+	// timeout ends its own call, never the connection (see
+	// feature.DeadlineError).
+	CommandTimeout time.Duration `env:"COMMAND_TIMEOUT"`
 	// ShutdownTimeout bounds how long the last release waits for the
 	// commands in flight before it closes the connection. Not identity.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT"`
@@ -229,6 +236,9 @@ func (o Options) String() string {
 		b.WriteString(" read_from_replicas=true")
 	}
 	fmt.Fprintf(&b, " dial_timeout=%s ping_timeout=%s", o.DialTimeout, o.PingTimeout)
+	if o.CommandTimeout != 0 {
+		fmt.Fprintf(&b, " command_timeout=%s", o.CommandTimeout)
+	}
 	if o.Startup != StartupFailFast && o.Startup != "" {
 		fmt.Fprintf(&b, " startup=%s", o.Startup)
 	}
@@ -264,8 +274,8 @@ func (o Options) LogValue() slog.Value { return slog.StringValue(o.String()) }
 // could be attacked offline (every other input is known), so the passwords
 // are left out. Two connections that differ only in a password therefore
 // share a fingerprint; ConnectionKey tells them apart. The part name,
-// PingTimeout, LearnCommands, Startup, ShutdownTimeout and OTel are not
-// part of it.
+// PingTimeout, LearnCommands, Startup, CommandTimeout, ShutdownTimeout and
+// OTel are not part of it.
 func (o Options) Fingerprint() string {
 	h := sha256.New()
 	h.Write([]byte("wireredis fingerprint v2;"))
@@ -467,6 +477,9 @@ func (o Options) validate(name func(suffix string) string) error {
 	case StartupFailFast, StartupLazy, StartupBackground:
 	default:
 		ps = append(ps, problem{"STARTUP", string(o.Startup), "must be fail-fast, lazy or background"})
+	}
+	if o.CommandTimeout < 0 {
+		ps = append(ps, problem{"COMMAND_TIMEOUT", o.CommandTimeout.String(), "must be 0 (no bound) or more"})
 	}
 	if o.ShutdownTimeout <= 0 {
 		ps = append(ps, problem{"SHUTDOWN_TIMEOUT", o.ShutdownTimeout.String(), "must be more than 0"})
