@@ -21,6 +21,7 @@ package feature
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -110,10 +111,11 @@ func (b bound) failed(r rueidis.RedisResult) rueidis.RedisResult {
 	if err == nil || b.ctx.Err() == nil {
 		return r
 	}
-	if _, ok := err.(*rueidis.RedisError); ok {
+	if _, ok := rueidis.IsRedisErr(err); ok {
 		return r // the server's reply
 	}
-	if de, ok := context.Cause(b.ctx).(*DeadlineError); ok {
+	var de *DeadlineError
+	if errors.As(context.Cause(b.ctx), &de) {
 		return rueidis.NewErrorResult(de)
 	}
 	switch b.caller.Err() {

@@ -13,7 +13,6 @@ import (
 	"github.com/wireredis/wireredis/feature"
 	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/redistest"
-	"github.com/wireredis/wireredis/registry"
 )
 
 // partConns lists the ids of the server's connections other than the
@@ -203,5 +202,4 @@ func TestBaseCommandTimeoutNamesThePartsVariable(t *testing.T) {
 	if want := `wireredis: part "p": no reply within 50ms (REDIS_COMMAND_TIMEOUT; REDIS_P_COMMAND_TIMEOUT for this part)`; err == nil || err.Error() != want {
 		t.Errorf("error %v, want %s", err, want)
 	}
-	var _ *registry.Registry = reg
 }
