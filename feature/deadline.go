@@ -63,6 +63,10 @@ type bound struct {
 	caller context.Context
 	cancel context.CancelCauseFunc
 	stop   func() bool // ends the timer or the watch of the caller's context
+	// own is the error of the part's deadline on a pooled connection, at
+	// ownDeadline.
+	own         *DeadlineError
+	ownDeadline time.Time
 }
 
 // shape is what bounding a call needs to know of it: whether rueidis
@@ -86,8 +90,9 @@ func (c *Client) limit(ctx context.Context, s shape) bound {
 			return b
 		}
 		d := c.timeout + s.block
+		b.own, b.ownDeadline = c.deadlineError(d), time.Now().Add(d)
 		var cancel context.CancelFunc
-		b.ctx, cancel = context.WithTimeoutCause(ctx, d, c.deadlineError(d))
+		b.ctx, cancel = context.WithDeadlineCause(ctx, b.ownDeadline, b.own)
 		b.cancel = func(error) { cancel() }
 	case callerDeadline:
 		// Strip the deadline (WithoutCancel keeps the values: a trace)
@@ -105,10 +110,12 @@ func (c *Client) limit(ctx context.Context, s shape) bound {
 
 // failed turns the error of a result that a deadline ended into one that
 // says which deadline it was: a *DeadlineError (matching
-// context.DeadlineExceeded), or the caller's cancellation.
+// context.DeadlineExceeded), or the caller's cancellation. On a pooled
+// connection rueidis's socket deadline may fire before the context's
+// timer marks the context done: the deadline's time tells then.
 func (b bound) failed(r rueidis.RedisResult) rueidis.RedisResult {
 	err := r.Error()
-	if err == nil || b.ctx.Err() == nil {
+	if err == nil || !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return r
 	}
 	if _, ok := rueidis.IsRedisErr(err); ok {
@@ -118,11 +125,15 @@ func (b bound) failed(r rueidis.RedisResult) rueidis.RedisResult {
 	if errors.As(context.Cause(b.ctx), &de) {
 		return rueidis.NewErrorResult(de)
 	}
-	switch b.caller.Err() {
-	case context.DeadlineExceeded:
+	now := time.Now()
+	if b.own != nil && !now.Before(b.ownDeadline) {
+		return rueidis.NewErrorResult(b.own)
+	}
+	if dl, ok := b.caller.Deadline(); ok && !now.Before(dl) || errors.Is(b.caller.Err(), context.DeadlineExceeded) {
 		return rueidis.NewErrorResult(&DeadlineError{Namespace: b.ns, By: "the caller's context deadline"})
-	case context.Canceled:
-		return rueidis.NewErrorResult(b.caller.Err())
+	}
+	if cerr := b.caller.Err(); cerr != nil {
+		return rueidis.NewErrorResult(cerr)
 	}
 	return r
 }
