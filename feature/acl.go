@@ -71,7 +71,7 @@ func ACLRules(base provider.Options, parts []Part, opts ACLOptions) ([]string, e
 		for _, pattern := range opts.Patterns {
 			patterns = append(patterns, "&"+subscribedName(prefix, pattern))
 		}
-		if !o.DisableCache {
+		if o.ClientCache() {
 			if opts.NoListing {
 				return nil, fmt.Errorf("wireredis: part %s uses client-side caching, which CLIENT TRACKING ... BCAST turns into a list of every key written: set REDIS_DISABLE_CACHE (or REDIS_%s_DISABLE_CACHE) for the parts of a user without listing", p.Namespace, provider.EnvToken(p.Namespace))
 			}

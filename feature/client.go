@@ -164,6 +164,9 @@ func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
+	if c.bounded(ctx) {
+		return c.unprefix(c.boundedDo(ctx, cmd), names, false)
+	}
 	return c.unprefix(c.shared.Do(ctx, cmd), names, false)
 }
 
@@ -178,6 +181,9 @@ func (c *Client) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 	cmd, names, err := c.rewrite(ctx, cmd, alone)
 	if err != nil {
 		return rueidis.NewErrorResult(err)
+	}
+	if c.bounded(ctx) {
+		return c.unprefix(c.boundedDo(ctx, cmd), names, false)
 	}
 	return c.unprefix(c.shared.Do(ctx, cmd), names, false)
 }
@@ -200,6 +206,9 @@ func (c *Client) doMulti(ctx context.Context, multi []rueidis.Completed) []rueid
 	if err != nil {
 		return batchFailed(len(multi), at, err)
 	}
+	if c.bounded(ctx) {
+		return c.unprefixAll(c.boundedDoMulti(ctx, out), names, false)
+	}
 	return c.unprefixAll(c.shared.DoMulti(ctx, out...), names, false)
 }
 
@@ -216,6 +225,9 @@ func (c *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Du
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
+	if c.bounded(ctx) {
+		return c.unprefix(c.boundedDoCache(ctx, cmd, ttl), names, true)
+	}
 	return c.unprefix(c.shared.DoCache(ctx, cmd, ttl), names, true)
 }
 
@@ -226,6 +238,9 @@ func (c *Client) doCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Du
 	cmd, names, err := c.rewriteCacheable(ctx, cmd, nil)
 	if err != nil {
 		return rueidis.NewErrorResult(err)
+	}
+	if c.bounded(ctx) {
+		return c.unprefix(c.boundedDoCache(ctx, cmd, ttl), names, true)
 	}
 	return c.unprefix(c.shared.DoCache(ctx, cmd, ttl), names, true)
 }
@@ -245,6 +260,9 @@ func (c *Client) doMultiCache(ctx context.Context, multi []rueidis.CacheableTTL)
 	out, names, at, err := c.rewriteAllCacheable(ctx, multi)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
+	}
+	if c.bounded(ctx) {
+		return c.unprefixAll(c.boundedDoMultiCache(ctx, out), names, true)
 	}
 	return c.unprefixAll(c.shared.DoMultiCache(ctx, out...), names, true)
 }

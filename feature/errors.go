@@ -1,8 +1,10 @@
 package feature
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/wireredis/wireredis/internal/keyspec"
 	"github.com/wireredis/wireredis/internal/rueidisx"
@@ -56,3 +58,31 @@ var ErrRueidisLayout = rueidisx.ErrLayout
 // ErrNotReady is matched by the errors of a part whose start-up policy is
 // background while its connection is not made yet.
 var ErrNotReady = registry.ErrNotReady
+
+// DeadlineError reports a command that a deadline ended before its reply
+// came: the part's command timeout (REDIS_<PART>_COMMAND_TIMEOUT, or
+// REDIS_COMMAND_TIMEOUT) or the caller's context deadline. It matches
+// context.DeadlineExceeded. The connection the part shares is not
+// disturbed: the reply, when it comes, is read and dropped.
+type DeadlineError struct {
+	Namespace string
+	// Timeout is the part's command timeout that ended the command (with
+	// a blocking command's own time added); 0 for the caller's deadline.
+	Timeout time.Duration
+	// By names the deadline: the variable that set the timeout, or "the
+	// caller's context deadline".
+	By string
+}
+
+func (e *DeadlineError) Error() string {
+	who := "wireredis: "
+	if e.Namespace != "" {
+		who += fmt.Sprintf("part %q: ", e.Namespace)
+	}
+	if e.Timeout > 0 {
+		return fmt.Sprintf("%sno reply within %s (%s)", who, e.Timeout, e.By)
+	}
+	return who + "no reply before " + e.By
+}
+
+func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }

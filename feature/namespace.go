@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -27,6 +28,10 @@ type namespace struct {
 	hot         *hotKeys        // for DoCache
 	recent      *recentCommands // table entries of the commands sent last
 	obs         observe.Part    // telemetry (see observe.go); nil: none
+	// timeout bounds each command whose caller's context has no
+	// deadline (0: none); timeoutBy names the variable that set it.
+	timeout   time.Duration
+	timeoutBy string
 }
 
 // keyPrefix is what a part puts in front of its keys and channels.

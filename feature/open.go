@@ -32,6 +32,24 @@ type Part struct {
 	Overrides []func(*provider.Options)
 }
 
+// Declare tells the program that it has the part p, of Go name name
+// (RateLimit, for the type RateLimitRedis), and returns p. The registry
+// then knows, when the first part opens, which REDIS_<X>_* variables name
+// no part, and warns about them once, with the variable probably meant:
+// REDIS_RATELIMIT_DB for the part RateLimit of namespace rl, whose
+// variables are REDIS_RL_*. The files wireredis gen writes declare their
+// parts, and this package its own; declare a part of your own that opens
+// after others, in a package-level variable:
+//
+//	var reportsPart = feature.Declare("Reports", feature.Part{Namespace: "reports"})
+//
+// (Part.Open declares the part too, but only as it opens: the variables
+// of a part that opens later would be reported as naming no part.)
+func Declare(name string, p Part) Part {
+	provider.DeclarePart(name, p.Namespace)
+	return p
+}
+
 // Open returns the part's client: its settings are Options(base); its
 // connection is acquired from reg (shared with parts of equal settings).
 // The func releases the reference; the client must not be used after it.
@@ -77,6 +95,7 @@ func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provide
 	if err := replyMirror(); err != nil {
 		return nil, nil, fmt.Errorf("wireredis: part %q: %w", p.Namespace, err)
 	}
+	provider.DeclarePart("", p.Namespace)
 	unclaim, err := reg.Claim(opts, p.Namespace, p.Prefix())
 	if err != nil {
 		return nil, nil, err
@@ -88,6 +107,13 @@ func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provide
 	}
 	release := func() { unshare(); unclaim() }
 	options := []Option{WithLogger(reg.Logger())}
+	if opts.CommandTimeout > 0 {
+		by := opts.Sources()["COMMAND_TIMEOUT"]
+		if own := "REDIS_" + provider.EnvToken(p.Namespace) + "_COMMAND_TIMEOUT"; by == "REDIS_COMMAND_TIMEOUT" {
+			by += "; " + own + " for this part" // where to change it for this part alone
+		}
+		options = append(options, withCommandTimeout(opts.CommandTimeout, by))
+	}
 	if hooks := reg.Hooks(); hooks != nil && opts.OTelEnabled() {
 		if obs := hooks.Part(p.Namespace, observe.Conn{Addr: opts.Addr(), DB: opts.DB}); obs != nil {
 			options = append(options, withObserver(obs))

@@ -33,6 +33,8 @@ const (
 	varTLSServerName    = "TLS_SERVER_NAME"
 	varSentinelMaster   = "SENTINEL_MASTER"
 	varSentinelPassword = "SENTINEL_PASSWORD"
+	varDisableCache     = "DISABLE_CACHE"
+	varProtocol         = "PROTOCOL"
 	// varUnix is the socket of a unix:// URL; no variable of its own.
 	varUnix         = "UNIX"
 	fileSuffix      = "_FILE"
@@ -244,7 +246,10 @@ func (o Options) WithOverrides(overrides ...func(*Options)) (Options, error) {
 	if err := o.settleTLS(levelCode); err != nil {
 		return Options{}, err
 	}
-	return o, o.validate(o.nameOf)
+	if err := o.validate(o.nameOf); err != nil {
+		return Options{}, err
+	}
+	return o, o.checkCache()
 }
 
 // applyURL sets what a URL states: the address as a whole (host, port or
@@ -513,7 +518,23 @@ func (o *Options) applyLayer(prefix string, lvl level) error {
 	if err := o.settleTLS(lvl); err != nil {
 		return err
 	}
-	return o.validate(o.nameOf)
+	if err := o.validate(o.nameOf); err != nil {
+		return err
+	}
+	return o.checkCache()
+}
+
+// checkCache refuses client-side caching asked for over RESP2, which
+// rueidis cannot connect with: DISABLE_CACHE=false stated at least as
+// specifically as PROTOCOL=2. Otherwise RESP2 turns caching off by
+// itself (ClientCache), and the more specific setting wins: a part's
+// REDIS_<PART>_PROTOCOL=2 beats a base REDIS_DISABLE_CACHE=false.
+func (o Options) checkCache() error {
+	cache, ok := o.src[varDisableCache]
+	if o.Protocol != 2 || o.DisableCache || !ok || cache.level < o.src[varProtocol].level {
+		return nil
+	}
+	return &ConfigError{Var: cache.name, Value: "false", Reason: "asks for client-side caching, which needs RESP3, but " + o.nameOf(varProtocol) + " is 2; set one of them only (RESP2 turns client-side caching off by itself)"}
 }
 
 // envError rewrites caarlos0/env's errors, which name Go fields and quote

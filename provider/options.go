@@ -65,9 +65,12 @@ type Options struct {
 	// PingTimeout bounds the start-up check: dial, handshake and PING.
 	PingTimeout time.Duration `env:"PING_TIMEOUT"`
 	// DisableCache turns off server-assisted client-side caching
-	// (needed for servers without CLIENT TRACKING).
+	// (needed for servers without CLIENT TRACKING). RESP2 turns it off
+	// too: see ClientCache.
 	DisableCache bool `env:"DISABLE_CACHE"`
-	// Protocol is the RESP version: 3 (default) or 2.
+	// Protocol is the RESP version: 3 (default) or 2. Client-side caching
+	// needs RESP3, so with 2 it is off whatever DisableCache says (and
+	// DisableCache=false stated as specifically as Protocol=2 is an error).
 	Protocol int `env:"PROTOCOL"`
 	// ForceSingleClient skips rueidis's cluster detection.
 	ForceSingleClient bool `env:"FORCE_SINGLE_CLIENT"`
@@ -81,6 +84,13 @@ type Options struct {
 	// until a background dial succeeds). Not identity: parts with other
 	// policies still share a connection.
 	Startup Startup `env:"STARTUP"`
+	// CommandTimeout bounds each command of a part whose caller's context
+	// has no deadline (a caller's deadline replaces it); a blocking
+	// command gets it plus its own timeout. 0: no bound. Not identity:
+	// parts with other timeouts share a connection, and one part's
+	// timeout ends its own call, never the connection (see
+	// feature.DeadlineError).
+	CommandTimeout time.Duration `env:"COMMAND_TIMEOUT"`
 	// ShutdownTimeout bounds how long the last release waits for the
 	// commands in flight before it closes the connection. Not identity.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT"`
@@ -162,6 +172,11 @@ const (
 	StartupBackground Startup = "background"
 )
 
+// ClientCache reports whether the connection uses server-assisted
+// client-side caching: DisableCache is off and the protocol is RESP3
+// (rueidis refuses to connect with caching over RESP2).
+func (o Options) ClientCache() bool { return !o.DisableCache && o.Protocol != 2 }
+
 // Part returns the part name given to ForPart, or "".
 func (o Options) Part() string { return o.part }
 
@@ -199,8 +214,11 @@ func (o Options) String() string {
 	if o.ClientName != "" {
 		fmt.Fprintf(&b, " client_name=%s", o.ClientName)
 	}
-	if o.DisableCache {
+	switch {
+	case o.DisableCache:
 		b.WriteString(" client_cache=off")
+	case !o.ClientCache():
+		b.WriteString(" client_cache=off(resp2)")
 	}
 	if o.ForceSingleClient {
 		b.WriteString(" single_client=true")
@@ -218,6 +236,9 @@ func (o Options) String() string {
 		b.WriteString(" read_from_replicas=true")
 	}
 	fmt.Fprintf(&b, " dial_timeout=%s ping_timeout=%s", o.DialTimeout, o.PingTimeout)
+	if o.CommandTimeout != 0 {
+		fmt.Fprintf(&b, " command_timeout=%s", o.CommandTimeout)
+	}
 	if o.Startup != StartupFailFast && o.Startup != "" {
 		fmt.Fprintf(&b, " startup=%s", o.Startup)
 	}
@@ -253,8 +274,8 @@ func (o Options) LogValue() slog.Value { return slog.StringValue(o.String()) }
 // could be attacked offline (every other input is known), so the passwords
 // are left out. Two connections that differ only in a password therefore
 // share a fingerprint; ConnectionKey tells them apart. The part name,
-// PingTimeout, LearnCommands, Startup, ShutdownTimeout and OTel are not
-// part of it.
+// PingTimeout, LearnCommands, Startup, CommandTimeout, ShutdownTimeout and
+// OTel are not part of it.
 func (o Options) Fingerprint() string {
 	h := sha256.New()
 	h.Write([]byte("wireredis fingerprint v2;"))
@@ -271,7 +292,7 @@ func (o Options) identity() []string {
 		o.TLSCAFile, o.TLSCertFile, o.TLSKeyFile, o.TLSServerName,
 		strings.Join(o.Addrs, ","), o.SentinelMaster, o.SentinelUsername,
 		strconv.FormatBool(o.ReadFromReplicas),
-		o.DialTimeout.String(), strconv.FormatBool(o.DisableCache),
+		o.DialTimeout.String(), strconv.FormatBool(!o.ClientCache()),
 		strconv.Itoa(o.Protocol), strconv.FormatBool(o.ForceSingleClient),
 		string(o.Batch), o.MaxFlushDelay.String(), strconv.Itoa(o.PipelineMultiplex),
 	}
@@ -329,7 +350,7 @@ func (o Options) ClientOptionContext(ctx context.Context) (rueidis.ClientOption,
 		SelectDB:          o.DB,
 		ClientName:        o.ClientName,
 		Dialer:            net.Dialer{Timeout: o.DialTimeout},
-		DisableCache:      o.DisableCache,
+		DisableCache:      !o.ClientCache(),
 		AlwaysRESP2:       o.Protocol == 2,
 		ForceSingleClient: o.ForceSingleClient,
 		MaxFlushDelay:     o.MaxFlushDelay,
@@ -456,6 +477,9 @@ func (o Options) validate(name func(suffix string) string) error {
 	case StartupFailFast, StartupLazy, StartupBackground:
 	default:
 		ps = append(ps, problem{"STARTUP", string(o.Startup), "must be fail-fast, lazy or background"})
+	}
+	if o.CommandTimeout < 0 {
+		ps = append(ps, problem{"COMMAND_TIMEOUT", o.CommandTimeout.String(), "must be 0 (no bound) or more"})
 	}
 	if o.ShutdownTimeout <= 0 {
 		ps = append(ps, problem{"SHUTDOWN_TIMEOUT", o.ShutdownTimeout.String(), "must be more than 0"})

@@ -72,14 +72,31 @@ func (o Options) UnknownVariables(parts ...string) []*ConfigError {
 	if len(parts) == 0 {
 		return o.unknown
 	}
+	names := make([]PartName, len(parts))
+	for i, p := range parts {
+		names[i] = PartName{Namespace: p}
+	}
+	return unknownVariables(o.environ, names)
+}
+
+// UnknownVariablesOf is UnknownVariables for parts known with their Go
+// names: a variable named after a part's Go name rather than its namespace
+// (REDIS_RATELIMIT_DB, REDIS_RATELIMIT_DBB for the part RateLimit=rl) is
+// reported with the part's own variable (REDIS_RL_DB). With no parts it
+// is UnknownVariables().
+func (o Options) UnknownVariablesOf(parts []PartName) []*ConfigError {
+	if len(parts) == 0 {
+		return o.unknown
+	}
 	return unknownVariables(o.environ, parts)
 }
 
-func unknownVariables(environ map[string]string, parts []string) []*ConfigError {
-	var tokens []string
+func unknownVariables(environ map[string]string, parts []PartName) []*ConfigError {
+	var tokens, namespaces []string
 	for _, p := range parts {
-		if t := EnvToken(p); t != "" {
+		if t := EnvToken(p.Namespace); t != "" {
 			tokens = append(tokens, t)
+			namespaces = append(namespaces, p.Namespace)
 		}
 	}
 	var out []*ConfigError
@@ -90,22 +107,52 @@ func unknownVariables(environ map[string]string, parts []string) []*ConfigError 
 		token, ok := splitVar(name)
 		switch {
 		case !ok:
-			out = append(out, &ConfigError{Var: name, Reason: "is not a wireredis variable" + suggest(name, tokens, true)})
+			out = append(out, &ConfigError{Var: name, Reason: "is not a wireredis variable" + suggest(name, parts, len(tokens) == 0)})
 		case token != "" && len(tokens) > 0 && !slices.Contains(tokens, token):
-			out = append(out, &ConfigError{Var: name, Reason: "names no part of this service (" + strings.Join(parts, ", ") + ")" + suggest(name, tokens, false)})
+			hint := suggest(name, parts, false)
+			if hint == "" {
+				hint = "; a part that hand-written code opens later is known from the start once declared (feature.Declare)"
+			}
+			out = append(out, &ConfigError{Var: name, Reason: "names no part of this service (" + strings.Join(namespaces, ", ") + ")" + hint})
 		}
 	}
 	slices.SortFunc(out, func(a, b *ConfigError) int { return strings.Compare(a.Var, b.Var) })
 	return out
 }
 
-// suggest returns "; did you mean X?" for the known variable nearest to
-// name, or "" when none is close: a base variable, a variable of one of
-// tokens, or (guess) of a part that name seems to be about.
-func suggest(name string, tokens []string, guess bool) string {
+// suggestion is a variable name may have been meant for: real, whose
+// spelling (alias) name is close to. alias differs from real when the
+// name follows a part's Go name (RATELIMIT_DB for the part RateLimit,
+// whose variables are RL_*); part is that part.
+type suggestion struct {
+	alias, real string
+	part        *PartName
+}
+
+// suggest returns "; did you mean X?" for the variable nearest to name, or
+// "" when none is close: a base variable, or a variable of one of parts
+// (spelt with its namespace or its Go name). Only variables that are read
+// are suggested. With guess (no parts known), a variable of a part that
+// name seems to be about is a candidate too (REDIS_CART_DBB: REDIS_CART_DB).
+func suggest(name string, parts []PartName, guess bool) string {
 	rest := strings.TrimPrefix(name, basePrefix)
-	candidates := slices.Clone(settings())
-	owners := slices.Clone(tokens)
+	var candidates []suggestion
+	for _, s := range settings() {
+		candidates = append(candidates, suggestion{s, s, nil})
+	}
+	for i := range parts {
+		p := &parts[i]
+		token := EnvToken(p.Namespace)
+		if token == "" {
+			continue
+		}
+		for _, s := range settings() {
+			candidates = append(candidates, suggestion{token + "_" + s, token + "_" + s, nil})
+			if alias := EnvToken(p.Name); alias != "" && alias != token {
+				candidates = append(candidates, suggestion{alias + "_" + s, token + "_" + s, p})
+			}
+		}
+	}
 	// REDIS_CART_DBB: perhaps part CART's DB. A token that begins a
 	// setting (TLS in REDIS_TLS_CA) is not taken for a part.
 	for i := range len(rest) {
@@ -114,32 +161,37 @@ func suggest(name string, tokens []string, guess bool) string {
 		}
 		t := rest[:i]
 		if !slices.ContainsFunc(settings(), func(s string) bool { return strings.HasPrefix(s, t+"_") }) {
-			owners = append(owners, t)
-		}
-	}
-	for _, t := range owners {
-		for _, s := range settings() {
-			candidates = append(candidates, t+"_"+s)
-		}
-	}
-	best, bestDist := "", 3 // at most two edits away
-	for _, c := range candidates {
-		if d := editDistance(rest, c); d > 0 && d < bestDist || d == bestDist && best != "" && c < best {
-			best, bestDist = c, d
-		}
-	}
-	if best == "" {
-		// REDIS_TLS_CA for REDIS_TLS_CA_FILE: the start of a known name.
-		for _, s := range settings() {
-			if strings.HasPrefix(s, rest) && len(rest) >= 3 && (best == "" || len(s) < len(best)) {
-				best = s
+			for _, s := range settings() {
+				candidates = append(candidates, suggestion{t + "_" + s, t + "_" + s, nil})
 			}
 		}
 	}
-	if best == "" {
+	var best suggestion
+	bestDist := 3 // at most two edits away
+	for _, c := range candidates {
+		if c.real == rest {
+			continue
+		}
+		if d := editDistance(rest, c.alias); d < bestDist || d == bestDist && best.real != "" && c.real < best.real {
+			best, bestDist = c, d
+		}
+	}
+	if best.real == "" {
+		// REDIS_TLS_CA for REDIS_TLS_CA_FILE: the start of a known name.
+		for _, s := range settings() {
+			if strings.HasPrefix(s, rest) && len(rest) >= 3 && (best.real == "" || len(s) < len(best.real)) {
+				best.real = s
+			}
+		}
+	}
+	if best.real == "" {
 		return ""
 	}
-	return "; did you mean " + basePrefix + best + "?"
+	out := "; did you mean " + basePrefix + best.real + "?"
+	if best.part != nil {
+		out += " (the part " + best.part.Name + " has the namespace " + best.part.Namespace + ": its variables are " + basePrefix + EnvToken(best.part.Namespace) + "_*, not " + basePrefix + EnvToken(best.part.Name) + "_*)"
+	}
+	return out
 }
 
 // editDistance counts the insertions, deletions, substitutions and swaps

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -34,24 +35,25 @@ func (e *ConnectError) Error() string {
 
 func (e *ConnectError) Unwrap() error { return e.Err }
 
-// explain adds a hint to errors that say little by themselves: a reset
-// from a server that expects TLS, or a peer that does not speak RESP (an
-// HTTP server on the Redis port, say).
+// explain adds a hint to errors that say little by themselves: nothing
+// listening at the address, a reset from a server that expects TLS, a peer
+// that does not speak RESP (an HTTP server on the Redis port, say), a
+// server without client-side caching. Other errors say enough, and a hint
+// that guesses wrong misleads: none is added.
 func explain(err error, tlsOn bool) error {
-	var netErr *net.OpError
-	var redisErr *rueidis.RedisError
-	var certErr *tls.CertificateVerificationError
-	var recordErr tls.RecordHeaderError
 	switch {
-	case errors.As(err, &netErr):
-		if !tlsOn && errors.Is(err, syscall.ECONNRESET) {
-			return fmt.Errorf("%w (if the server expects TLS, set REDIS_TLS=true or use a rediss:// URL)", err)
-		}
-		return err
-	case errors.As(err, &redisErr), errors.As(err, &certErr), errors.As(err, &recordErr), errors.Is(err, context.DeadlineExceeded):
-		return err
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ENOENT):
+		// Refused on TCP; on a unix socket, refused or no socket file.
+		return fmt.Errorf("%w (is a Redis server listening there?)", err)
+	case !tlsOn && errors.Is(err, syscall.ECONNRESET):
+		return fmt.Errorf("%w (if the server expects TLS, set REDIS_TLS=true or use a rediss:// URL)", err)
+	case errors.Is(err, rueidis.ErrNoCache):
+		return fmt.Errorf("%w (the server has no client-side caching (CLIENT TRACKING): set REDIS_DISABLE_CACHE=true)", err)
+	case strings.HasPrefix(err.Error(), "received unknown message type"):
+		// rueidis's parser met a byte that starts no RESP reply.
+		return fmt.Errorf("%w (the server there does not speak RESP: is it a Redis server?)", err)
 	}
-	return fmt.Errorf("%w (is a Redis server listening there?)", err)
+	return err
 }
 
 // dial opens a client and PINGs it, all within opts.PingTimeout (or the

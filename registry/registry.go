@@ -255,10 +255,28 @@ func (r *Registry) isClosed() bool {
 }
 
 // warnUnknown logs, once each, the REDIS_ variables of opts' environment
-// that mean nothing to the loader (REDIS_PROT: did you mean REDIS_PORT?).
-// Their values are not logged: a misspelt password variable holds one.
+// that mean nothing to the loader (REDIS_PROT: did you mean REDIS_PORT?)
+// and, when the program declared its parts (provider.DeclarePart: the
+// files wireredis gen writes, package feature's own parts), those of a
+// part it does not have (REDIS_RATELIMIT_DB: did you mean REDIS_RL_DB?,
+// for the part RateLimit of namespace rl). The parts acquired so far
+// count as known too. Their values are not logged: a misspelt password
+// variable holds one.
 func (r *Registry) warnUnknown(opts provider.Options) {
-	unknown := opts.UnknownVariables()
+	var unknown []*provider.ConfigError
+	if declared := provider.DeclaredParts(); len(declared) > 0 {
+		known := declared
+		r.mu.Lock()
+		for _, c := range r.conns {
+			for part := range c.users {
+				known = appendPart(known, part)
+			}
+		}
+		r.mu.Unlock()
+		unknown = opts.UnknownVariablesOf(appendPart(known, opts.Part()))
+	} else {
+		unknown = opts.UnknownVariables()
+	}
 	if len(unknown) == 0 {
 		return
 	}
@@ -277,6 +295,14 @@ func (r *Registry) warnUnknown(opts provider.Options) {
 	for _, u := range fresh {
 		r.log.Warn("wireredis: unknown variable ignored", "variable", u.Var, "problem", u.Var+": "+u.Reason)
 	}
+}
+
+// appendPart adds the part of namespace ns to known unless it is there.
+func appendPart(known []provider.PartName, ns string) []provider.PartName {
+	if ns == "" || ns == adminUser || slices.ContainsFunc(known, func(p provider.PartName) bool { return p.Namespace == ns }) {
+		return known
+	}
+	return append(known, provider.PartName{Namespace: ns})
 }
 
 // connect dials c unless it is connected; concurrent calls share one
@@ -328,8 +354,20 @@ func (r *Registry) connect(ctx context.Context, c *conn) error {
 	r.mu.Unlock()
 	if err == nil {
 		r.log.Info("wireredis: connection opened", "addr", c.addr, "db", c.db, "fingerprint", c.fingerprint, "conn", c.id, "part", c.opts.Part())
+		if !c.opts.ClientCache() && !c.opts.DisableCache {
+			r.log.Info("wireredis: client-side caching is off: it needs RESP3", "addr", c.addr, "db", c.db, "conn", c.id, "protocol", 2, "set_by", protocolSource(c.opts))
+		}
 	}
 	return err
+}
+
+// protocolSource names what made the connection RESP2: a variable, or the
+// Options field code set.
+func protocolSource(o provider.Options) string {
+	if s := o.Sources()["PROTOCOL"]; s != "" {
+		return s
+	}
+	return "Options.Protocol"
 }
 
 // dropIfUnused forgets c after a failed fail-fast dial when no part holds

@@ -297,10 +297,14 @@ func TestUnreachable(t *testing.T) {
 	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("hello")) }))
 	defer web.Close()
 
-	for _, tc := range []struct{ name, addr string }{
-		{"closed port", closedAddr},
-		{"black hole", silent},
-		{"HTTP server", strings.TrimPrefix(web.URL, "http://")},
+	// The hint says what is likely wrong, and only where it is: "is a
+	// Redis server listening there?" once misled a user whose server was
+	// there (REDIS_PROTOCOL=2 with client-side caching).
+	const listening = "(is a Redis server listening there?)"
+	for _, tc := range []struct{ name, addr, hint string }{
+		{"closed port", closedAddr, listening},
+		{"black hole", silent, "no answer within 500ms"},
+		{"HTTP server", strings.TrimPrefix(web.URL, "http://"), "(the server there does not speak RESP: is it a Redis server?)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg, _ := newRegistry(t)
@@ -317,6 +321,9 @@ func TestUnreachable(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.addr) || strings.Contains(err.Error(), "hunter2secret") {
 				t.Errorf("error %q: should name the address and not the password", err)
+			}
+			if !strings.Contains(err.Error(), tc.hint) || tc.hint != listening && strings.Contains(err.Error(), listening) {
+				t.Errorf("error %q: want the hint %q and no other", err, tc.hint)
 			}
 			// Fail fast: the timeout plus scheduling slack, not the 5s dial default.
 			if elapsed > 3*time.Second {
@@ -358,5 +365,54 @@ func TestInvalidOptionsFromCode(t *testing.T) {
 	var ce *provider.ConfigError
 	if !errors.As(err, &ce) || ce.Var != "Options.Port" {
 		t.Errorf("Acquire with Port 0: %v, want a ConfigError naming Options.Port", err)
+	}
+}
+
+// TestRESP2TurnsClientCachingOff: REDIS_PROTOCOL=2 alone connects (rueidis
+// refuses client-side caching over RESP2, and once every part failed
+// with "ClientOption.DisableCache must be true ... (is a Redis server
+// listening there?)"); the log says caching is off, and why. The
+// connection is the one REDIS_DISABLE_CACHE=true with RESP2 opens.
+func TestRESP2TurnsClientCachingOff(t *testing.T) {
+	srv := redistest.Start(t)
+	reg, logs := newRegistry(t)
+	ctx := context.Background()
+	opts := load(t, "session", "REDIS_URL="+srv.URL(), "REDIS_PROTOCOL=2")
+	c, release, err := reg.Acquire(ctx, opts)
+	if err != nil {
+		t.Fatalf("Acquire with REDIS_PROTOCOL=2: %v", err)
+	}
+	defer release()
+	if err := c.Do(ctx, c.B().Set().Key("k").Value("v").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	// DoCache works and is sent as a plain GET: no CLIENT TRACKING.
+	if v, err := c.DoCache(ctx, c.B().Get().Key("k").Cache(), time.Minute).ToString(); err != nil || v != "v" {
+		t.Fatalf("DoCache: %q, %v", v, err)
+	}
+	list, err := c.Do(ctx, c.B().ClientList().Build()).ToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(list) {
+		if !strings.Contains(line, " name=redistest ") && (strings.Contains(line, "flags=t") || !strings.Contains(line, "resp=2")) {
+			t.Errorf("the connection should be RESP2 without tracking:\n%s", list)
+		}
+	}
+	want := `msg="wireredis: client-side caching is off: it needs RESP3"`
+	if n := strings.Count(logs.String(), want); n != 1 || !strings.Contains(logs.String(), "set_by=REDIS_PROTOCOL") {
+		t.Errorf("the log should say once that RESP2 turned caching off (REDIS_PROTOCOL):\n%s", logs)
+	}
+	explicit := load(t, "cache", "REDIS_URL="+srv.URL(), "REDIS_PROTOCOL=2", "REDIS_DISABLE_CACHE=true")
+	if explicit.ConnectionKey() != opts.ConnectionKey() {
+		t.Error("REDIS_PROTOCOL=2 alone and with REDIS_DISABLE_CACHE=true should share a connection")
+	}
+	c2, release2, err := reg.Acquire(ctx, explicit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release2()
+	if c2 != c || strings.Count(logs.String(), "client-side caching is off") != 1 {
+		t.Errorf("a second part of equal settings should share the connection and log nothing new:\n%s", logs)
 	}
 }

@@ -13,7 +13,9 @@
 // Name=namespace[,hashtag][,db=N][,url_env=VAR] a type NameRedis, its wire
 // provider, and one wire set of them all. It refuses parts whose variables
 // would collide and url_env names that are not variable names. The file's
-// header records the command line, which describes every part.
+// header records the command line, which describes every part. -o - writes
+// to standard output; each part's variables (REDIS_<NAMESPACE>_*) are
+// printed to standard error.
 //
 // config shows each part's effective settings, secrets redacted, their
 // fingerprints (the same as in the application's logs), and which parts

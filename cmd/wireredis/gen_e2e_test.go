@@ -161,8 +161,16 @@ func TestGenerateInAConsumerModule(t *testing.T) {
 
 	// Both programs get the same environment, as a container would: a
 	// typo among it, and a start-up policy that the probes must ignore.
+	// The part RateLimit's variables follow its namespace (REDIS_RL_*):
+	// three named after its Go name instead, one of them a secret.
 	environ := append(os.Environ(), "REDIS_URL="+srv.URL(), "BILLING_REDIS_URL="+other.URL()+"/5",
-		"REDIS_PROT=6380", "REDIS_STARTUP=background", "REDIS_PING_TIMEOUT=2s")
+		"REDIS_PROT=6380", "REDIS_STARTUP=background", "REDIS_PING_TIMEOUT=2s",
+		"REDIS_RATELIMIT_DB=3", "REDIS_RATELIMIT_DBB=3", "REDIS_RATELIMIT_PASSWORD=hunter2-misnamed")
+	misnamed := []string{
+		"REDIS_RATELIMIT_DB: names no part of this service (billing, cache, reports, rl, session); did you mean REDIS_RL_DB? (the part RateLimit has the namespace rl: its variables are REDIS_RL_*, not REDIS_RATELIMIT_*)",
+		"REDIS_RATELIMIT_DBB: is not a wireredis variable; did you mean REDIS_RL_DB? (the part RateLimit",
+		"REDIS_RATELIMIT_PASSWORD: names no part of this service (billing, cache, reports, rl, session); did you mean REDIS_RL_PASSWORD?",
+	}
 	exe := func(env []string, name string, args ...string) (code int, stdout, stderr string) {
 		t.Helper()
 		cmd := exec.Command(filepath.Join(dir, name), args...)
@@ -188,6 +196,16 @@ func TestGenerateInAConsumerModule(t *testing.T) {
 	}
 	if !strings.Contains(appLog, "REDIS_PROT: is not a wireredis variable; did you mean REDIS_PORT?") {
 		t.Errorf("the application's log does not warn about REDIS_PROT:\n%s", appLog)
+	}
+	// The application knows its parts (the generated file declares them)
+	// and warns once about each misnamed variable, without its value.
+	for _, w := range misnamed {
+		if n := strings.Count(appLog, w); n != 1 {
+			t.Errorf("the application's log has %q %d times, want once:\n%s", w, n, appLog)
+		}
+	}
+	if strings.Contains(appLog, "hunter2-misnamed") {
+		t.Errorf("the application's log shows a secret:\n%s", appLog)
 	}
 	appConn := map[string]string{} // part → "fingerprint addr db"
 	conns := 0
@@ -215,6 +233,14 @@ func TestGenerateInAConsumerModule(t *testing.T) {
 	code, out, errOut := exe(environ, "wireredis", "config", "-pkg", ".", "-json")
 	if code != 0 || !strings.Contains(errOut, "REDIS_PROT: is not a wireredis variable; did you mean REDIS_PORT?") {
 		t.Fatalf("config: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, w := range misnamed {
+		if w = strings.Replace(w, "billing, cache, reports, rl, session", "session, rl, reports, billing, cache", 1); !strings.Contains(errOut, w) {
+			t.Errorf("config does not warn %q:\n%s", w, errOut)
+		}
+	}
+	if strings.Contains(errOut+out, "hunter2-misnamed") {
+		t.Errorf("config shows a secret:\n%s%s", out, errOut)
 	}
 	var parts []partJSON
 	if err := json.Unmarshal([]byte(out), &parts); err != nil {

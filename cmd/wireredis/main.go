@@ -34,11 +34,13 @@ var commands = []command{
 	{
 		name:    "gen",
 		summary: "write typed parts (types, wire providers and a wire set) for go generate",
-		usage: `usage: wireredis gen -part Name=namespace[,hashtag][,db=N][,url_env=VAR] ... [-o file]
+		usage: `usage: wireredis gen -part Name=namespace[,hashtag][,db=N][,url_env=VAR] ... [-o file|-]
 
 Refuses parts whose variables would collide (rate-limit and rate_limit both
 read REDIS_RATE_LIMIT_*). The file's header records the parts; config, ping
-and keys read it back with -pkg.
+and keys read it back with -pkg. -o - writes to standard output. Each
+part's variables follow its namespace, not its Name (RateLimit=rl reads
+REDIS_RL_*): gen prints them to standard error.
 Example, in a file of the package that uses the parts:
   //go:generate go run github.com/wireredis/wireredis/cmd/wireredis gen -part Session=session -part RateLimit=ratelimit,hashtag
 writes wireredis_gen.go with SessionRedis and RateLimitRedis, their

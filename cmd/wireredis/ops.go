@@ -50,7 +50,7 @@ func configCommand(fs *flag.FlagSet) runner {
 		if err != nil {
 			return err
 		}
-		if err := reportUnknown(base, known, *strict, stderr); err != nil {
+		if err := reportUnknown(base, src.partNames(known), *strict, stderr); err != nil {
 			return err
 		}
 		groups := sharing(parts)
@@ -98,8 +98,8 @@ func configJSON(w io.Writer, groups [][]resolved) error {
 
 // reportUnknown warns about the REDIS_ variables that mean nothing to the
 // loader or name no known part; under -strict they are an error.
-func reportUnknown(base provider.Options, known []string, strict bool, stderr io.Writer) error {
-	unknown := base.UnknownVariables(known...)
+func reportUnknown(base provider.Options, known []provider.PartName, strict bool, stderr io.Writer) error {
+	unknown := base.UnknownVariablesOf(known)
 	if len(unknown) == 0 {
 		return nil
 	}

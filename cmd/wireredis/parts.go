@@ -86,6 +86,23 @@ func (s partSource) pick(list string) ([]feature.Part, []string, error) {
 	return out, names, nil
 }
 
+// partNames gives the known parts (namespaces) their Go names, from the
+// generated file and the library's, so that a variable spelt after a Go
+// name (REDIS_RATELIMIT_DB for RateLimit=rl) points to the part's own.
+func (s partSource) partNames(namespaces []string) []provider.PartName {
+	goNames := map[string]string{"session": "Session", "cache": "Cache"}
+	if generated, err := partgen.ReadDir(*s.pkg); err == nil {
+		for _, p := range generated {
+			goNames[p.Namespace] = p.Name
+		}
+	}
+	out := make([]provider.PartName, len(namespaces))
+	for i, ns := range namespaces {
+		out[i] = provider.PartName{Name: goNames[ns], Namespace: ns}
+	}
+	return out
+}
+
 // find returns the known part named name (its namespace).
 func find(known []feature.Part, name string) (feature.Part, error) {
 	for _, p := range known {

@@ -289,3 +289,20 @@ func TestDocsListEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigShowsRESP2TurnsCachingOff: config agrees with the
+// application: RESP2 alone is accepted and shown without client-side
+// caching; caching asked for over RESP2 is refused naming both.
+func TestConfigShowsRESP2TurnsCachingOff(t *testing.T) {
+	clearRedisEnv(t)
+	t.Setenv("REDIS_PROTOCOL", "2")
+	code, out, errOut := runCmd(t, "config", "-parts", "session")
+	if code != 0 || !strings.Contains(out, "resp=2 client_cache=off(resp2)") {
+		t.Errorf("config: exit %d\n%s\n%s", code, out, errOut)
+	}
+	t.Setenv("REDIS_SESSION_DISABLE_CACHE", "false")
+	code, out, errOut = runCmd(t, "config", "-parts", "session")
+	if code == 0 || !strings.Contains(errOut, "REDIS_SESSION_DISABLE_CACHE") || !strings.Contains(errOut, "REDIS_PROTOCOL is 2") {
+		t.Errorf("config with caching over RESP2: exit %d\n%s\n%s", code, out, errOut)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"go/format"
 	"go/token"
+	"io"
 	"strconv"
 	"strings"
 
@@ -161,9 +162,11 @@ func Generate(c Config) ([]byte, error) {
 			fmt.Fprintf(&b, ", and database %d", *p.DB)
 		}
 		fmt.Fprintf(&b, ".\ntype %s struct{ *feature.Client }\n", typ)
+		fmt.Fprintf(&b, "\n// wireredisPart%s is the part %s opens, declared so that the\n// registry warns about REDIS_<X>_* variables that name no part.\n", typ, typ)
+		fmt.Fprintf(&b, "var wireredisPart%s = feature.Declare(%q, %s)\n", typ, p.Name, partLiteral(p))
 		fmt.Fprintf(&b, "\n// Provide%s opens the %s part; the func releases it.\n", typ, p.Namespace)
 		fmt.Fprintf(&b, "func Provide%s(ctx context.Context, reg *registry.Registry, opts provider.Options) (%s, func(), error) {\n", typ, typ)
-		fmt.Fprintf(&b, "\tc, release, err := %s.Open(ctx, reg, opts)\n", partLiteral(p))
+		fmt.Fprintf(&b, "\tc, release, err := wireredisPart%s.Open(ctx, reg, opts)\n", typ)
 		fmt.Fprintf(&b, "\treturn %s{c}, release, err\n}\n", typ)
 	}
 	return format.Source(b.Bytes())
@@ -238,4 +241,23 @@ func (c Config) check() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// DescribeVariables writes one line per part: its type, namespace and
+// key prefix, and the variables it reads, which follow the namespace, not
+// the Go name (RateLimit=rl reads REDIS_RL_*, not REDIS_RATELIMIT_*).
+// wireredis gen writes it to standard error.
+func DescribeVariables(w io.Writer, suffix string, parts []Part) {
+	for _, p := range parts {
+		vars := "REDIS_" + provider.EnvToken(p.Namespace) + "_"
+		line := fmt.Sprintf("wireredis gen: %s%s: namespace %q, keys %q, settings %s* over REDIS_* (%sURL, %sDB, %sPASSWORD, ...)",
+			p.Name, suffix, p.Namespace, p.Feature().Prefix()+"*", vars, vars, vars, vars)
+		if p.URLVar != "" {
+			line += "; address from " + p.URLVar + " when set"
+		}
+		if p.DB != nil {
+			line += fmt.Sprintf("; database %d in code (%sDB must not be set)", *p.DB, vars)
+		}
+		fmt.Fprintln(w, line)
+	}
 }

@@ -63,7 +63,8 @@ func TestGenerate(t *testing.T) {
 		"var RedisParts = wire.NewSet(ProvideSessionRedis, ProvideRateLimitRedis)",
 		"type SessionRedis struct{ *feature.Client }",
 		"func ProvideRateLimitRedis(ctx context.Context, reg *registry.Registry, opts provider.Options) (RateLimitRedis, func(), error) {",
-		`feature.Part{Namespace: "ratelimit", HashTag: true, URLVar: "RL_URL", Overrides: []func(*provider.Options){func(o *provider.Options) { o.DB = 1 }}}.Open(ctx, reg, opts)`,
+		`var wireredisPartRateLimitRedis = feature.Declare("RateLimit", feature.Part{Namespace: "ratelimit", HashTag: true, URLVar: "RL_URL", Overrides: []func(*provider.Options){func(o *provider.Options) { o.DB = 1 }}})`,
+		"c, release, err := wireredisPartRateLimitRedis.Open(ctx, reg, opts)",
 		`its keys are prefixed "{ratelimit}:"`,
 		"REDIS_RATELIMIT_* over REDIS_*",
 	} {

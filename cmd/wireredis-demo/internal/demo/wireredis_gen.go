@@ -21,8 +21,12 @@ var Parts = wire.NewSet(ProvideAnalyticsRedis)
 // REDIS_ANALYTICS_* over REDIS_*.
 type AnalyticsRedis struct{ *feature.Client }
 
+// wireredisPartAnalyticsRedis is the part AnalyticsRedis opens, declared so that the
+// registry warns about REDIS_<X>_* variables that name no part.
+var wireredisPartAnalyticsRedis = feature.Declare("Analytics", feature.Part{Namespace: "analytics"})
+
 // ProvideAnalyticsRedis opens the analytics part; the func releases it.
 func ProvideAnalyticsRedis(ctx context.Context, reg *registry.Registry, opts provider.Options) (AnalyticsRedis, func(), error) {
-	c, release, err := feature.Part{Namespace: "analytics"}.Open(ctx, reg, opts)
+	c, release, err := wireredisPartAnalyticsRedis.Open(ctx, reg, opts)
 	return AnalyticsRedis{c}, release, err
 }

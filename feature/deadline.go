@@ -1,0 +1,265 @@
+package feature
+
+// A part's command deadline: REDIS_COMMAND_TIMEOUT, or the part's own
+// REDIS_<PART>_COMMAND_TIMEOUT, bounds each command whose caller's context
+// has no deadline; a caller's deadline replaces it. It is not part of the
+// connection's identity: parts with other deadlines share a connection.
+//
+// A deadline must end the part's call, never the connection its
+// neighbours share. rueidis v1.0.79 sends a command synchronously when
+// nothing else is under way (pipe.go, syncDo): it puts the context's
+// deadline on the socket, and when it passes it closes the connection,
+// failing every command in flight on it. A context that can be cancelled
+// but has no deadline goes through rueidis's queue instead, and its
+// cancellation only abandons the call: the reply, when it comes, is read
+// and dropped. So on the shared, pipelined connection the part hands
+// rueidis such a context, cancelled by its own timer (or by the caller's
+// deadline), and says which deadline ended the call. Commands that rueidis
+// sends on a pooled connection of their own (blocking commands, streams,
+// very large pipelines) ignore a cancellation: they get a real deadline,
+// which closes only that pooled connection.
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// withCommandTimeout bounds the part's commands by d (0: no bound); by
+// names the setting that chose it, for the errors.
+func withCommandTimeout(d time.Duration, by string) Option {
+	return func(c *Client) { c.timeout, c.timeoutBy = d, by }
+}
+
+// WithCommandTimeout bounds each command of the part whose caller's
+// context has no deadline by d (0: no bound); a blocking command gets d
+// plus its own timeout. Part.Open sets it from REDIS_COMMAND_TIMEOUT
+// (REDIS_<PART>_COMMAND_TIMEOUT).
+func WithCommandTimeout(d time.Duration) Option { return withCommandTimeout(d, "") }
+
+// bounded reports whether a call needs bounding: the part has a command
+// timeout, or the caller a deadline (which rueidis must not see on the
+// shared connection).
+func (c *Client) bounded(ctx context.Context) bool {
+	if c.timeout > 0 {
+		return true
+	}
+	_, ok := ctx.Deadline()
+	return ok
+}
+
+// pooledMulti is rueidis's ClientOption.BlockingPipeline default: a
+// DoMulti of this many commands goes on a pooled connection of its own.
+const pooledMulti = 2000
+
+// bound is one bounded call: ctx is what rueidis gets.
+type bound struct {
+	ns     string
+	ctx    context.Context
+	caller context.Context
+	cancel context.CancelCauseFunc
+	stop   func() bool // ends the timer or the watch of the caller's context
+	// own is the error of the part's deadline on a pooled connection, at
+	// ownDeadline.
+	own         *DeadlineError
+	ownDeadline time.Time
+}
+
+// shape is what bounding a call needs to know of it: whether rueidis
+// sends it on a pooled connection of its own (see the top of this file),
+// and its own blocking time, forever when it blocks without end.
+type shape struct {
+	pooled  bool
+	block   time.Duration
+	forever bool
+}
+
+// limit bounds a call of the shape s.
+func (c *Client) limit(ctx context.Context, s shape) bound {
+	b := bound{ns: c.ns, ctx: ctx, caller: ctx}
+	_, callerDeadline := ctx.Deadline()
+	switch {
+	case s.pooled && callerDeadline:
+		// The caller's own deadline, on a connection of the call's own.
+	case s.pooled:
+		if s.forever || c.timeout <= 0 {
+			return b
+		}
+		d := c.timeout + s.block
+		b.own, b.ownDeadline = c.deadlineError(d), time.Now().Add(d)
+		var cancel context.CancelFunc
+		b.ctx, cancel = context.WithDeadlineCause(ctx, b.ownDeadline, b.own)
+		b.cancel = func(error) { cancel() }
+	case callerDeadline:
+		// Strip the deadline (WithoutCancel keeps the values: a trace)
+		// and cancel when the caller's context ends.
+		b.ctx, b.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
+		b.stop = context.AfterFunc(ctx, func() { b.cancel(context.Cause(ctx)) })
+	default:
+		b.ctx, b.cancel = context.WithCancelCause(ctx) // no deadline to inherit
+		err := c.deadlineError(c.timeout)
+		t := time.AfterFunc(c.timeout, func() { b.cancel(err) })
+		b.stop = t.Stop
+	}
+	return b
+}
+
+// failed turns the error of a result that a deadline ended into one that
+// says which deadline it was: a *DeadlineError (matching
+// context.DeadlineExceeded), or the caller's cancellation. On a pooled
+// connection rueidis's socket deadline may fire before the context's
+// timer marks the context done: the deadline's time tells then.
+func (b bound) failed(r rueidis.RedisResult) rueidis.RedisResult {
+	err := r.Error()
+	if err == nil || !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return r
+	}
+	if _, ok := rueidis.IsRedisErr(err); ok {
+		return r // the server's reply
+	}
+	var de *DeadlineError
+	if errors.As(context.Cause(b.ctx), &de) {
+		return rueidis.NewErrorResult(de)
+	}
+	now := time.Now()
+	if b.own != nil && !now.Before(b.ownDeadline) {
+		return rueidis.NewErrorResult(b.own)
+	}
+	if dl, ok := b.caller.Deadline(); ok && !now.Before(dl) || errors.Is(b.caller.Err(), context.DeadlineExceeded) {
+		return rueidis.NewErrorResult(&DeadlineError{Namespace: b.ns, By: "the caller's context deadline"})
+	}
+	if cerr := b.caller.Err(); cerr != nil {
+		return rueidis.NewErrorResult(cerr)
+	}
+	return r
+}
+
+// end releases what limit took.
+func (b bound) end() {
+	if b.stop != nil {
+		b.stop()
+	}
+	if b.cancel != nil {
+		b.cancel(nil)
+	}
+}
+
+// deadlineError is the error of a command the part's timeout d ended.
+func (c *Client) deadlineError(d time.Duration) *DeadlineError {
+	by := c.timeoutBy
+	if by == "" {
+		by = "the part's command timeout"
+	}
+	return &DeadlineError{Namespace: c.ns, Timeout: d, By: by}
+}
+
+// blockTime is how long a blocking command asks the server to wait:
+// BLPOP's seconds, XREAD's BLOCK milliseconds; forever for 0 and for a
+// command whose timeout cannot be read.
+func blockTime(args []string) (d time.Duration, forever bool) {
+	if len(args) == 0 {
+		return 0, true
+	}
+	seconds := func(s string) (time.Duration, bool) {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || f <= 0 {
+			return 0, true
+		}
+		return time.Duration(f * float64(time.Second)), false
+	}
+	millis := func(s string) (time.Duration, bool) {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			return 0, true
+		}
+		return time.Duration(n) * time.Millisecond, false
+	}
+	last := args[len(args)-1]
+	switch strings.ToUpper(args[0]) {
+	case "BLPOP", "BRPOP", "BZPOPMIN", "BZPOPMAX", "BRPOPLPUSH", "BLMOVE":
+		return seconds(last)
+	case "BLMPOP", "BZMPOP":
+		if len(args) > 1 {
+			return seconds(args[1])
+		}
+	case "WAIT":
+		if len(args) > 2 {
+			return millis(args[2])
+		}
+	case "WAITAOF":
+		if len(args) > 3 {
+			return millis(args[3])
+		}
+	case "XREAD", "XREADGROUP":
+		for i := 1; i+1 < len(args); i++ {
+			if strings.EqualFold(args[i], "STREAMS") {
+				break
+			}
+			if strings.EqualFold(args[i], "BLOCK") {
+				return millis(args[i+1])
+			}
+		}
+	}
+	return 0, true
+}
+
+// shapeOf is the shape of one command.
+func shapeOf(cmd rueidis.Completed) shape {
+	if !cmd.IsBlock() {
+		return shape{}
+	}
+	block, forever := blockTime(cmd.Commands())
+	return shape{pooled: true, block: block, forever: forever}
+}
+
+// batchShape is the shape of a DoMulti: pooled when one command blocks
+// (the longest blocking time counts) or the batch is very large.
+func batchShape(multi []rueidis.Completed) shape {
+	s := shape{pooled: len(multi) >= pooledMulti}
+	for _, cmd := range multi {
+		if one := shapeOf(cmd); one.pooled {
+			s = shape{pooled: true, block: max(s.block, one.block), forever: s.forever || one.forever}
+		}
+	}
+	return s
+}
+
+// boundedDo is the shared connection's Do, bounded.
+func (c *Client) boundedDo(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	b := c.limit(ctx, shapeOf(cmd))
+	defer b.end()
+	return b.failed(c.shared.Do(b.ctx, cmd))
+}
+
+// boundedDoMulti is the shared connection's DoMulti, bounded.
+func (c *Client) boundedDoMulti(ctx context.Context, multi []rueidis.Completed) []rueidis.RedisResult {
+	b := c.limit(ctx, batchShape(multi))
+	defer b.end()
+	rs := c.shared.DoMulti(b.ctx, multi...)
+	for i := range rs {
+		rs[i] = b.failed(rs[i])
+	}
+	return rs
+}
+
+// boundedDoCache is the shared connection's DoCache, bounded.
+func (c *Client) boundedDoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
+	b := c.limit(ctx, shape{})
+	defer b.end()
+	return b.failed(c.shared.DoCache(b.ctx, cmd, ttl))
+}
+
+// boundedDoMultiCache is the shared connection's DoMultiCache, bounded.
+func (c *Client) boundedDoMultiCache(ctx context.Context, multi []rueidis.CacheableTTL) []rueidis.RedisResult {
+	b := c.limit(ctx, shape{pooled: len(multi) >= pooledMulti})
+	defer b.end()
+	rs := c.shared.DoMultiCache(b.ctx, multi...)
+	for i := range rs {
+		rs[i] = b.failed(rs[i])
+	}
+	return rs
+}
