@@ -1,8 +1,8 @@
 package feature
 
 // A part's command deadline: REDIS_COMMAND_TIMEOUT, or the part's own
-// REDIS_<PART>_COMMAND_TIMEOUT, bounds each command whose caller's context
-// has no deadline; a caller's deadline replaces it. It is not part of the
+// REDIS_<PART>_COMMAND_TIMEOUT, bounds each command; a caller's earlier
+// deadline ends the command first. It is not part of the
 // connection's identity: parts with other deadlines share a connection.
 //
 // A deadline must end the part's call, never the connection its
@@ -35,9 +35,9 @@ func withCommandTimeout(d time.Duration, by string) Option {
 	return func(c *Client) { c.timeout, c.timeoutBy = d, by }
 }
 
-// WithCommandTimeout bounds each command of the part whose caller's
-// context has no deadline by d (0: no bound); a blocking command gets d
-// plus its own timeout. Part.Open sets it from REDIS_COMMAND_TIMEOUT
+// WithCommandTimeout bounds each command of the part by d (0: no bound),
+// or by its caller's deadline when that comes first; a blocking command
+// gets d plus its own timeout. Part.Open sets it from REDIS_COMMAND_TIMEOUT
 // (REDIS_<PART>_COMMAND_TIMEOUT).
 func WithCommandTimeout(d time.Duration) Option { return withCommandTimeout(d, "") }
 
@@ -78,32 +78,49 @@ type shape struct {
 	forever bool
 }
 
-// limit bounds a call of the shape s.
+// limit bounds a call of the shape s: by the caller's deadline and by the
+// part's, whichever comes first.
 func (c *Client) limit(ctx context.Context, s shape) bound {
 	b := bound{ns: c.ns, ctx: ctx, caller: ctx}
-	_, callerDeadline := ctx.Deadline()
-	switch {
-	case s.pooled && callerDeadline:
-		// The caller's own deadline, on a connection of the call's own.
-	case s.pooled:
-		if s.forever || c.timeout <= 0 {
-			return b
+	callerDeadline, hasCaller := ctx.Deadline()
+	own := c.timeout > 0 && !s.forever
+	if own {
+		b.ownDeadline = time.Now().Add(c.timeout + s.block)
+		own = !hasCaller || b.ownDeadline.Before(callerDeadline)
+	}
+	if own {
+		b.own = c.deadlineError(c.timeout + s.block)
+	}
+	if s.pooled {
+		// A connection of the call's own: the earlier deadline goes to
+		// rueidis as it is.
+		if own {
+			var cancel context.CancelFunc
+			b.ctx, cancel = context.WithDeadlineCause(ctx, b.ownDeadline, b.own)
+			b.cancel = func(error) { cancel() }
 		}
-		d := c.timeout + s.block
-		b.own, b.ownDeadline = c.deadlineError(d), time.Now().Add(d)
-		var cancel context.CancelFunc
-		b.ctx, cancel = context.WithDeadlineCause(ctx, b.ownDeadline, b.own)
-		b.cancel = func(error) { cancel() }
-	case callerDeadline:
+		return b
+	}
+	var stopCaller func() bool
+	if hasCaller {
 		// Strip the deadline (WithoutCancel keeps the values: a trace)
 		// and cancel when the caller's context ends.
 		b.ctx, b.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
-		b.stop = context.AfterFunc(ctx, func() { b.cancel(context.Cause(ctx)) })
-	default:
+		stopCaller = context.AfterFunc(ctx, func() { b.cancel(context.Cause(ctx)) })
+		b.stop = stopCaller
+	} else {
 		b.ctx, b.cancel = context.WithCancelCause(ctx) // no deadline to inherit
-		err := c.deadlineError(c.timeout)
+	}
+	if own {
+		err := b.own
 		t := time.AfterFunc(c.timeout, func() { b.cancel(err) })
 		b.stop = t.Stop
+		if stopCaller != nil {
+			b.stop = func() bool {
+				stopped := stopCaller()
+				return t.Stop() && stopped
+			}
+		}
 	}
 	return b
 }

@@ -3,6 +3,7 @@ package feature_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -201,5 +202,45 @@ func TestBaseCommandTimeoutNamesThePartsVariable(t *testing.T) {
 	srv.Resume()
 	if want := `wireredis: part "p": no reply within 50ms (REDIS_COMMAND_TIMEOUT; REDIS_P_COMMAND_TIMEOUT for this part)`; err == nil || err.Error() != want {
 		t.Errorf("error %v, want %s", err, want)
+	}
+}
+
+// TestEarlierDeadlineWins: a caller's later deadline does not stretch the
+// part's timeout, and a caller's earlier one ends the call first, whether
+// the command shares the pipeline or goes on a pooled connection (BLPOP).
+func TestEarlierDeadlineWins(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	// One pipeline, dialled before the pause: rueidis dials a pipeline on
+	// its first command within its own dial timeout, whatever the context.
+	reg, base := parts(t, "REDIS_URL="+srv.URL(), "REDIS_PIPELINE_MULTIPLEX=-1", "REDIS_P_COMMAND_TIMEOUT=100ms")
+	p, release, err := feature.Part{Namespace: "p"}.Open(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if err := p.Do(ctx, p.B().Set().Key("k").Value("v").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Pause()
+	defer srv.Resume()
+	for _, tc := range []struct {
+		name   string
+		cmd    func() rueidis.Completed
+		caller time.Duration
+		want   string
+	}{
+		{"GET, caller 10s", func() rueidis.Completed { return p.B().Get().Key("k").Build() }, 10 * time.Second, "no reply within 100ms (REDIS_P_COMMAND_TIMEOUT)"},
+		{"BLPOP 1, caller 10s", func() rueidis.Completed { return p.B().Blpop().Key("l").Timeout(1).Build() }, 10 * time.Second, "no reply within 1.1s (REDIS_P_COMMAND_TIMEOUT)"},
+		{"GET, caller 50ms", func() rueidis.Completed { return p.B().Get().Key("k").Build() }, 50 * time.Millisecond, "no reply before the caller's context deadline"},
+	} {
+		callCtx, cancel := context.WithTimeout(ctx, tc.caller)
+		start := time.Now()
+		err := p.Do(callCtx, tc.cmd()).Error()
+		elapsed := time.Since(start)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(fmt.Sprint(err), tc.want) || elapsed > 5*time.Second {
+			t.Errorf("%s: %v after %s; want %q", tc.name, err, elapsed, tc.want)
+		}
 	}
 }
