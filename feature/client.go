@@ -294,7 +294,10 @@ func (c *Client) receive(ctx context.Context, subscribe rueidis.Completed, fn fu
 	if err != nil {
 		return err
 	}
-	return c.shared.Receive(ctx, out, c.stripMessage(fn))
+	if c.sharedSubscriptions {
+		return c.shared.Receive(ctx, out, c.stripMessage(fn))
+	}
+	return receiveApart(ctx, c.shared, out, c.stripMessage(fn))
 }
 
 // Nodes returns each node of the shared client, in this namespace.

@@ -27,6 +27,11 @@ type namespace struct {
 	hot         *hotKeys        // for DoCache
 	recent      *recentCommands // table entries of the commands sent last
 	obs         observe.Part    // telemetry (see observe.go); nil: none
+	// sharedSubscriptions lets Receive go to the shared client, which
+	// puts it on the parts' pipelined connection with RESP3: only for a
+	// connection that speaks RESP2, where rueidis gives subscriptions a
+	// connection of their own (see receiveApart).
+	sharedSubscriptions bool
 }
 
 // keyPrefix is what a part puts in front of its keys and channels.

@@ -2,7 +2,9 @@ package feature
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"time"
 
 	"github.com/redis/rueidis"
 
@@ -207,4 +209,61 @@ func (c *Client) stripHooks(h rueidis.PubSubHooks) rueidis.PubSubHooks {
 		}
 	}
 	return h
+}
+
+// withRESP2 tells a part that its connection speaks RESP2: rueidis then
+// keeps subscriptions on a connection of their own, and Receive may go to
+// the shared client.
+func withRESP2() Option { return func(c *Client) { c.sharedSubscriptions = true } }
+
+// Bounds of the wait between two attempts of receiveApart.
+const (
+	resubscribeFirstWait = 10 * time.Millisecond
+	resubscribeMaxWait   = time.Second
+)
+
+// receiveApart runs a subscription on a connection of its own, taken from
+// rueidis's pool of dedicated connections, rather than on the pipelined
+// connection the parts share. With RESP3 rueidis puts a Receive of the
+// shared client on that pipeline, and Redis 7.0 writes a keyspace
+// notification inside the reply of a command of the same connection (an
+// EXEC, an MGET of keys expiring, DoCache's MULTI/PTTL/GET/EXEC): rueidis's
+// reading goroutine then panics and the process ends
+// (TestFaultKeyspaceNotificationsRESP3). With no subscription on the
+// pipeline, no message can come inside its replies.
+//
+// Like rueidis's Receive on the shared client, it subscribes again when
+// the connection breaks, on a new one, until ctx ends, the client closes
+// or the server refuses the subscription.
+func receiveApart(ctx context.Context, shared rueidis.Client, subscribe rueidis.Completed, fn func(rueidis.PubSubMessage)) error {
+	wait := resubscribeFirstWait
+	for {
+		d, give := shared.Dedicate()
+		err := d.Receive(ctx, subscribe, fn)
+		give()
+		if !resubscribe(ctx, err) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, resubscribeMaxWait)
+	}
+}
+
+// resubscribe reports whether a Receive that ended with err should be
+// tried again on a new connection: the connection broke, and nothing else
+// (the caller, the server, the closing client) ended it.
+func resubscribe(ctx context.Context, err error) bool {
+	var redisErr *rueidis.RedisError
+	switch {
+	case err == nil, ctx.Err() != nil, errors.As(err, &redisErr),
+		errors.Is(err, rueidis.ErrClosing), errors.Is(err, rueidis.ErrDedicatedClientRecycled):
+		return false
+	}
+	return true
 }
