@@ -102,7 +102,7 @@ func TestChaos(t *testing.T) {
 	}
 	single := []string{"server resp3 batch", "server resp3 nobatch", "server resp2 batch", "server resp2 nobatch"}
 	cluster := []string{"cluster resp3 batch", "cluster resp2 nobatch"}
-	seconds := chaosSeconds(t, 8)
+	seconds := chaosSeconds(t, 5)
 	var total, totalCluster chaosCounts
 	total.Config, totalCluster.Config = "one server, all", "cluster, all"
 	only := os.Getenv("WIREREDIS_CHAOS_CONFIGS") // a comma-separated choice
@@ -268,7 +268,7 @@ func (c *counter) record(n int64, err error) {
 // chaosScenario is one configuration, in a child process.
 func chaosScenario(t *testing.T, cfg string) {
 	ctx := context.Background()
-	seconds := chaosSeconds(t, 8)
+	seconds := chaosSeconds(t, 5)
 	counts := chaosCounts{Config: cfg, Seconds: seconds}
 	g := &chaosTarget{t: t}
 	var environ []string

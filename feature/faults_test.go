@@ -137,7 +137,7 @@ func TestFaultBatchKilledConnection(t *testing.T) {
 		batchKilledScenario(t, 4*time.Second)
 		return
 	}
-	inChildren(t, "TestFaultBatchKilledConnection", "batch and kills", faultRounds(t, 3))
+	inChildren(t, "TestFaultBatchKilledConnection", "batch and kills", faultRounds(t, 2))
 }
 
 func batchKilledScenario(t *testing.T, length time.Duration) {
