@@ -150,16 +150,24 @@ type chaosTarget struct {
 	nodes   map[string]rueidis.Client // the cluster's nodes, for CLIENT KILL
 }
 
+// kill kills the connections of the servers: the commands' (TYPE normal)
+// and the subscribers' (TYPE pubsub). The harness's own connection skips
+// itself.
 func (g *chaosTarget) kill() int64 {
 	ctx := context.Background()
+	clients := []rueidis.Client{}
 	if g.srv != nil {
-		n, _ := g.srv.Client.Do(ctx, g.srv.Client.B().ClientKill().TypeNormal().Build()).AsInt64()
-		return n
+		clients = append(clients, g.srv.Client)
+	}
+	for _, c := range g.nodes {
+		clients = append(clients, c)
 	}
 	var total int64
-	for _, c := range g.nodes {
-		n, _ := c.Do(ctx, c.B().ClientKill().TypeNormal().Build()).AsInt64()
-		total += n
+	for _, c := range clients {
+		for _, kill := range []rueidis.Completed{c.B().ClientKill().TypeNormal().Build(), c.B().ClientKill().TypePubsub().Build()} {
+			n, _ := c.Do(ctx, kill).AsInt64()
+			total += n
+		}
 	}
 	return total
 }
@@ -226,15 +234,21 @@ func (g *chaosTarget) clients() int {
 	}
 	n := 0
 	for _, c := range g.nodes {
-		// Normal clients: the replication links are not the parts'.
-		list, err := c.Do(context.Background(), c.B().ClientList().TypeNormal().Build()).ToString()
+		list, err := c.Do(context.Background(), c.B().ClientList().Build()).ToString()
 		if err != nil {
 			g.t.Fatalf("CLIENT LIST: %v", err)
 		}
 		for _, line := range strings.Split(strings.TrimSpace(list), "\n") {
-			if line != "" && !strings.Contains(line, " name="+redistest.ClientName+" ") {
-				n++
+			if line == "" || strings.Contains(line, " name="+redistest.ClientName+" ") {
+				continue
 			}
+			// The replication links (flags S and M) are not the parts'.
+			if f := strings.Fields(line); slices.ContainsFunc(f, func(s string) bool {
+				return strings.HasPrefix(s, "flags=") && strings.ContainsAny(s, "SM")
+			}) {
+				continue
+			}
+			n++
 		}
 	}
 	return n

@@ -55,7 +55,7 @@ func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 }
 
 func newNamespace(ns string) *namespace {
-	return &namespace{ns: ns, prefix: keyPrefix(ns, false), hot: newHotKeys(), recent: new(recentCommands)}
+	return &namespace{ns: ns, prefix: keyPrefix(ns, false), hot: newHotKeys(), recent: new(recentCommands), receives: new(apartReceives)}
 }
 
 // on returns the part over another client (a node of shared).
@@ -156,6 +156,9 @@ func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
+	if cmd.IsUnsub() {
+		c.unsubscribeApart(ctx, cmd)
+	}
 	return c.unprefix(c.shared.Do(ctx, cmd), names, false)
 }
 
@@ -166,6 +169,9 @@ func (c *Client) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 	cmd, names, err := c.rewrite(ctx, cmd, alone)
 	if err != nil {
 		return rueidis.NewErrorResult(err)
+	}
+	if cmd.IsUnsub() {
+		c.unsubscribeApart(ctx, cmd)
 	}
 	return c.unprefix(c.shared.Do(ctx, cmd), names, false)
 }
@@ -187,6 +193,11 @@ func (c *Client) doMulti(ctx context.Context, multi []rueidis.Completed) []rueid
 	out, names, at, err := c.rewriteAll(ctx, multi, inBatch, nil)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
+	}
+	for i := range out {
+		if out[i].IsUnsub() {
+			c.unsubscribeApart(ctx, out[i])
+		}
 	}
 	return c.unprefixAll(c.shared.DoMulti(ctx, out...), names, false)
 }
@@ -297,7 +308,7 @@ func (c *Client) receive(ctx context.Context, subscribe rueidis.Completed, fn fu
 	if c.sharedSubscriptions {
 		return c.shared.Receive(ctx, out, c.stripMessage(fn))
 	}
-	return receiveApart(ctx, c.shared, out, c.stripMessage(fn))
+	return c.receiveApart(ctx, out, c.stripMessage(fn))
 }
 
 // Nodes returns each node of the shared client, in this namespace.

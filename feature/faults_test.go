@@ -364,3 +364,52 @@ func dedicatedTransactionScenario(t *testing.T, scenario string) {
 		t.Errorf("ECHO = %q", got)
 	}
 }
+
+// TestReceiveApartResubscribes: with RESP3 a part's Receive runs on a
+// connection of its own (issue 20, crash 2): the server shows one
+// subscribed connection beside the one the parts' commands go to. When it
+// is killed, the part subscribes again on a new one, as rueidis does for
+// a Receive on the shared client, and the Receive goes on.
+func TestReceiveApartResubscribes(t *testing.T) {
+	srv := redistest.Start(t)
+	session, _ := sessionAndCache(t, srv)
+	msgs, stop := receive(t, session, session.B().Subscribe().Channel("news").Build())
+	defer stop()
+	publishUntilHeard(t, msgs, publish(session, "news", "before"))
+	for range 20 {
+		must(t, session.Do(context.Background(), session.B().Echo().Message("x").Build()))
+	}
+	list, err := srv.Client.Do(context.Background(), srv.Client.B().ClientList().Build()).ToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs, total := 0, 0
+	for _, line := range strings.Split(strings.TrimSpace(list), "\n") {
+		if strings.Contains(line, " name="+redistest.ClientName+" ") {
+			continue
+		}
+		total++
+		if strings.Contains(line, " sub=1 ") {
+			subs++
+			if !strings.Contains(line, " cmd=subscribe ") {
+				t.Errorf("the subscribed connection carries the part's commands: %s", line)
+			}
+		}
+	}
+	if subs != 1 || total < 2 {
+		t.Errorf("%d subscribed connections of %d, want 1 beside the shared pipeline:\n%s", subs, total, list)
+	}
+	for i := range 3 {
+		kill := srv.Client.B().ClientKill().TypePubsub().Build()
+		if n, err := srv.Client.Do(context.Background(), kill).AsInt64(); err != nil || n != 1 {
+			t.Fatalf("CLIENT KILL TYPE pubsub = %d, %v; want the one subscribed connection", n, err)
+		}
+		want := "after kill " + strconv.Itoa(i)
+		for {
+			m := publishUntilHeard(t, msgs, publish(session, "news", want))
+			if m.Message == want {
+				break
+			}
+		}
+	}
+}

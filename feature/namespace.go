@@ -32,6 +32,8 @@ type namespace struct {
 	// connection that speaks RESP2, where rueidis gives subscriptions a
 	// connection of their own (see receiveApart).
 	sharedSubscriptions bool
+	// receives are the Receives running on connections of their own.
+	receives *apartReceives
 }
 
 // keyPrefix is what a part puts in front of its keys and channels.
