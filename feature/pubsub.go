@@ -250,17 +250,24 @@ func (c *Client) receiveApart(ctx context.Context, subscribe rueidis.Completed, 
 			give()
 			return nil // unsubscribed through the part meanwhile
 		}
+		began := time.Now()
 		err := d.Receive(ctx, subscribe, fn)
 		c.receives.attach(r, nil)
 		give()
+		if ctx.Err() != nil {
+			return ctx.Err() // the caller ended it, whatever broke meanwhile
+		}
 		if !resubscribe(ctx, err) {
 			return err
+		}
+		if time.Since(began) > resubscribeMaxWait {
+			wait = resubscribeFirstWait // it ran a while: a new break
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return err
+			return ctx.Err()
 		case <-t.C:
 		}
 		wait = min(2*wait, resubscribeMaxWait)
