@@ -532,21 +532,24 @@ func chaosScenario(t *testing.T, cfg string) {
 	start := time.Now()
 	end := start.Add(time.Duration(seconds * float64(time.Second)))
 	var kills atomic.Int64
-	nextPause, nextBig := start.Add(1500*time.Millisecond), start.Add(time.Duration(seconds*float64(time.Second)/2))
+	// A restart (or failover) halfway through a short run, every 20 s in
+	// a long one.
+	bigEvery := min(time.Duration(seconds*float64(time.Second)/2), 20*time.Second)
+	nextPause, nextBig := start.Add(1500*time.Millisecond), start.Add(bigEvery)
 	for round := 0; time.Now().Before(end); round++ {
 		counts.Rounds++
 		kills.Add(g.kill(round%5 == 0)) // the subscribers less often: they resubscribe
 		switch now := time.Now(); {
+		case now.After(nextBig) && g.srv != nil:
+			g.srv.Restart()
+			counts.Restarts++
+			nextBig = time.Now().Add(bigEvery)
 		case now.After(nextBig):
-			nextBig = end.Add(time.Hour)
-			if g.srv != nil {
-				g.srv.Restart()
-				counts.Restarts++
-			} else if g.failover(round) {
-				counts.Failovers++
-			} else {
+			if !g.failover(round) {
 				t.Errorf("the failover did not complete")
 			}
+			counts.Failovers++
+			nextBig = time.Now().Add(bigEvery)
 		case now.After(nextPause) && g.srv != nil:
 			g.pause(300 * time.Millisecond)
 			counts.Pauses++
