@@ -100,6 +100,7 @@ func TestChaos(t *testing.T) {
 		chaosScenario(t, cfg)
 		return
 	}
+	skipOnOutsideServer(t)
 	single := []string{"server resp3 batch", "server resp3 nobatch", "server resp2 batch", "server resp2 nobatch"}
 	cluster := []string{"cluster resp3 batch", "cluster resp2 nobatch"}
 	seconds := chaosSeconds(t, 5)
