@@ -289,7 +289,10 @@ func (c *Client) doMultiStream(ctx context.Context, multi []rueidis.Completed) r
 }
 
 // Receive subscribes to the namespaced channels and calls fn for each
-// message, with the namespace taken off its channel and pattern.
+// message, with the namespace taken off its channel and pattern. With
+// RESP3 it runs on a connection of its own, never on the pipeline the
+// parts share (see receiveApart), and subscribes again when that
+// connection breaks.
 func (c *Client) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
 	if c.obs != nil {
 		return c.observedReceive(ctx, subscribe, fn)
