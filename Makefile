@@ -3,7 +3,7 @@ GOLANGCI_LINT := go run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v
 
 BENCHSTAT := go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: run test generate check-generated lint bench conformance
+.PHONY: run test generate check-generated lint bench conformance chaos
 
 # The demo, on an embedded Redis unless REDIS_URL is set.
 run:
@@ -16,6 +16,19 @@ test:
 	go test -race -count=1 ./...
 	go test -count=1 -run 'Allocations' ./feature
 	cd redistest/dockerbackend && go test -race -count=1 ./...
+
+# The chaos test and the reproductions of issue 20 at length: each chaos
+# configuration (one server and a cluster; RESP2 and RESP3; batching on
+# and off) for two minutes under kills, pauses, restarts and failovers,
+# then fifty rounds of each reproduction; prints the counts. make test runs
+# both briefly.
+chaos:
+	./scripts/ensure-redis-server.sh
+	cd feature && { WIREREDIS_CHAOS_SECONDS=$${CHAOS_SECONDS:-120} go test -count=1 -timeout 60m -run '^TestChaos$$' -v . > ../chaos.log 2>&1; s=$$?; \
+	  grep -E 'chaos_test.go:[0-9]+: |^(---|ok|FAIL|PASS)' ../chaos.log; exit $$s; }
+	cd feature && { WIREREDIS_FAULT_ROUNDS=$${FAULT_ROUNDS:-50} go test -count=1 -timeout 60m -run '^TestFault' -v . > ../faults.log 2>&1; s=$$?; \
+	  grep -E 'rounds, |^(---|ok|FAIL|PASS)' ../faults.log; exit $$s; }
+	rm -f chaos.log faults.log
 
 # rueidiscompat's own test suite over raw rueidis clients and over parts,
 # compared spec by spec against conformance/expected.txt (see

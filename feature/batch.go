@@ -163,11 +163,12 @@ func batchFailed(n, failed int, err error) []rueidis.RedisResult {
 
 // apartFromSubscriptions marks a transaction's MULTI blocking, so that
 // rueidis sends its batch on a pooled connection of its own rather than
-// on the pipeline the parts share. The pipeline carries the parts'
-// subscriptions (Receive), and Redis 7.0 may write a Pub/Sub message in
-// the middle of an EXEC reply, which rueidis v1.0.79 cannot read: its
+// on the pipeline the parts share. Redis 7.0 may write a Pub/Sub message
+// in the middle of an EXEC reply, which rueidis v1.0.79 cannot read: its
 // reading goroutine panics and the process ends, whichever part sent the
-// transaction (TestPubSubClusterAttackSharedTransactionCrash).
+// transaction (TestPubSubClusterAttackSharedTransactionCrash). A part's
+// own Receive no longer runs on the pipeline (receiveApart), but the
+// rueidis client given to New may carry its owner's subscriptions.
 func apartFromSubscriptions(b rueidis.Builder, multi rueidis.Completed) rueidis.Completed {
 	if multi.IsBlock() {
 		return multi

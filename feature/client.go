@@ -60,7 +60,7 @@ func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 }
 
 func newNamespace(ns string) *namespace {
-	return &namespace{ns: ns, prefix: keyPrefix(ns, false), hot: newHotKeys(), recent: new(recentCommands)}
+	return &namespace{ns: ns, prefix: keyPrefix(ns, false), hot: newHotKeys(), recent: new(recentCommands), receives: new(apartReceives)}
 }
 
 // on returns the part over another client (a node of shared).
@@ -164,6 +164,9 @@ func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
+	if cmd.IsUnsub() {
+		c.unsubscribeApart(ctx, cmd)
+	}
 	if c.bounded(ctx) {
 		return c.unprefix(c.boundedDo(ctx, cmd), names, false)
 	}
@@ -181,6 +184,9 @@ func (c *Client) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 	cmd, names, err := c.rewrite(ctx, cmd, alone)
 	if err != nil {
 		return rueidis.NewErrorResult(err)
+	}
+	if cmd.IsUnsub() {
+		c.unsubscribeApart(ctx, cmd)
 	}
 	if c.bounded(ctx) {
 		return c.unprefix(c.boundedDo(ctx, cmd), names, false)
@@ -205,6 +211,11 @@ func (c *Client) doMulti(ctx context.Context, multi []rueidis.Completed) []rueid
 	out, names, at, err := c.rewriteAll(ctx, multi, inBatch, nil)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
+	}
+	for i := range out {
+		if out[i].IsUnsub() {
+			c.unsubscribeApart(ctx, out[i])
+		}
 	}
 	if c.bounded(ctx) {
 		return c.unprefixAll(c.boundedDoMulti(ctx, out), names, false)
@@ -308,7 +319,10 @@ func (c *Client) doMultiStream(ctx context.Context, multi []rueidis.Completed) r
 }
 
 // Receive subscribes to the namespaced channels and calls fn for each
-// message, with the namespace taken off its channel and pattern.
+// message, with the namespace taken off its channel and pattern. With
+// RESP3 it runs on a connection of its own, never on the pipeline the
+// parts share (see receiveApart), and subscribes again when that
+// connection breaks.
 func (c *Client) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
 	if c.obs != nil {
 		return c.observedReceive(ctx, subscribe, fn)
@@ -324,7 +338,10 @@ func (c *Client) receive(ctx context.Context, subscribe rueidis.Completed, fn fu
 	if err != nil {
 		return err
 	}
-	return c.shared.Receive(ctx, out, c.stripMessage(fn))
+	if c.sharedSubscriptions {
+		return c.shared.Receive(ctx, out, c.stripMessage(fn))
+	}
+	return c.receiveApart(ctx, out, c.stripMessage(fn))
 }
 
 // Nodes returns each node of the shared client, in this namespace.

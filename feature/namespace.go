@@ -28,10 +28,17 @@ type namespace struct {
 	hot         *hotKeys        // for DoCache
 	recent      *recentCommands // table entries of the commands sent last
 	obs         observe.Part    // telemetry (see observe.go); nil: none
-	// timeout bounds each command whose caller's context has no
-	// deadline (0: none); timeoutBy names the variable that set it.
+	// timeout bounds each command, unless the caller's deadline comes
+	// first (0: none); timeoutBy names the variable that set it.
 	timeout   time.Duration
 	timeoutBy string
+	// sharedSubscriptions lets Receive go to the shared client, which
+	// puts it on the parts' pipelined connection with RESP3: only for a
+	// connection that speaks RESP2, where rueidis gives subscriptions a
+	// connection of their own (see receiveApart).
+	sharedSubscriptions bool
+	// receives are the Receives running on connections of their own.
+	receives *apartReceives
 }
 
 // keyPrefix is what a part puts in front of its keys and channels.

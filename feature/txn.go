@@ -2,6 +2,7 @@ package feature
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -23,6 +24,11 @@ type txnState struct {
 	// touched is set once a transaction command went out on a dedicated
 	// connection: close then ends whatever may be open.
 	touched bool
+	// subscribed is set once a subscription went out on a dedicated
+	// connection, and stays until rueidis takes the connection back (the
+	// part does not count the server's subscriptions): a transaction is
+	// refused there from then on (see next).
+	subscribed bool
 }
 
 // next applies the command name, with argc arguments (its name
@@ -48,6 +54,13 @@ func (s *txnState) next(c *Client, name string, argc int, strict bool) error {
 		if s.multi && strict {
 			return c.fail(name, "MULTI inside MULTI", ErrBadArguments)
 		}
+		if s.subscribed {
+			// Redis 7.0 writes a Pub/Sub message (a PUBLISH in the
+			// transaction, a keyspace event of its writes) inside the EXEC
+			// reply, and rueidis's reading goroutine then panics: the
+			// process ends (TestFaultDedicatedSubscribedTransaction).
+			return c.fail(name, "a transaction on a dedicated connection that has subscribed is refused: Redis 7.0 may write a Pub/Sub message inside the EXEC reply, which rueidis cannot read; run the transaction on another Dedicated connection", ErrRefused)
+		}
 		s.multi = true
 	case "EXEC", "DISCARD":
 		if !s.multi && strict {
@@ -68,6 +81,9 @@ func (s *txnState) next(c *Client, name string, argc int, strict bool) error {
 	case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE":
 		if s.multi {
 			return c.fail(name, "Pub/Sub commands are not allowed inside MULTI (the server refuses them, and rueidis stops the process on that reply)", ErrBadArguments)
+		}
+		if !strict && !strings.Contains(name, "UNSUB") {
+			s.subscribed = true
 		}
 	}
 	return nil

@@ -72,15 +72,13 @@ func putCall(c *call) {
 // batch is the calls that one DoMulti sends.
 type batch struct {
 	calls []*call
-	cmds  []rueidis.Completed
 }
 
 var batches = sync.Pool{New: func() any { return new(batch) }}
 
 func putBatch(b *batch) {
 	clear(b.calls)
-	clear(b.cmds)
-	b.calls, b.cmds = b.calls[:0], b.cmds[:0]
+	b.calls = b.calls[:0]
 	batches.Put(b)
 }
 
@@ -210,11 +208,20 @@ func (b *batcher) join(ctx context.Context, cmd rueidis.Completed) rueidis.Redis
 }
 
 // send sends the batch as one DoMulti and hands each call its result.
+//
+// The commands go in a slice of their own that nobody touches after
+// DoMulti returns: on a broken connection rueidis's writer goroutine can
+// still be reading it then (it writes every command of a pipeline even
+// after a write error), and a slice cleared or reused by the next batch
+// handed it a zero command, whose nil dereference ended the process
+// (TestFaultBatchKilledConnection). The slice costs one allocation per
+// batch, shared by its four or more commands.
 func (b *batcher) send(bt *batch) {
-	for _, c := range bt.calls {
-		bt.cmds = append(bt.cmds, c.cmd)
+	cmds := make([]rueidis.Completed, len(bt.calls))
+	for i, c := range bt.calls {
+		cmds[i] = c.cmd
 	}
-	rs := b.doMulti(bt.cmds)
+	rs := b.doMulti(cmds)
 	if rs == nil {
 		// rueidis panicked: each command goes alone, from its caller, so
 		// that its batch-mates are served and the panic, if it comes
