@@ -101,6 +101,7 @@ func TestChaos(t *testing.T) {
 		return
 	}
 	skipOnOutsideServer(t)
+	t.Parallel() // its scenarios run in child processes with servers of their own
 	single := []string{"server resp3 batch", "server resp3 nobatch", "server resp2 batch", "server resp2 nobatch"}
 	cluster := []string{"cluster resp3 batch", "cluster resp2 nobatch"}
 	seconds := chaosSeconds(t, 5)

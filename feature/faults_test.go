@@ -148,6 +148,7 @@ func TestFaultBatchKilledConnection(t *testing.T) {
 		batchKilledScenario(t, 4*time.Second)
 		return
 	}
+	t.Parallel() // its rounds run in child processes with servers of their own
 	inChildren(t, "TestFaultBatchKilledConnection", "batch and kills", faultRounds(t, 2))
 }
 
@@ -213,6 +214,7 @@ func TestFaultKeyspaceNotificationsRESP3(t *testing.T) {
 		notificationScenario(t, s)
 		return
 	}
+	t.Parallel() // its rounds run in child processes with servers of their own
 	for _, s := range []string{"DoCache", "MGET", "XREADGROUP"} {
 		t.Run(s, func(t *testing.T) {
 			inChildren(t, "TestFaultKeyspaceNotificationsRESP3", s, faultRounds(t, 2))
@@ -327,6 +329,7 @@ func TestFaultDedicatedSubscribedTransaction(t *testing.T) {
 		dedicatedTransactionScenario(t, s)
 		return
 	}
+	t.Parallel() // its rounds run in child processes with servers of their own
 	for _, s := range []string{"Dedicated", "Dedicate", "Dedicated with Receive"} {
 		t.Run(s, func(t *testing.T) {
 			inChildren(t, "TestFaultDedicatedSubscribedTransaction", s, faultRounds(t, 2))
