@@ -229,3 +229,62 @@ func TestIssue21Examples(t *testing.T) {
 		}
 	}
 }
+
+// TestDedicatedInvalidationsKeepTracking: rueidis answers an invalidation
+// hook left on a dedicated connection with CLIENT TRACKING OFF when it
+// takes the connection back, so a part's SetOnInvalidations left the
+// pooled connection, which other parts reuse, with tracking off.
+func TestDedicatedInvalidationsKeepTracking(t *testing.T) {
+	srv := redistest.Start(t)
+	session, cache := sessionAndCache(t, srv)
+	ctx := context.Background()
+	flags := func(id int64) string {
+		list, err := srv.Client.Do(ctx, srv.Client.B().Arbitrary("CLIENT", "LIST", "ID", strconv.FormatInt(id, 10)).Build()).ToString()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, field := range strings.Fields(list) {
+			if f, ok := strings.CutPrefix(field, "flags="); ok {
+				return f
+			}
+		}
+		t.Fatalf("CLIENT LIST ID %d: no flags in %q", id, list)
+		return ""
+	}
+	var id int64
+	err := session.Dedicated(func(d rueidis.DedicatedClient) error {
+		var err error
+		if id, err = d.Do(ctx, d.B().ClientId().Build()).AsInt64(); err != nil {
+			return err
+		}
+		if f := flags(id); !strings.Contains(f, "t") {
+			t.Fatalf("the pooled connection has no tracking to begin with (flags %q): the test shows nothing", f)
+		}
+		d.SetOnInvalidations(func([]rueidis.RedisMessage) {})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := flags(id); !strings.Contains(f, "t") {
+		t.Errorf("after the session part's Dedicated with SetOnInvalidations, the pooled connection %d went back with tracking off (flags %q)", id, f)
+	}
+	// The cache part gets the same connection next, with tracking on.
+	// (rueidis may still be sending its CLIENT TRACKING OFF when Dedicated
+	// returns: this is the check that always sees it.)
+	err = cache.Dedicated(func(d rueidis.DedicatedClient) error {
+		next, err := d.Do(ctx, d.B().ClientId().Build()).AsInt64()
+		switch {
+		case err != nil:
+			return err
+		case next != id:
+			t.Fatalf("rueidis's pool gave connection %d, not %d again: the test shows nothing", next, id)
+		case !strings.Contains(flags(next), "t"):
+			t.Errorf("the cache part's dedicated connection %d (the session part's before) has tracking off", next)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
