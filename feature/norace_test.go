@@ -1,6 +1,0 @@
-//go:build !race
-
-package feature_test
-
-// raceEnabled: the race detector is on (go test -race).
-const raceEnabled = false
