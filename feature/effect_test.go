@@ -376,15 +376,27 @@ func (w *effectWorld) nodeOf(key string) *effectNode {
 	if !w.cluster {
 		return w.nodes[0]
 	}
-	for _, n := range w.nodes {
-		c := w.nodeClient(n)
-		err := c.Do(context.Background(), c.B().Arbitrary("TYPE").Keys(key).Build()).Error()
-		if err == nil {
-			return n
+	// On a loaded machine a node may miss the cluster bus for a moment
+	// (CLUSTERDOWN): ask again until one answers for key.
+	var found *effectNode
+	var errs []string
+	testsupport.Eventually(10*time.Second, func() bool {
+		errs = errs[:0]
+		for _, n := range w.nodes {
+			c := w.nodeClient(n)
+			err := c.Do(context.Background(), c.B().Arbitrary("TYPE").Keys(key).Build()).Error()
+			if err == nil {
+				found = n
+				return true
+			}
+			errs = append(errs, n.addr+": "+err.Error())
 		}
+		return false
+	})
+	if found == nil {
+		w.t.Fatalf("no node holds %s: %s", key, strings.Join(errs, "; "))
 	}
-	w.t.Fatalf("no node holds %s", key)
-	return nil
+	return found
 }
 
 // keyOn returns a key named after base that node n holds.
@@ -669,6 +681,12 @@ func (w *effectWorld) attackAll(attacks []attack, group int) []escape {
 		}
 		if len(changed) == 0 {
 			continue
+		}
+		if w.cluster { // recover ends the run: name what was seen first
+			reportEscapes(w.t, found)
+			for _, what := range changed {
+				w.t.Errorf("after attacks %d-%d (%s ... %s): %s", start, start+len(batch), batch[0], batch[len(batch)-1], what)
+			}
 		}
 		w.recover()
 		if len(batch) == 1 {
