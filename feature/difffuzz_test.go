@@ -224,7 +224,7 @@ func (g *fuzzGen) mutate(args []string, names int, tokens []string) []string {
 		if rng.IntN(2) == 0 {
 			args[j] = ""
 		} else {
-			args[j] = strings.Repeat(args[j]+"x", 1+rng.IntN(4096/(len(args[j])+1)))
+			args[j] = strings.Repeat(args[j]+"x", 1+rng.IntN(max(1, 4096/(len(args[j])+1))))
 		}
 	case op < 14: // the command's name itself
 		j := rng.IntN(names)
