@@ -112,7 +112,17 @@ func TestServerReadsArgumentsAsThePartDoes(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("of 3000 names DBSIZE\\x00<n>, the server ran %d as DBSIZE; the part sent none", ran)
+	info, _ := do("INFO", "server").ToString()
+	version := "?"
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "redis_version:"); ok && version == "?" {
+			version = v
+		}
+		if v, ok := strings.CutPrefix(line, "valkey_version:"); ok {
+			version = "valkey " + v
+		}
+	}
+	t.Logf("server %s: of 3000 names DBSIZE\\x00<n>, it ran %d as DBSIZE; the part sent none", version, ran)
 }
 
 // TestRegisterCommandRefusesNamesTheServerCannotHold: a registered name

@@ -9,8 +9,8 @@ import (
 // "incomplete", and for commands whose key specs the server does not
 // follow. cmd/keytablegen/classes.go attaches them by command name;
 // the generator fails on an incomplete spec without a rule. Each rule is
-// a port of the server's own option loop (Redis 6.2 to 7.4 and Valkey 8
-// share these loops), reading keywords with Keyword: what the server
+// a port of the server's own option loop (Redis 6.2 to 7.4 share these
+// loops), reading keywords with Keyword: what the server
 // takes as a key, the rule takes as a key. Where the server would answer
 // a syntax error, the rule refuses the command (ErrBadArguments): the
 // part then sends nothing rather than guess.
