@@ -105,6 +105,8 @@ func TestServerReadsArgumentsAsThePartDoes(t *testing.T) {
 		var ce *feature.CommandError
 		if err := s.Do(ctx, c.B().Arbitrary(name).Build()).Error(); !errors.As(err, &ce) {
 			t.Fatalf("a part sent %q: %v", name, err)
+		} else if strings.Contains(err.Error(), "\x00") || !strings.Contains(err.Error(), strconv.Quote(name)) {
+			t.Fatalf("the error does not quote the name: %q", err.Error())
 		}
 		for _, args := range [][]string{{"CONFIG", fmt.Sprintf("GET\x00%d", i), "*"}, {fmt.Sprintf("GET\x00%d", i), "k"}} {
 			if err := s.Do(ctx, c.B().Arbitrary(args...).Build()).Error(); !errors.As(err, &ce) || !errors.Is(err, feature.ErrRefused) {
