@@ -20,7 +20,7 @@ test:
 # The differential fuzzer's long run (feature/difffuzz_test.go; a seeded
 # run of 10,000 commands is part of make test): a million
 # generated commands through a part, judged by the effect oracle, about
-# 40 minutes here. FUZZ_COMMANDS, FUZZ_SEED and FUZZ_WORLDS (server, or
+# 30 minutes here. FUZZ_COMMANDS, FUZZ_SEED and FUZZ_WORLDS (server, or
 # all: hash-tag, RESP2 and cluster worlds too) change it. Then Go's native
 # fuzzing, FUZZTIME each, of the rewrite and of the ports of the server's
 # argument reading.
