@@ -3,7 +3,7 @@ GOLANGCI_LINT := go run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v
 
 BENCHSTAT := go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: run test generate check-generated lint bench conformance chaos
+.PHONY: run test fuzz chaos generate check-generated lint bench conformance
 
 # The demo, on an embedded Redis unless REDIS_URL is set.
 run:
@@ -29,6 +29,25 @@ chaos:
 	cd feature && { WIREREDIS_FAULT_ROUNDS=$${FAULT_ROUNDS:-50} go test -count=1 -timeout 60m -run '^TestFault' -v . > ../faults.log 2>&1; s=$$?; \
 	  grep -E 'rounds, |^(---|ok|FAIL|PASS)' ../faults.log; exit $$s; }
 	rm -f chaos.log faults.log
+
+# The differential fuzzer's long run (feature/difffuzz_test.go; a seeded
+# run of 10,000 commands is part of make test): a million
+# generated commands through a part, judged by the effect oracle, about
+# 30 minutes here. FUZZ_COMMANDS, FUZZ_SEED and FUZZ_WORLDS (server, or
+# all: hash-tag, RESP2 and cluster worlds too) change it. Then Go's native
+# fuzzing, FUZZTIME each, of the rewrite and of the ports of the server's
+# argument reading.
+FUZZ_COMMANDS ?= 1000000
+FUZZ_SEED ?= 21
+FUZZ_WORLDS ?= server
+FUZZTIME ?= 2m
+fuzz:
+	./scripts/ensure-redis-server.sh
+	WIREREDIS_FUZZ_COMMANDS=$(FUZZ_COMMANDS) WIREREDIS_FUZZ_SEED=$(FUZZ_SEED) WIREREDIS_FUZZ_WORLDS=$(FUZZ_WORLDS) \
+	  go test -count=1 -timeout 0 -v -run '^TestDifferentialFuzz$$' ./feature
+	go test -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime $(FUZZTIME) ./feature
+	go test -run '^$$' -fuzz '^FuzzKeyword$$' -fuzztime $(FUZZTIME) ./internal/keyspec
+	go test -run '^$$' -fuzz '^FuzzParseInt$$' -fuzztime $(FUZZTIME) ./internal/keyspec
 
 # rueidiscompat's own test suite over raw rueidis clients and over parts,
 # compared spec by spec against conformance/expected.txt (see

@@ -46,15 +46,21 @@ type dedicated struct {
 	mu sync.Mutex
 	// state follows the connection's transaction and slot; guarded by mu.
 	state dedicatedState
+	// invalidations is set once SetOnInvalidations installed a hook;
+	// guarded by mu.
+	invalidations bool
 }
 
 // close ends what a transaction left open, before rueidis takes the
 // connection back.
 func (d *dedicated) close() {
 	d.mu.Lock()
-	txn := d.state.txn
+	txn, invalidations := d.state.txn, d.invalidations
 	d.mu.Unlock()
 	txn.close(d.d)
+	if invalidations {
+		d.d.SetOnInvalidations(nil) // see SetOnInvalidations
+	}
 }
 
 // rewrite rewrites commands for the connection, and follows its state.
@@ -195,7 +201,16 @@ func (d *dedicated) SetPubSubHooks(hooks rueidis.PubSubHooks) <-chan error {
 	return d.d.SetPubSubHooks(d.c.stripHooks(hooks))
 }
 
+// SetOnInvalidations installs fn on the connection. close takes it off
+// again before rueidis takes the connection back: rueidis answers an
+// invalidation hook left on a connection with CLIENT TRACKING OFF, and the
+// pooled connection would then serve other parts with tracking off. (A
+// part cannot change the connection's tracking itself: CLIENT TRACKING is
+// refused.)
 func (d *dedicated) SetOnInvalidations(fn func([]rueidis.RedisMessage)) <-chan error {
+	d.mu.Lock()
+	d.invalidations = d.invalidations || fn != nil
+	d.mu.Unlock()
 	return d.d.SetOnInvalidations(fn)
 }
 

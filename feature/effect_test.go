@@ -187,7 +187,18 @@ func (w *effectWorld) plant() {
 	// keys. The namespace gets keys of the same names (reseed), whose
 	// members name the victims: a pattern substituted without the prefix
 	// (SORT ... GET *) reads a victim.
-	w.seed(ctx, "", w.secret)
+	// After a restart, a connection of the plain client's that PING did
+	// not use may still be the old one: seed until every command lands.
+	secrets := len(w.secrets)
+	testsupport.WaitFor(t, 10*time.Second, "planting the victims", func() bool {
+		w.secrets = w.secrets[:secrets]
+		return w.seed(ctx, "", w.secret) == nil
+	})
+	// A key whose very name is secret: a reply that lists keys outside
+	// the namespace (SCAN, KEYS) reveals it.
+	if err := w.plain.Do(ctx, w.plain.B().Set().Key(w.secret("keyname")).Value("v").Build()).Error(); err != nil {
+		t.Fatalf("planting a secret key name: %v", err)
+	}
 	if !w.cluster {
 		c := w.srv.NewClient(t, func(o *rueidis.ClientOption) { o.SelectDB = 9 })
 		for i := range 3 {
@@ -365,15 +376,27 @@ func (w *effectWorld) nodeOf(key string) *effectNode {
 	if !w.cluster {
 		return w.nodes[0]
 	}
-	for _, n := range w.nodes {
-		c := w.nodeClient(n)
-		err := c.Do(context.Background(), c.B().Arbitrary("TYPE").Keys(key).Build()).Error()
-		if err == nil {
-			return n
+	// On a loaded machine a node may miss the cluster bus for a moment
+	// (CLUSTERDOWN): ask again until one answers for key.
+	var found *effectNode
+	var errs []string
+	testsupport.Eventually(10*time.Second, func() bool {
+		errs = errs[:0]
+		for _, n := range w.nodes {
+			c := w.nodeClient(n)
+			err := c.Do(context.Background(), c.B().Arbitrary("TYPE").Keys(key).Build()).Error()
+			if err == nil {
+				found = n
+				return true
+			}
+			errs = append(errs, n.addr+": "+err.Error())
 		}
+		return false
+	})
+	if found == nil {
+		w.t.Fatalf("no node holds %s: %s", key, strings.Join(errs, "; "))
 	}
-	w.t.Fatalf("no node holds %s", key)
-	return nil
+	return found
 }
 
 // keyOn returns a key named after base that node n holds.
@@ -659,6 +682,12 @@ func (w *effectWorld) attackAll(attacks []attack, group int) []escape {
 		if len(changed) == 0 {
 			continue
 		}
+		if w.cluster { // recover ends the run: name what was seen first
+			reportEscapes(w.t, found)
+			for _, what := range changed {
+				w.t.Errorf("after attacks %d-%d (%s ... %s): %s", start, start+len(batch), batch[0], batch[len(batch)-1], what)
+			}
+		}
 		w.recover()
 		if len(batch) == 1 {
 			for _, what := range changed {
@@ -754,13 +783,13 @@ func (w *effectWorld) probe() []string {
 
 // reseed rewrites the namespace's keys.
 func (w *effectWorld) reseed(ctx context.Context) {
-	w.seed(ctx, w.prefix, func(string) string { return "str" })
+	_ = w.seed(ctx, w.prefix, func(string) string { return "str" }) // a failure shows in the probe
 }
 
 // seed writes a key of every victim type under prefix; value gives the
 // values (secrets for the victims). It runs on a cluster too: each
 // command is built with its key.
-func (w *effectWorld) seed(ctx context.Context, prefix string, value func(string) string) {
+func (w *effectWorld) seed(ctx context.Context, prefix string, value func(string) string) error {
 	k := func(name string) string { return prefix + name }
 	b := w.plain.B()
 	var cmds rueidis.Commands
@@ -783,9 +812,10 @@ func (w *effectWorld) seed(ctx context.Context, prefix string, value func(string
 		// While probing, a server that stopped answering shows in the
 		// probe; while planting it must not happen.
 		if err := r.Error(); err != nil && prefix == "" {
-			w.t.Fatalf("planting %q: %v", cmds[i].Commands(), err)
+			return fmt.Errorf("planting %q: %w", cmds[i].Commands(), err)
 		}
 	}
+	return nil
 }
 
 // recover puts the world back after an escape: a fresh server

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/wireredis/wireredis/internal/keyspec"
 	"github.com/wireredis/wireredis/internal/rueidisx"
@@ -44,7 +47,13 @@ type CommandError struct {
 }
 
 func (e *CommandError) Error() string {
-	return fmt.Sprintf("wireredis: part %q: %s not sent: %s", e.Namespace, e.Command, e.Reason)
+	name := e.Command
+	if strings.ContainsFunc(name, func(r rune) bool { return r != ' ' && !unicode.IsPrint(r) }) {
+		// A name with NUL, control or invalid bytes is quoted: a caller's
+		// bytes must not forge lines in a log.
+		name = strconv.Quote(name)
+	}
+	return fmt.Sprintf("wireredis: part %q: %s not sent: %s", e.Namespace, name, e.Reason)
 }
 
 func (e *CommandError) Unwrap() error { return e.Err }

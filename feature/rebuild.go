@@ -5,7 +5,6 @@ package feature
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/redis/rueidis"
 	"github.com/wireredis/wireredis/internal/keyspec"
@@ -51,15 +50,25 @@ func (c *Client) rebuildBlockingXread(cmd rueidis.Completed, args []string, spec
 			keys = append(keys, c.prefix+args[i])
 		case len(keys) > 0:
 			ids = append(ids, args[i])
-		case keyspec.EqualFold(args[i], "COUNT") && i+1 < len(args):
-			count, _ = strconv.ParseInt(args[i+1], 10, 64)
+		case keyspec.Keyword(args[i], "COUNT") && i+1 < len(args):
+			// Numbers as the server reads them; one it refuses leaves
+			// count or block negative.
+			n, ok := keyspec.ParseInt(args[i+1])
+			count = max(n, 0) // the server reads a negative count as 0
+			if !ok {
+				count = -2
+			}
 			i++
-		case keyspec.EqualFold(args[i], "BLOCK") && i+1 < len(args):
-			block, _ = strconv.ParseInt(args[i+1], 10, 64)
+		case keyspec.Keyword(args[i], "BLOCK") && i+1 < len(args):
+			n, ok := keyspec.ParseInt(args[i+1])
+			block = n
+			if !ok {
+				block = -1
+			}
 			i++
 		}
 	}
-	if block < 0 || len(keys) == 0 || len(ids) != len(keys) {
+	if block < 0 || count < -1 || len(keys) == 0 || len(ids) != len(keys) {
 		// Arguments the server will refuse: the copy need not be exact.
 		return c.rebuild(cmd, args, spec, p, true)
 	}

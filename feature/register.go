@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/wireredis/wireredis/internal/keyspec"
 )
@@ -54,6 +56,9 @@ var ErrRegister = errors.New("cannot register the command")
 //
 //	feature.RegisterCommand("JSON.SET", feature.CommandSpec{Keys: []feature.KeySpec{feature.KeyAt(1)}})
 func RegisterCommand(name string, spec CommandSpec) error {
+	if why := badName(name); why != "" {
+		return fmt.Errorf("wireredis: %w %q: %s", ErrRegister, name, why)
+	}
 	name = keyspec.Upper(strings.Join(strings.Fields(name), " "))
 	fail := func(why string) error { return fmt.Errorf("wireredis: %w %q: %s", ErrRegister, name, why) }
 	if name == "" {
@@ -89,6 +94,26 @@ func RegisterCommand(name string, spec CommandSpec) error {
 	}
 	registered.m[name] = cmd
 	return nil
+}
+
+// badName says why name cannot be a command the server holds: its words
+// are separated by spaces and hold no NUL byte (the server may read
+// "DBSIZE\x00..." as DBSIZE), no white space and no control byte.
+func badName(name string) string {
+	for i, r := range name {
+		switch {
+		case r == ' ':
+		case r == 0:
+			return fmt.Sprintf("a command name holds no NUL byte (one at byte %d): the server may take such a name for another command", i)
+		case r == utf8.RuneError:
+			return fmt.Sprintf("a command name is valid UTF-8 (not at byte %d)", i)
+		case unicode.IsSpace(r):
+			return fmt.Sprintf("a command name holds no white space but the spaces between a container and its subcommand (%U at byte %d)", r, i)
+		case unicode.IsControl(r):
+			return fmt.Sprintf("a command name holds no control byte (%U at byte %d)", r, i)
+		}
+	}
+	return ""
 }
 
 func validSpec(s KeySpec) string {

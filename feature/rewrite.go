@@ -115,7 +115,7 @@ func mayBlock(spec *keyspec.Command, args []string) bool {
 		return true
 	}
 	for _, a := range args[1:] {
-		if keyspec.EqualFold(a, "BLOCK") {
+		if keyspec.Keyword(a, "BLOCK") {
 			return true // or a stream named BLOCK: the blocking pool serves it too
 		}
 	}

@@ -27,23 +27,29 @@ func (c *Client) scope(cmd rueidis.Completed, args []string, spec *keyspec.Comma
 	default: // PUBSUB CHANNELS, PUBSUB SHARDCHANNELS
 		return c.channels(cmd, args, spec, skip, at)
 	}
-	first := patternAt(spec.Name, args, 0)
-	if inPlace, _ := c.handedOver(&cmd); inPlace && first > 0 {
-		for at := first; at > 0; at = patternAt(spec.Name, args, at+1) {
+	patterns := []int{1} // KEYS pattern
+	if spec.Name == "SCAN" {
+		var err error
+		if patterns, err = keyspec.ScanPatterns(args); err != nil {
+			return cmd, c.fail(spec.Name, err.Error(), err)
+		}
+	}
+	if inPlace, _ := c.handedOver(&cmd); inPlace && len(patterns) > 0 {
+		for _, at := range patterns {
 			setKey(cmd, args, at, c.prefix+args[at], false, later)
 		}
 		return c.toTagNode(cmd), nil
 	}
+	noMatch := len(patterns) == 0
 	a := c.shared.B().Arbitrary()
-	next := first
 	for i, arg := range args {
-		if next > 0 && i == next {
+		if len(patterns) > 0 && i == patterns[0] {
 			arg = c.prefix + arg
-			next = patternAt(spec.Name, args, i+1)
+			patterns = patterns[1:]
 		}
 		a = a.Args(arg)
 	}
-	if first == 0 { // a SCAN without MATCH
+	if noMatch { // a SCAN without MATCH
 		a = a.Args("MATCH", c.prefix+"*")
 	}
 	return c.toTagNode(finish(cmd, a)), nil
@@ -60,22 +66,4 @@ func (c *Client) toTagNode(cmd rueidis.Completed) rueidis.Completed {
 		return cmd.SetSlot(c.prefix)
 	}
 	return cmd
-}
-
-// patternAt returns the place of the first pattern at or after from of a
-// KEYS or SCAN command (whose length scope has checked): the argument of
-// KEYS, the one after a MATCH of SCAN; 0 when there is none.
-func patternAt(name string, args []string, from int) int {
-	if name == "KEYS" {
-		if from <= 1 {
-			return 1
-		}
-		return 0
-	}
-	for i := max(from, 2); i+1 < len(args); i++ {
-		if keyspec.EqualFold(args[i], "MATCH") {
-			return i + 1
-		}
-	}
-	return 0
 }

@@ -247,6 +247,11 @@ func Lookup(args []string) (*Command, int, error) {
 	if len(args) == 0 {
 		return nil, 0, fmt.Errorf("%w: empty command", ErrBadArguments)
 	}
+	if HasNUL(args[0]) || len(args) > 1 && HasNUL(args[1]) && IsContainer(args[0]) {
+		// The server might run a real command under such a name (see
+		// HasNUL); no registration or learned entry may stand for it.
+		return nil, 0, fmt.Errorf("%w: a command or subcommand name holds a NUL byte, which the server may read as another command", ErrRefused)
+	}
 	c := find(table, args[0])
 	if c == nil {
 		return nil, 0, fmt.Errorf("%w: %s", ErrUnknownCommand, args[0])
@@ -321,7 +326,7 @@ func (c *Command) Find(args []string, p *Positions) error {
 				start, end, step = argc+s.StartFrom, 0, -1
 			}
 			for j := start; j >= 1 && j < argc && (step > 0 && j <= end || step < 0 && j >= end); j += step {
-				if EqualFold(args[j], s.Keyword) {
+				if Keyword(args[j], s.Keyword) {
 					first = j + 1
 					break
 				}
@@ -336,10 +341,16 @@ func (c *Command) Find(args []string, p *Positions) error {
 			if first+s.KeyNumIdx >= argc {
 				return c.badArgs("the number of keys is missing")
 			}
-			n, err := strconv.Atoi(args[first+s.KeyNumIdx])
-			if err != nil || n < 0 {
-				return c.badArgs("the number of keys " + strconv.Quote(args[first+s.KeyNumIdx]) + " is not a number")
+			// Read as the server reads it (string2ll); a count larger
+			// than the arguments the server refuses.
+			n64, ok := ParseInt(args[first+s.KeyNumIdx])
+			if !ok || n64 < 0 {
+				return c.badArgs("the number of keys " + strconv.Quote(args[first+s.KeyNumIdx]) + " is not a number as the server reads one")
 			}
+			if n64 > int64(argc) {
+				return c.badArgs("too few arguments")
+			}
+			n := int(n64)
 			if n == 0 {
 				continue
 			}
@@ -363,11 +374,11 @@ func (c *Command) Find(args []string, p *Positions) error {
 	}
 	switch c.Rule {
 	case SortRule:
-		return sortRule(args, p)
+		return sortRule(c.Name, args, p)
 	case GeoRadiusRule:
 		return geoRadiusRule(c.Name, args, p)
 	case XreadRule:
-		return xreadRule(args, p)
+		return xreadRule(c.Name, args, p)
 	case CopyRule:
 		return copyRule(args)
 	}
