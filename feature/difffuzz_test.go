@@ -298,6 +298,7 @@ type fuzzWorld struct {
 // groups the effect oracle probes after. It fails on any escape, naming
 // the attack (a regression line for issue21Attacks).
 func TestDifferentialFuzz(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	commands, seed, which := fuzzSettings(t)
 	all := []fuzzWorld{
 		{name: "server"},

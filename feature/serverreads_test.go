@@ -55,6 +55,7 @@ var oddNumbers = []string{
 // reads keywords, numbers and names, and checks keyspec's ports against
 // its answers byte for byte.
 func TestServerReadsArgumentsAsThePartDoes(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	c := srv.Client
@@ -192,6 +193,7 @@ var issue21Attacks = [][]string{
 // the effect oracle judges (keyspace events outside the namespace, the
 // server's state, secrets in replies, the other part's replies).
 func TestIssue21Examples(t *testing.T) {
+	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	if testing.Short() {
 		t.Skip("starts servers and a cluster")
 	}
