@@ -338,9 +338,6 @@ func (c *Client) receive(ctx context.Context, subscribe rueidis.Completed, fn fu
 	if err != nil {
 		return err
 	}
-	if c.sharedSubscriptions {
-		return c.shared.Receive(ctx, out, c.stripMessage(fn))
-	}
 	return c.receiveApart(ctx, out, c.stripMessage(fn))
 }
 

@@ -32,11 +32,6 @@ type namespace struct {
 	// first (0: none); timeoutBy names the variable that set it.
 	timeout   time.Duration
 	timeoutBy string
-	// sharedSubscriptions lets Receive go to the shared client, which
-	// puts it on the parts' pipelined connection with RESP3: only for a
-	// connection that speaks RESP2, where rueidis gives subscriptions a
-	// connection of their own (see receiveApart).
-	sharedSubscriptions bool
 	// receives are the Receives running on connections of their own.
 	receives *apartReceives
 }

@@ -122,9 +122,6 @@ func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provide
 	if p.HashTag {
 		options = append(options, WithHashTag())
 	}
-	if opts.Protocol == 2 {
-		options = append(options, withRESP2())
-	}
 	if opts.LearnCommands {
 		l := reg.Value(shared, learnerKey{}, func() any { return NewCommandLearner(shared) }).(*CommandLearner)
 		options = append(options, LearnCommands(l))

@@ -213,11 +213,6 @@ func (c *Client) stripHooks(h rueidis.PubSubHooks) rueidis.PubSubHooks {
 	return h
 }
 
-// withRESP2 tells a part that its connection speaks RESP2: rueidis then
-// keeps subscriptions on a connection of their own, and Receive may go to
-// the shared client.
-func withRESP2() Option { return func(c *Client) { c.sharedSubscriptions = true } }
-
 // Bounds of the wait between two attempts of receiveApart.
 const (
 	resubscribeFirstWait = 10 * time.Millisecond
@@ -232,7 +227,9 @@ const (
 // EXEC, an MGET of keys expiring, DoCache's MULTI/PTTL/GET/EXEC): rueidis's
 // reading goroutine then panics and the process ends
 // (TestFaultKeyspaceNotificationsRESP3). With no subscription on the
-// pipeline, no message can come inside its replies.
+// pipeline, no message can come inside its replies. With RESP2 too, so
+// that a Receive behaves alike on both protocols (rueidis's own RESP2
+// path ended a Receive with EOF when the server restarted: TestChaos).
 //
 // Like rueidis's Receive on the shared client, it subscribes again when
 // the connection breaks, on a new one, until ctx ends, the client closes,
@@ -325,9 +322,6 @@ var unsubscribedKind = map[string]string{"UNSUBSCRIBE": "SUBSCRIBE", "PUNSUBSCRI
 // (receiveApart), the shared connection holds none. A Receive between two
 // connections is marked ended, so that it does not subscribe again.
 func (c *Client) unsubscribeApart(ctx context.Context, unsubscribe rueidis.Completed) {
-	if c.sharedSubscriptions {
-		return
-	}
 	args := unsubscribe.Commands()
 	kind := unsubscribedKind[keyspec.Upper(args[0])]
 	names := args[1:]
