@@ -135,4 +135,3 @@ func ServerVersion(t testing.TB) redisproc.Version {
 	}
 	return v
 }
-
