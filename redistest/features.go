@@ -135,3 +135,16 @@ func ServerVersion(t testing.TB) redisproc.Version {
 	}
 	return v
 }
+
+// DeniedByACL reports whether err is a server's ACL refusal, in the words
+// of any supported version: NOPERM for a command; inside a script, Redis
+// 6.2 and 7.0 say "The user executing the script can't access/run ...",
+// Redis 7.2, 7.4 and Valkey 8 "ACL failure in script: ...".
+func DeniedByACL(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "NOPERM") || strings.Contains(msg, "ACL failure in script") ||
+		strings.Contains(msg, "script can't access") || strings.Contains(msg, "script can't run")
+}
