@@ -21,6 +21,7 @@ import (
 	"github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/internal/redisproc"
 	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
@@ -1215,6 +1216,7 @@ func reportEscapes(t *testing.T, escapes []escape) {
 // TestEffectOracle runs the corpus through a part of a standalone server.
 func TestEffectOracle(t *testing.T) {
 	srv := redistest.Start(t)
+	srv.Require(t, redistest.KeySpecs) // its corpus comes from COMMAND DOCS
 	attacker, bystander := effectParts(t, []string{"REDIS_URL=" + srv.URL()}, false)
 	w := newEffectWorld(t, srv, nil, attacker, bystander)
 	attacks := corpusAttacks(serverCommands(t, srv.Client), w.knownAttacks(), 2, 1, 24)
@@ -1227,6 +1229,7 @@ func TestEffectOracle(t *testing.T) {
 // TestEffectOracleCluster runs the corpus (fewer shapes of each command)
 // through a plain part and through a hash-tag part of a 3-master cluster.
 func TestEffectOracleCluster(t *testing.T) {
+	redistest.RequireBinary(t, redistest.KeySpecs.Name, func(v redisproc.Version) bool { return v.AtLeast(7, 0) })
 	cluster := redistest.StartCluster(t, 3, 0)
 	cmds := serverCommands(t, cluster.Node(t, cluster.Primaries()[0]))
 	for _, hashTag := range []bool{false, true} {

@@ -22,6 +22,7 @@ import (
 // original command.
 func TestOracle(t *testing.T) {
 	srv := redistest.Start(t)
+	srv.Require(t, redistest.KeySpecs) // its cases come from COMMAND DOCS
 	ctx := context.Background()
 	rec := &recorder{b: srv.Client.B()}
 	s := feature.New(rec, "session")
