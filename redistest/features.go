@@ -1,8 +1,12 @@
 package redistest
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wireredis/wireredis/internal/redisproc"
@@ -147,4 +151,30 @@ func DeniedByACL(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "NOPERM") || strings.Contains(msg, "ACL failure in script") ||
 		strings.Contains(msg, "script can't access") || strings.Contains(msg, "script can't run")
+}
+
+var tlsBuilt sync.Map // program -> bool
+
+// RequireTLS skips t, with a message that starts with SkipPrefix, unless
+// the server program was built with TLS (linked with OpenSSL: Debian's
+// redis-server is; the builds of ../shared/servers are not).
+func RequireTLS(t testing.TB) {
+	t.Helper()
+	bin := redisproc.Binary()
+	built, ok := tlsBuilt.Load(bin)
+	if !ok {
+		path, err := exec.LookPath(bin)
+		if err != nil {
+			t.Fatalf("redistest: %v", err)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("redistest: %v", err)
+		}
+		built = bytes.Contains(data, []byte("libssl")) || bytes.Contains(data, []byte("SSL_CTX_new"))
+		tlsBuilt.Store(bin, built)
+	}
+	if !built.(bool) {
+		t.Skipf("%s TLS (a server built with it), which this server (%s) lacks", SkipPrefix, bin)
+	}
 }
