@@ -72,7 +72,7 @@ type result struct {
 	server
 	pass, fail, skipFeature, skipOther int
 	failed                             []string
-	missing                            map[string]bool   // skip messages: what the server lacks
+	missing                            map[string]bool    // skip messages: what the server lacks
 	tests                              map[string]outcome // by top-level test
 	elapsed                            time.Duration
 }
