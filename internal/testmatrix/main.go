@@ -54,11 +54,12 @@ func main() {
 	dir := flag.String("servers", "", "directory of server builds (default: $"+ServersDirEnv+", or ../shared/servers)")
 	race := flag.Bool("race", false, "run with the race detector")
 	timeout := flag.Duration("timeout", 30*time.Minute, "go test -timeout per server")
+	only := flag.String("only", "", "run only the servers whose name (\"redis 7.4.1\", \"valkey 8.0.1\") matches this regexp")
 	flag.Parse()
 	if *run == "subset" {
 		*run = Subset
 	}
-	if err := matrix(*run, *doc, *dir, *race, *timeout, flag.Args()); err != nil {
+	if err := matrix(*run, *doc, *dir, *only, *race, *timeout, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "testmatrix:", err)
 		os.Exit(1)
 	}
@@ -77,10 +78,20 @@ type result struct {
 	elapsed                            time.Duration
 }
 
-func matrix(run, doc, dir string, race bool, timeout time.Duration, pkgs []string) error {
+func matrix(run, doc, dir, only string, race bool, timeout time.Duration, pkgs []string) error {
 	servers, err := listServers(dir)
 	if err != nil {
 		return err
+	}
+	if only != "" {
+		re, err := regexp.Compile(only)
+		if err != nil {
+			return fmt.Errorf("-only: %w", err)
+		}
+		servers = slices.DeleteFunc(servers, func(s server) bool { return !re.MatchString(s.name) })
+		if len(servers) == 0 {
+			return fmt.Errorf("-only %s matches no server", only)
+		}
 	}
 	if len(pkgs) == 0 {
 		pkgs = []string{"./..."}
