@@ -75,6 +75,11 @@ func (o Options) UnknownVariables(parts ...string) []*ConfigError {
 	return unknownVariables(o.environ, parts)
 }
 
+// harnessVariables are the test harness's (redistest, make test-matrix,
+// cmd/keytablegen), not a connection's: a developer's environment may
+// hold them, and they are not misspelt settings.
+var harnessVariables = []string{"REDIS_TEST_ADDR", "REDIS_SERVER_BIN", "REDIS_SERVERS_DIR"}
+
 func unknownVariables(environ map[string]string, parts []string) []*ConfigError {
 	var tokens []string
 	for _, p := range parts {
@@ -84,7 +89,7 @@ func unknownVariables(environ map[string]string, parts []string) []*ConfigError 
 	}
 	var out []*ConfigError
 	for name, value := range environ {
-		if !strings.HasPrefix(name, basePrefix) || value == "" {
+		if !strings.HasPrefix(name, basePrefix) || value == "" || slices.Contains(harnessVariables, name) {
 			continue
 		}
 		token, ok := splitVar(name)
