@@ -54,9 +54,6 @@ var (
 	Functions = Commands("Redis 7.0", "FUNCTION LOAD", "FCALL")
 	// ShardedPubSub: SSUBSCRIBE, SPUBLISH (Redis 7.0).
 	ShardedPubSub = Commands("Redis 7.0", "SSUBSCRIBE", "SPUBLISH")
-	// ClusterShards: CLUSTER SHARDS (Redis 7.0), which Scan asks on a
-	// cluster.
-	ClusterShards = Commands("Redis 7.0", "CLUSTER SHARDS")
 	// HashFieldExpiry: HEXPIRE and its family (Redis 7.4).
 	HashFieldExpiry = Commands("Redis 7.4", "HEXPIRE", "HTTL", "HPERSIST")
 )
