@@ -54,6 +54,7 @@ func main() {
 	dir := flag.String("servers", "", "directory of server builds (default: $"+ServersDirEnv+", or ../shared/servers)")
 	race := flag.Bool("race", false, "run with the race detector")
 	timeout := flag.Duration("timeout", 30*time.Minute, "go test -timeout per server")
+	flag.StringVar(&jsonDir, "json", "", "keep each server's go test -json output in this directory")
 	only := flag.String("only", "", "run only the servers whose name (\"redis 7.4.1\", \"valkey 8.0.1\") matches this regexp")
 	flag.Parse()
 	if *run == "subset" {
@@ -64,6 +65,8 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+var jsonDir string
 
 type server struct {
 	name, bin string // "redis 7.0.15", path
@@ -205,7 +208,16 @@ func runSuite(s server, run string, race bool, timeout time.Duration, pkgs []str
 	r := result{server: s, missing: map[string]bool{}, tests: map[string]outcome{}}
 	output := map[string]*strings.Builder{}
 	pkgFails := map[string]int{}
-	sc := bufio.NewScanner(stdout)
+	var in io.Reader = stdout
+	if jsonDir != "" {
+		f, err := os.Create(filepath.Join(jsonDir, strings.ReplaceAll(s.name, " ", "-")+".json"))
+		if err != nil {
+			return result{}, err
+		}
+		defer func() { _ = f.Close() }()
+		in = io.TeeReader(stdout, f)
+	}
+	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for sc.Scan() {
 		var e event
