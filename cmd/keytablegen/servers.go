@@ -54,7 +54,7 @@ func ServerPrograms(dir string) ([]string, error) {
 		return nil, err
 	}
 	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("%w: the key table is generated from every server build in %s (set %s, or -servers): %v", ErrNoServers, dir, ServersDirEnv, err)
+		return nil, fmt.Errorf("%w: the key table is generated from every server build in %s (set %s, or -servers): %w", ErrNoServers, dir, ServersDirEnv, err)
 	}
 	var bins []string
 	for _, name := range []string{"redis-server", "valkey-server"} {

@@ -141,7 +141,7 @@ func listServers(dir string) ([]server, error) {
 		dir = filepath.Join(root, "..", "shared", "servers")
 	}
 	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("the matrix runs every server build in %s, which is missing (%v): set %s to a directory holding <name>/redis-server or <name>/valkey-server builds", dir, err, ServersDirEnv)
+		return nil, fmt.Errorf("the matrix runs every server build in %s, which is missing (%w): set %s to a directory holding <name>/redis-server or <name>/valkey-server builds", dir, err, ServersDirEnv)
 	}
 	var bins []string
 	if p, err := exec.LookPath("redis-server"); err == nil {
