@@ -49,7 +49,7 @@ func TestFindAgreesWithTheServer(t *testing.T) {
 		{"SMOVE", "a", "b", "m"},
 	} {
 		t.Run(fmt.Sprint(args), func(t *testing.T) {
-			srv.Require(t, redistest.Commands("a newer server", args[0]))
+			srv.Require(t, redistest.Commands("Redis 7.0", args[0]))
 			cmd, _, err := keyspec.Lookup(args)
 			if err != nil {
 				t.Fatal(err)
