@@ -3,7 +3,7 @@ GOLANGCI_LINT := go run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v
 
 BENCHSTAT := go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: run test fuzz chaos generate check-generated lint bench conformance
+.PHONY: run test test-matrix fuzz chaos generate check-generated lint bench conformance
 
 # The demo, on an embedded Redis unless REDIS_URL is set.
 run:
@@ -49,6 +49,15 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzKeyword$$' -fuzztime $(FUZZTIME) ./internal/keyspec
 	go test -run '^$$' -fuzz '^FuzzParseInt$$' -fuzztime $(FUZZTIME) ./internal/keyspec
 
+# The whole suite against every supported server, one at a time:
+# redis-server from PATH (7.0.15) and each build in REDIS_SERVERS_DIR
+# (default ../shared/servers: Redis 6.2.16, 7.2.6, 7.4.1, Valkey 8.0.1).
+# Prints the results and the feature matrix, and writes them into
+# docs/compatibility.md. TESTS=subset runs CI's subset only.
+test-matrix:
+	./scripts/ensure-redis-server.sh
+	go run ./internal/testmatrix $(if $(TESTS),-run '$(TESTS)') $(if $(TESTS),,-doc docs/compatibility.md)
+
 # rueidiscompat's own test suite over raw rueidis clients and over parts,
 # compared spec by spec against conformance/expected.txt (see
 # conformance/README.md). About ten minutes: not part of make test.
@@ -56,7 +65,9 @@ conformance:
 	./scripts/ensure-redis-server.sh
 	cd conformance && go test -count=1 -timeout 60m -v .
 
-# Regenerates internal/keyspec/table_gen.go (from a redis-server it starts),
+# Regenerates internal/keyspec/table_gen.go (from the union of the
+# commands of redis-server from PATH and every build in REDIS_SERVERS_DIR,
+# default ../shared/servers, which it starts),
 # the demo's parts (wireredis gen), then wire_gen.go, which uses them.
 generate:
 	./scripts/ensure-redis-server.sh

@@ -12,8 +12,8 @@ replace github.com/wireredis/wireredis => ../
 
 require (
 	github.com/onsi/ginkgo/v2 v2.32.2
-	github.com/onsi/gomega v1.42.1
-	github.com/redis/rueidis v1.0.79
+	github.com/onsi/gomega v1.44.0
+	github.com/redis/rueidis v1.0.80
 	github.com/wireredis/wireredis v0.0.0-00010101000000-000000000000
 	go.uber.org/goleak v1.3.0
 )
@@ -26,15 +26,12 @@ require (
 	github.com/google/go-cmp v0.7.0 // indirect
 	github.com/google/pprof v0.0.0-20260802141513-ef3492d7dac3 // indirect
 	github.com/google/wire v0.7.0 // indirect
-	github.com/redis/rueidis/mock v1.0.79 // indirect
-	github.com/redis/rueidis/rueidiscompat v1.0.79 // indirect
 	github.com/stretchr/testify v1.10.0 // indirect
-	go.uber.org/mock v0.6.0 // indirect
-	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/mod v0.39.0 // indirect
-	golang.org/x/net v0.57.0 // indirect
-	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
-	golang.org/x/text v0.41.0 // indirect
-	golang.org/x/tools v0.48.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	golang.org/x/mod v0.42.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
+	golang.org/x/tools v0.52.0 // indirect
 )

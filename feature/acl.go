@@ -1,9 +1,12 @@
 package feature
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/keyspec"
 	"github.com/wireredis/wireredis/provider"
@@ -30,6 +33,58 @@ type ACLOptions struct {
 	// PSUBSCRIBE pattern with the user's channel rules literally, so only
 	// the patterns named here (and "*") pass.
 	Patterns []string
+	// Accepts reports whether the server takes a command name in an ACL
+	// rule ("get", "client|tracking"): the key table is the union of
+	// every supported server's commands, and a server rejects the whole
+	// ACL SETUSER when a rule names a command it lacks (Redis 6.2 and
+	// +lmpop, 7.0 and +hexpire). ServerCommands asks a server. Nil: every
+	// command of the table.
+	Accepts func(aclName string) bool
+}
+
+// ServerCommands asks the server which commands it has (COMMAND), for
+// ACLOptions.Accepts. Redis 6.2 lists no subcommands: under one of its
+// containers, every subcommand is accepted, as its ACL does; and SORT is
+// left out there (its ACL does not check the keys that BY and GET read).
+func ServerCommands(ctx context.Context, client rueidis.Client) (func(aclName string) bool, error) {
+	entries, err := client.Do(ctx, client.B().Command().Build()).ToArray()
+	if err != nil {
+		return nil, fmt.Errorf("wireredis: COMMAND: %w", err)
+	}
+	infos, err := keyspec.ParseInfo(entries)
+	if err != nil {
+		return nil, fmt.Errorf("wireredis: COMMAND: %w", err)
+	}
+	legacy := false // Redis 6.2: COMMAND entries without key specs
+	for i := range entries {
+		if f, err := entries[i].ToArray(); err == nil && len(f) < 10 {
+			legacy = true
+		}
+	}
+	has := map[string]bool{}
+	listsSubs := map[string]bool{}
+	for _, info := range infos {
+		name := strings.ToLower(info.Name)
+		has[name] = true
+		for _, sub := range info.Subs {
+			listsSubs[name] = true
+			has[strings.ToLower(strings.ReplaceAll(sub.Name, " ", "|"))] = true
+		}
+	}
+	if legacy {
+		// Redis 6.2's ACL checks only SORT's key and STORE against the key
+		// patterns, not the keys its BY and GET patterns read (7.0 asks
+		// for access to every key for them): it cannot hold SORT to the
+		// namespace.
+		delete(has, "sort")
+	}
+	return func(aclName string) bool {
+		if has[aclName] {
+			return true
+		}
+		container, _, ok := strings.Cut(aclName, "|")
+		return ok && has[container] && !listsSubs[container]
+	}, nil
 }
 
 // ACLRules returns the rules of a Redis ACL user under which the parts
@@ -105,7 +160,9 @@ func ACLRules(base provider.Options, parts []Part, opts ACLOptions) ([]string, e
 	slices.Sort(cmds)
 	cmds = slices.Compact(cmds)
 	for _, c := range cmds {
-		rules = append(rules, "+"+c)
+		if opts.Accepts == nil || opts.Accepts(c) {
+			rules = append(rules, "+"+c)
+		}
 	}
 	slices.Sort(patterns)
 	return append(rules, slices.Compact(patterns)...), nil

@@ -108,17 +108,24 @@ func noNil(err error) error {
 }
 
 // deniedByACL reports whether err is the server's ACL refusal (NOPERM; inside
-// a script, its own words for it).
-func deniedByACL(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "NOPERM") ||
-		strings.Contains(err.Error(), "can't access") || strings.Contains(err.Error(), "can't run"))
+// a script, each version's own words for it).
+func deniedByACL(err error) bool { return redistest.DeniedByACL(err) }
+
+// aclAccepts is what the test server accepts in ACL rules.
+func aclAccepts(t *testing.T, c rueidis.Client) func(string) bool {
+	t.Helper()
+	accepts, err := feature.ServerCommands(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return accepts
 }
 
 // aclUser creates, through redis-cli as an operator would paste it, the
 // user ACLRules describes for parts, with a password.
 func aclUser(t *testing.T, srv *redistest.Server, base provider.Options, user string, parts ...feature.Part) {
 	t.Helper()
-	rules, err := feature.ACLRules(base, parts, feature.ACLOptions{})
+	rules, err := feature.ACLRules(base, parts, feature.ACLOptions{Accepts: aclAccepts(t, srv.Client)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,8 +169,16 @@ func TestACLEnforcedIsolation(t *testing.T) {
 	}
 	defer releaseCache()
 
+	sortHeld := aclAccepts(t, srv.Client)("sort") // not on Redis 6.2 (see feature.ServerCommands)
 	for _, st := range scenario(ctx, session.Client, "") {
-		if err := st.run(); err != nil {
+		err := st.run()
+		if !sortHeld && strings.HasPrefix(st.name, "SORT") {
+			if !deniedByACL(err) {
+				t.Errorf("session %s: %v, want NOPERM: SORT is left out of the rules on this server", st.name, err)
+			}
+			continue
+		}
+		if err != nil {
 			t.Errorf("session %s: %v", st.name, err)
 		}
 	}
@@ -225,6 +240,9 @@ func TestACLEnforcedIsolation(t *testing.T) {
 		{"MODULE", "LIST"},
 		{"CLUSTER", "INFO"},
 	} {
+		if !srv.HasCommand(ctx, args[0]) {
+			continue // FUNCTION on Redis 6.2: nothing to deny
+		}
 		err := raw.Do(ctx, raw.B().Arbitrary(args...).Build()).Error()
 		if !deniedByACL(err) {
 			t.Errorf("as the part's ACL user, %q: %v, want NOPERM", args, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/internal/redisproc"
 	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
@@ -1246,6 +1247,7 @@ func reportEscapes(t *testing.T, escapes []escape) {
 func TestEffectOracle(t *testing.T) {
 	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	srv := redistest.Start(t)
+	srv.Require(t, redistest.KeySpecs) // its corpus comes from COMMAND DOCS
 	attacker, bystander := effectParts(t, []string{"REDIS_URL=" + srv.URL()}, false)
 	w := newEffectWorld(t, srv, nil, attacker, bystander)
 	attacks := corpusAttacks(serverCommands(t, srv.Client), w.knownAttacks(), 2, 1, 24)
@@ -1259,6 +1261,7 @@ func TestEffectOracle(t *testing.T) {
 // through a plain part and through a hash-tag part of a 3-master cluster.
 func TestEffectOracleCluster(t *testing.T) {
 	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
+	redistest.RequireBinary(t, redistest.KeySpecs.Name, func(v redisproc.Version) bool { return v.AtLeast(7, 0) })
 	cluster := redistest.StartCluster(t, 3, 0)
 	cmds := serverCommands(t, cluster.Node(t, cluster.Primaries()[0]))
 	for _, hashTag := range []bool{false, true} {

@@ -79,7 +79,7 @@ func (c *Client) lookupError(args []string, err error) error {
 	}
 	reason := err.Error()
 	if keyspec.IsUnknown(err) {
-		reason = "its keys cannot be placed: it is not in the key table (of redis " + keyspec.ServerVersion() + " commands); describe it with feature.RegisterCommand, or enable REDIS_LEARN_COMMANDS. Nothing is sent unprefixed"
+		reason = "its keys cannot be placed: it is not in the key table (the commands of " + keyspec.ServerVersion() + "); describe it with feature.RegisterCommand, or enable REDIS_LEARN_COMMANDS. Nothing is sent unprefixed"
 	}
 	return c.fail(name, reason, err)
 }

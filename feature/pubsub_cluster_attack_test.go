@@ -505,7 +505,13 @@ func TestPubSubClusterAttack(t *testing.T) {
 	t.Run("rueidiscompat Subscribe, PSubscribe, SSubscribe", func(t *testing.T) {
 		compat := rueidiscompat.NewAdapter(tagged)
 		before := p.patternSubscribers()
-		for _, kind := range []string{"subscribe", "psubscribe", "ssubscribe"} {
+		kinds := []string{"subscribe", "psubscribe"}
+		if redistest.ServerVersion(t).AtLeast(7, 0) {
+			kinds = append(kinds, "ssubscribe")
+		} else {
+			t.Run("ssubscribe", func(t *testing.T) { redistest.RequireBinary(t, redistest.ShardedPubSub.Name, nil) })
+		}
+		for _, kind := range kinds {
 			ch := "compat." + kind
 			var sub rueidiscompat.PubSub
 			switch kind {

@@ -110,6 +110,7 @@ func TestPatternSubscribe(t *testing.T) {
 
 func TestShardedPubSub(t *testing.T) {
 	srv := redistest.Start(t)
+	srv.Require(t, redistest.ShardedPubSub)
 	s := feature.New(srv.NewClient(t, nil), "session")
 	msgs, stop := receive(t, s, s.B().Ssubscribe().Channel("shard").Build())
 	defer stop()

@@ -146,9 +146,10 @@ func TestLearnCommands(t *testing.T) {
 	if err := slice(cache).Error(); !errors.Is(err, feature.ErrUnknownCommand) {
 		t.Errorf("SLICE through the cache part: %v, want ErrUnknownCommand", err)
 	}
-	// SORT's specs are incomplete: learned as refused, never sent.
+	// SORT's specs are incomplete (Redis 6.2, without specs: its keys
+	// are movable): learned as refused, never sent.
 	err = session.Do(ctx, session.B().Arbitrary("ORDERBY").Keys("l").Args("BY", "w_*").Build()).Error()
-	if !errors.Is(err, feature.ErrRefused) || !strings.Contains(err.Error(), "incomplete") {
+	if !errors.Is(err, feature.ErrRefused) || !strings.Contains(err.Error(), "incomplete") && !strings.Contains(err.Error(), "does not say where its keys are") {
 		t.Errorf("ORDERBY: %v, want a refusal saying the specs are incomplete", err)
 	}
 	// Unknown to the server too: refused, and remembered.
@@ -180,7 +181,8 @@ func TestLearnCommandsWhenTheServerCannotSay(t *testing.T) {
 	}
 }
 
-// commandInfoCalls reads how often the server ran COMMAND INFO.
+// commandInfoCalls reads how often the server ran COMMAND INFO (Redis 6.2
+// counts COMMAND with its subcommands: nobody else sends COMMAND here).
 func commandInfoCalls(t *testing.T, srv *redistest.Server) int {
 	t.Helper()
 	info, err := srv.Client.Do(context.Background(), srv.Client.B().Info().Section("commandstats").Build()).ToString()
@@ -188,7 +190,8 @@ func commandInfoCalls(t *testing.T, srv *redistest.Server) int {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(info, "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_command|info:calls="); ok {
+		line = strings.Replace(strings.TrimSpace(line), "cmdstat_command:calls=", "cmdstat_command|info:calls=", 1)
+		if rest, ok := strings.CutPrefix(line, "cmdstat_command|info:calls="); ok {
 			n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
 			return n
 		}

@@ -34,7 +34,10 @@ func (c *Client) unprefix(r rueidis.RedisResult, n replyNames, shared bool) ruei
 		}
 		// The message is the error's text, a string of its own: changing
 		// it leaves a cached reply as it was.
-		if rueidisx.ReplaceInError(&m, "'"+c.prefix, "'") {
+		quoted := rueidisx.ReplaceInError(&m, "'"+c.prefix, "'")
+		// A server that lacks the command quotes its arguments: "unknown
+		// command `HEXPIRE`, with args beginning with: `session:h`, ...".
+		if rueidisx.ReplaceInError(&m, "`"+c.prefix, "`") || quoted {
 			return rueidis.NewResult(m, nil)
 		}
 		return r

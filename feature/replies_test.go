@@ -64,6 +64,12 @@ func TestRepliesAsIfNoPrefixExisted(t *testing.T) {
 				{"XINFO", "CONSUMERS", "s", "nogroup"},
 				{"PUBSUB", "NUMSUB", "news", "other"},
 				{"PUBSUB", "SHARDNUMSUB", "shard"},
+				// Hash field expiry (Redis 7.4): a server without it
+				// answers with its own error, which quotes the keys.
+				{"HSET", "h", "f", "v"},
+				{"HEXPIRE", "h", "100", "FIELDS", "1", "f"},
+				{"HTTL", "h", "FIELDS", "2", "f", "nofield"},
+				{"HPERSIST", "h", "FIELDS", "1", "f"},
 			}
 			compare := func(via string, got, want rueidis.RedisResult, args []string) {
 				t.Helper()

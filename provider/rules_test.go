@@ -163,6 +163,8 @@ func TestUnknownVariables(t *testing.T) {
 		"REDIS_PROT=6380", "REDIS_CART_DBB=2", "REDIS_PASWORD=" + testPassword, "REDIS_TLS_CA=/x",
 		"REDIS_CARTT_DB=1", "REDIS_CART_DB=1", "REDIS_ZZZZZZZZ=1", "REDIS_URL=redis://h",
 		"OTHER_PROT=1", "REDIS_EMPTY_TYPO=",
+		// The test harness's settings are not misspelt ones.
+		"REDIS_SERVER_BIN=/opt/redis/redis-server", "REDIS_SERVERS_DIR=../servers", "REDIS_TEST_ADDR=127.0.0.1:6379",
 	}
 	o, err := LoadFrom(environ)
 	if err != nil {

@@ -91,6 +91,11 @@ func (o Options) UnknownVariablesOf(parts []PartName) []*ConfigError {
 	return unknownVariables(o.environ, parts)
 }
 
+// harnessVariables are the test harness's (redistest, make test-matrix,
+// cmd/keytablegen), not a connection's: a developer's environment may
+// hold them, and they are not misspelt settings.
+var harnessVariables = []string{"REDIS_TEST_ADDR", "REDIS_SERVER_BIN", "REDIS_SERVERS_DIR"}
+
 func unknownVariables(environ map[string]string, parts []PartName) []*ConfigError {
 	var tokens, namespaces []string
 	for _, p := range parts {
@@ -101,7 +106,7 @@ func unknownVariables(environ map[string]string, parts []PartName) []*ConfigErro
 	}
 	var out []*ConfigError
 	for name, value := range environ {
-		if !strings.HasPrefix(name, basePrefix) || value == "" {
+		if !strings.HasPrefix(name, basePrefix) || value == "" || slices.Contains(harnessVariables, name) {
 			continue
 		}
 		token, ok := splitVar(name)

@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os/exec"
 	"strconv"
@@ -42,17 +43,24 @@ func StartCluster(t testing.TB, masters, replicasPerMaster int) *Cluster {
 		t.Fatal("redistest: StartCluster needs redis-cli (Debian: apt-get install redis-tools)")
 	}
 	c := &Cluster{t: t, nodes: map[string]*node{}}
+	// Redis 6.2 has no cluster-port: its bus listens on port+10000.
+	busSetting := ServerVersion(t).AtLeast(7, 0)
 	for range masters * (1 + replicasPerMaster) {
-		port, err1 := redisproc.FreePort()
-		bus, err2 := redisproc.FreePort()
-		if err1 != nil || err2 != nil {
-			t.Fatalf("redistest: free ports: %v %v", err1, err2)
+		port, bus, err := clusterPorts(busSetting)
+		if err != nil {
+			t.Fatalf("redistest: free ports: %v", err)
 		}
 		n := &node{dir: t.TempDir(), port: port, args: []string{
 			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
-			"--cluster-port", strconv.Itoa(bus), "--cluster-replica-validity-factor", "0",
+			"--cluster-replica-validity-factor", "0",
 		}}
+		if busSetting {
+			n.args = append(n.args, "--cluster-port", strconv.Itoa(bus))
+		}
 		n.start(t)
+		if !busSetting && n.port != port {
+			t.Fatalf("redistest: cluster node: port %d was taken, and Redis 6.2 needs its bus at port+10000", port)
+		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(n.port))
 		c.Addrs = append(c.Addrs, addr)
 		c.nodes[addr] = n
@@ -76,6 +84,28 @@ func StartCluster(t testing.TB, masters, replicasPerMaster int) *Cluster {
 	t.Cleanup(client.Close)
 	c.Client = client
 	return c
+}
+
+// clusterPorts returns a free port for a node and one for its cluster bus:
+// any free one when the server takes cluster-port, else port+10000.
+func clusterPorts(busSetting bool) (port, bus int, err error) {
+	for range 50 {
+		if port, err = redisproc.FreePort(); err != nil {
+			return 0, 0, err
+		}
+		if busSetting {
+			bus, err = redisproc.FreePort()
+			return port, bus, err
+		}
+		if port+10000 > 65535 {
+			continue
+		}
+		if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port+10000))); err == nil {
+			_ = l.Close()
+			return port, port + 10000, nil
+		}
+	}
+	return 0, 0, errors.New("no free port with a free port+10000 for the cluster bus")
 }
 
 func (n *node) start(t testing.TB) {

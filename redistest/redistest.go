@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -36,6 +37,9 @@ type Server struct {
 	managed bool   // false for REDIS_TEST_ADDR
 	stopped func() // a Backend's server: stops it
 	paused  bool
+
+	mu       sync.Mutex
+	commands map[string]bool // HasCommand's answers
 }
 
 // Start returns a running server. args are extra redis-server arguments
@@ -51,7 +55,9 @@ func Start(t testing.TB, args ...string) *Server {
 			t.Skipf("redistest: this test starts its own server with %v; unset REDIS_TEST_ADDR to run it", args)
 		}
 		s.Addr = addr
-	case havePath("redis-server"):
+	case os.Getenv(redisproc.BinaryEnv) != "" && !havePath(redisproc.Binary()):
+		t.Fatalf("redistest: %s=%s: no such program", redisproc.BinaryEnv, redisproc.Binary())
+	case havePath(redisproc.Binary()):
 		s.managed = true
 		s.dir = t.TempDir()
 		s.startProcess(freePort(t))
@@ -64,6 +70,7 @@ func Start(t testing.TB, args ...string) *Server {
 	default:
 		t.Fatal("redistest: no Redis server available. Install redis-server " +
 			"(Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis), " +
+			"set " + redisproc.BinaryEnv + " to a redis-server or valkey-server program, " +
 			"set REDIS_TEST_ADDR=host:port, or import github.com/wireredis/wireredis/redistest/dockerbackend and start a Docker engine")
 	}
 	t.Cleanup(s.stop)

@@ -99,6 +99,7 @@ func startTLS(t *testing.T, p pki, authClients string) int {
 // certificate cert (cert.crt, cert.key).
 func startTLSWith(t *testing.T, p pki, cert, authClients string) int {
 	t.Helper()
+	redistest.RequireTLS(t)
 	port, err := redisproc.FreePort()
 	if err != nil {
 		t.Fatal(err)

@@ -278,13 +278,17 @@ func TestAttackNoSecrets(t *testing.T) {
 	for _, s := range r.ended() {
 		kinds[s.Name+" "+s.Attrs["error.type"]] = true
 	}
-	for _, want := range []string{
+	sharded := []string{"SPUBLISH ", "SSUBSCRIBE canceled"}
+	if !srv.HasCommand(ctx, "SPUBLISH") {
+		sharded = []string{"SPUBLISH ERR"} // Redis 6.2: unknown command (its words are no series)
+	}
+	for _, want := range append([]string{
 		"SET ", "GET ", "LPUSH WRONGTYPE", "XREADGROUP NOGROUP", "UNKNOWN unknown_command",
 		"CONFIG SET refused", "EVAL ", "EVAL ERR", "EVALSHA NOSCRIPT", "SCRIPT LOAD refused", "FUNCTION LOAD refused", "FCALL ERR",
 		"AUTH refused", "HELLO refused", "MIGRATE refused", "ACL SETUSER refused", "PIPELINE WRONGTYPE",
-		"PUBLISH ", "SPUBLISH ", "BATCH GET ", "PIPELINE ", "PIPELINE unknown_command", "WATCH ", "SUBSCRIBE canceled",
-		"PSUBSCRIBE canceled", "SSUBSCRIBE canceled", "SCAN ", "BLPOP timeout",
-	} {
+		"PUBLISH ", "BATCH GET ", "PIPELINE ", "PIPELINE unknown_command", "WATCH ", "SUBSCRIBE canceled",
+		"PSUBSCRIBE canceled", "SCAN ", "BLPOP timeout",
+	}, sharded...) {
 		if !kinds[want] {
 			t.Errorf("no span %q among %v", want, kinds)
 		}

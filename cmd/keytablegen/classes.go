@@ -37,12 +37,18 @@ var refused = map[string]string{
 	"CLIENT REPLY":            "it would silence the replies of the connection the parts share",
 	"CLIENT SETNAME":          "it would rename the connection the parts share; set REDIS_CLIENT_NAME",
 	"CLIENT NO-EVICT":         "it would change the connection the parts share" + useAdmin,
+	"CLIENT NO-TOUCH":         "it would change the connection the parts share" + useAdmin,
+	"CLIENT CAPA":             "it would change the connection the parts share" + useAdmin,
+	"CLIENT SETINFO":          "it would rename the library of the connection the parts share (rueidis sets it when it connects)",
 	"READONLY":                "the cluster state of a connection is run by rueidis",
 	"READWRITE":               "the cluster state of a connection is run by rueidis",
 	"ASKING":                  "the cluster state of a connection is run by rueidis",
 	"CLUSTER GETKEYSINSLOT":   "it lists the keys of every namespace; use SCAN (scoped to the namespace)",
 	"CLUSTER COUNTKEYSINSLOT": "it counts the keys of every namespace; use SCAN (scoped to the namespace)",
 	"RESTORE":                 "a crafted payload can stop the whole server (Redis checks payloads in full only with sanitize-dump-payload yes, not the default)" + useAdmin,
+	"HOST:":                   "Redis 6.2 lists it only to close the connection of an HTTP client (a cross-protocol attack): it would close the connection the parts share",
+	"POST":                    "Redis 6.2 lists it only to close the connection of an HTTP client (a cross-protocol attack): it would close the connection the parts share",
+	"STRALGO":                 "only Redis 6.2 has it, and its COMMAND entry does not say where the keys are (STRALGO LCS KEYS k1 k2 finds them by keyword); LCS replaces it from Redis 7.0",
 	"RESTORE-ASKING":          "a crafted payload can stop the whole server (Redis checks payloads in full only with sanitize-dump-payload yes, not the default)" + useAdmin,
 }
 
@@ -124,6 +130,7 @@ var admin = map[string]string{
 	"PFSELFTEST":          "it occupies the server for a long while (a cluster may take the node for down)" + useAdmin,
 	"WAIT":                "it reads the server's replication (how many replicas acknowledged), and holds the connection the parts share while it waits" + useAdmin,
 	"LOLWUT":              "it shows the server's version, which INFO is refused for" + useAdmin,
+	"WAITAOF":             "it reads the server's persistence and replication (how many replicas fsynced), and holds the connection the parts share while it waits" + useAdmin,
 }
 
 // scoped commands are rewritten to see only the namespace.

@@ -168,7 +168,7 @@ func pingCommand(fs *flag.FlagSet) runner {
 				fmt.Fprintf(stdout, "FAIL  %s db=%d (%s): %s\n", opts.Addr(), opts.DB, who, strings.ReplaceAll(err.Error(), "wireredis: ", ""))
 				continue
 			}
-			fmt.Fprintf(stdout, "ok    %s db=%d (%s): PING %s, redis %s\n", opts.Addr(), opts.DB, who, latency.Round(time.Microsecond), version)
+			fmt.Fprintf(stdout, "ok    %s db=%d (%s): PING %s, %s\n", opts.Addr(), opts.DB, who, latency.Round(time.Microsecond), version)
 		}
 		if len(invalid) > 0 {
 			return errors.Join(invalid...)
@@ -195,12 +195,16 @@ func pingOnce(ctx context.Context, reg *registry.Registry, opts provider.Options
 	latency := time.Since(start)
 	info, err := c.Do(ctx, c.B().Info().Section("server").Build()).ToString()
 	if err != nil {
-		return latency, "unknown", nil //nolint:nilerr // INFO may be denied by ACL; PING answered
+		return latency, "version unknown", nil //nolint:nilerr // INFO may be denied by ACL; PING answered
 	}
-	version := "unknown"
+	version := "version unknown"
 	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
-			version = v
+		line = strings.TrimSpace(line)
+		if v, ok := strings.CutPrefix(line, "redis_version:"); ok && !strings.HasPrefix(version, "valkey") {
+			version = "redis " + v
+		}
+		if v, ok := strings.CutPrefix(line, "valkey_version:"); ok { // Valkey reports a redis_version too
+			version = "valkey " + v
 		}
 	}
 	return latency, version, nil

@@ -71,7 +71,7 @@ func TestPingCommand(t *testing.T) {
 	clearRedisEnv(t)
 	t.Setenv("REDIS_URL", srv.URL())
 	code, out, errOut := runCmd(t, "ping", "-parts", "session,cache", "-timeout", "1s")
-	if code != 0 || !strings.Contains(out, "ok    "+srv.Addr+" db=0 (session,cache): PING") || !strings.Contains(out, "redis 7.") {
+	if code != 0 || !strings.Contains(out, "ok    "+srv.Addr+" db=0 (session,cache): PING") || !strings.Contains(out, ", "+srv.Version(t)+"\n") {
 		t.Errorf("exit %d\n%s%s", code, out, errOut)
 	}
 	t.Setenv("REDIS_CACHE_URL", "redis://127.0.0.1:"+strconv.Itoa(deadPort))

@@ -60,7 +60,8 @@ func (s RawSpec) Spec() Spec {
 }
 
 // ParseInfo reads the entries of a COMMAND or COMMAND INFO reply; entries
-// for unknown commands (nil) are skipped.
+// for unknown commands (nil) are skipped. Entries of Redis 6.2 and older
+// (six or seven fields) have neither key specs nor subcommands.
 func ParseInfo(entries []rueidis.RedisMessage) ([]Info, error) {
 	out := make([]Info, 0, len(entries))
 	for i := range entries {
@@ -69,7 +70,7 @@ func ParseInfo(entries []rueidis.RedisMessage) ([]Info, error) {
 			continue
 		}
 		f, err := e.ToArray()
-		if err != nil || len(f) < 10 {
+		if err != nil || len(f) < 6 {
 			return nil, fmt.Errorf("unexpected COMMAND entry: %v", e)
 		}
 		name, _ := f[0].ToString()
@@ -79,6 +80,12 @@ func ParseInfo(entries []rueidis.RedisMessage) ([]Info, error) {
 		info.Last, _ = f[4].AsInt64()
 		info.Step, _ = f[5].AsInt64()
 		info.Flags = strs(&f[2])
+		if len(f) < 10 {
+			// Redis 6.2 and older: no key specs, no subcommands; the
+			// legacy positions are all it says.
+			out = append(out, info)
+			continue
+		}
 		specs, _ := f[8].ToArray()
 		for j := range specs {
 			spec, err := parseSpec(&specs[j])

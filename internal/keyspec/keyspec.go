@@ -307,7 +307,8 @@ func Bare() []*Command {
 	return out
 }
 
-// ServerVersion is the Redis version the table was generated from.
+// ServerVersion names the servers the table was generated from ("redis
+// 6.2.16, redis 7.0.15, ...").
 func ServerVersion() string { return serverVersion }
 
 // Find adds the key and pattern positions of args to p, following Redis's

@@ -49,6 +49,7 @@ func TestFindAgreesWithTheServer(t *testing.T) {
 		{"SMOVE", "a", "b", "m"},
 	} {
 		t.Run(fmt.Sprint(args), func(t *testing.T) {
+			srv.Require(t, redistest.Commands("Redis 7.0", args[0]))
 			cmd, _, err := keyspec.Lookup(args)
 			if err != nil {
 				t.Fatal(err)
@@ -67,6 +68,10 @@ func TestFindAgreesWithTheServer(t *testing.T) {
 			if err != nil {
 				t.Fatalf("COMMAND GETKEYS: %v", err)
 			}
+			// Redis 6.2 lists a command's keys in its own order
+			// (ZUNIONSTORE's destination last).
+			slices.Sort(got)
+			slices.Sort(want)
 			if !slices.Equal(got, want) {
 				t.Errorf("keys %q, server says %q", got, want)
 			}

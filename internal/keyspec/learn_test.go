@@ -14,6 +14,8 @@ import (
 // be the same wherever the table did not need a hand-written class.
 func TestLearnAgreesWithTheTable(t *testing.T) {
 	srv := redistest.Start(t)
+	// Redis 6.2 gives first/last/step only: TestLearnFromLegacyServer.
+	srv.Require(t, redistest.KeySpecs)
 	entries, err := srv.Client.Do(context.Background(), srv.Client.B().Command().Build()).ToArray()
 	if err != nil {
 		t.Fatal(err)
@@ -105,4 +107,75 @@ func TestLearnFromLegacyPositions(t *testing.T) {
 			t.Errorf("%s: keys %q, want %q", tc.info.Name, keys, tc.keys)
 		}
 	}
+}
+
+// TestLearnFromLegacyServer learns every command of the server from its
+// COMMAND reply where it gives no key specs (Redis 6.2): the keys a
+// learned entry finds in a sample of arguments are those the table's
+// entry finds, and those the server's COMMAND GETKEYS names; commands
+// with movable keys are refused.
+func TestLearnFromLegacyServer(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	if srv.HasCommand(ctx, "COMMAND DOCS") {
+		t.Skipf("this test is for a server without key specs (Redis 6.2); this one (%s) has them: TestLearnAgreesWithTheTable", srv.Version(t))
+	}
+	entries, err := srv.Client.Do(ctx, srv.Client.B().Command().Build()).ToArray()
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := keyspec.ParseInfo(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	learned := map[string]*keyspec.Command{}
+	for _, info := range infos {
+		if len(info.Subs) > 0 || len(info.Specs) > 0 {
+			t.Fatalf("%s: a legacy COMMAND reply with subcommands or key specs", info.Name)
+		}
+		learned[info.Name] = keyspec.Learn(info)
+		if slices.Contains(info.Flags, "movablekeys") && learned[info.Name].Class != keyspec.Refused {
+			t.Errorf("%s has movable keys, but learning it gave %v", info.Name, learned[info.Name].Class)
+		}
+	}
+	for _, args := range [][]string{
+		{"SET", "k", "v"}, {"MSET", "a", "1", "b", "2"}, {"SMOVE", "a", "b", "m"},
+		{"RENAME", "a", "b"}, {"PFMERGE", "dst", "a", "b"}, {"BLPOP", "a", "b", "0"},
+		{"BITOP", "AND", "dst", "a", "b"}, {"LMOVE", "a", "b", "LEFT", "RIGHT"},
+	} {
+		c := learned[args[0]]
+		if c == nil || c.Class != keyspec.Keys {
+			t.Errorf("%s: learned %v", args[0], c)
+			continue
+		}
+		table, _, err := keyspec.Lookup(args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, fromTable := keysOf(t, c, args), keysOf(t, table, args)
+		want, err := srv.Client.Do(ctx, srv.Client.B().CommandGetkeys().Command(args[0]).Arg(args[1:]...).Build()).AsStrSlice()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(want)
+		if !slices.Equal(got, want) || !slices.Equal(fromTable, want) {
+			t.Errorf("%q: learned %q, table %q, server %q", args, got, fromTable, want)
+		}
+	}
+}
+
+func keysOf(t *testing.T, c *keyspec.Command, args []string) []string {
+	t.Helper()
+	var p keyspec.Positions
+	if err := c.Find(args, &p); err != nil {
+		t.Fatalf("%q: %v", args, err)
+	}
+	var keys []string
+	for i, a := range args {
+		if p.At(i) == keyspec.Key {
+			keys = append(keys, a)
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }

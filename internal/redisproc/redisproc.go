@@ -19,9 +19,15 @@ type Process struct {
 	exited chan struct{}
 }
 
-// Start runs redis-server from PATH on a free loopback port, in a
+// Start runs the server Binary names on a free loopback port, in a
 // temporary directory removed by Stop. args are extra server arguments.
 func Start(args ...string) (*Process, error) {
+	return StartBinary(Binary(), args...)
+}
+
+// StartBinary is Start with another server program (a path, or a name
+// looked up in PATH): the key table generator reads several.
+func StartBinary(bin string, args ...string) (*Process, error) {
 	dir, err := os.MkdirTemp("", "redisproc")
 	if err != nil {
 		return nil, err
@@ -30,7 +36,7 @@ func Start(args ...string) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := Launch(dir, port, args)
+	p, err := launch(bin, dir, port, "", args)
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -51,7 +57,7 @@ func (p *Process) Stop() {
 	<-p.exited
 }
 
-// Launch starts redis-server on port (another free one when port is taken,
+// Launch starts the server Binary names on port (another free one when port is taken,
 // up to three tries) and waits until it answers.
 func Launch(dir string, port int, extra []string) (*Process, error) {
 	return LaunchConfig(dir, port, "", extra)
@@ -60,6 +66,10 @@ func Launch(dir string, port int, extra []string) (*Process, error) {
 // LaunchConfig is Launch with a configuration file, which redis-server
 // takes as its first argument (a sentinel needs one it can rewrite).
 func LaunchConfig(dir string, port int, conf string, extra []string) (*Process, error) {
+	return launch(Binary(), dir, port, conf, extra)
+}
+
+func launch(bin, dir string, port int, conf string, extra []string) (*Process, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		if attempt > 0 {
@@ -76,11 +86,11 @@ func LaunchConfig(dir string, port int, conf string, extra []string) (*Process, 
 		if conf != "" {
 			args = append([]string{conf}, args...)
 		}
-		cmd := exec.Command("redis-server", args...)
+		cmd := exec.Command(bin, args...)
 		cmd.Dir = dir
 		cmd.SysProcAttr = procAttr()
 		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start redis-server: %w", err)
+			return nil, fmt.Errorf("start %s: %w", bin, err)
 		}
 		p := &Process{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, exited: make(chan struct{})}
 		go func() { _ = cmd.Wait(); close(p.exited) }()
@@ -90,7 +100,7 @@ func LaunchConfig(dir string, port int, conf string, extra []string) (*Process, 
 		p.Stop()
 	}
 	log, _ := os.ReadFile(dir + "/redis.log")
-	return nil, fmt.Errorf("redis-server did not start: %w\n%s", lastErr, log)
+	return nil, fmt.Errorf("%s did not start: %w\n%s", bin, lastErr, log)
 }
 
 func (p *Process) waitReady() error {

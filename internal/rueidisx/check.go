@@ -9,7 +9,7 @@ import (
 // CheckedVersion is the rueidis release whose types the mirrors were
 // written for and checked against. A test fails when go.mod names
 // another, so that an upgrade re-reads the mirrors.
-const CheckedVersion = "v1.0.79"
+const CheckedVersion = "v1.0.80"
 
 // ErrLayout is matched by Check's error: the rueidis linked in does not
 // have the layout the mirrors expect.

@@ -1,6 +1,7 @@
-// Package rueidisx does what rueidis v1.0.79 does not export, for the
-// namespaced client: build single-node commands, tell whether a command is
-// pinned, and take a prefix off the names in a reply.
+// Package rueidisx does what rueidis (v1.0.80, whose layouts are those of
+// v1.0.79) does not export, for the namespaced client: build single-node
+// commands, tell whether a command is pinned, and take a prefix off the
+// names in a reply.
 //
 // rueidis offers no constructor for a single-node command builder, no
 // accessor for a command's pin, and no way to change a RedisMessage. The

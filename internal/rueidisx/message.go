@@ -8,8 +8,8 @@ import (
 	"github.com/redis/rueidis"
 )
 
-// message mirrors rueidis.RedisMessage (rueidis v1.0.79, message.go):
-// a string's bytes, or an array's elements (a map's keys and values, in
+// message mirrors rueidis.RedisMessage (rueidis v1.0.80, message.go, as
+// in v1.0.79): a string's bytes, or an array's elements (a map's keys and values, in
 // turn), with their count in intlen; typ is the RESP type byte.
 type message struct {
 	attrs  *rueidis.RedisMessage

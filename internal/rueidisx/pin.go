@@ -8,7 +8,7 @@ import (
 )
 
 // completed and commandSlice mirror rueidis's internal/cmds.Completed and
-// CommandSlice (rueidis v1.0.79); verify checks the mirror against the
+// CommandSlice (rueidis v1.0.80, as v1.0.79); verify checks the mirror against the
 // real types before any read goes through it.
 type completed struct {
 	cs *commandSlice
