@@ -1262,10 +1262,13 @@ func TestEffectOracle(t *testing.T) {
 func TestEffectOracleCluster(t *testing.T) {
 	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	redistest.RequireBinary(t, redistest.KeySpecs.Name, func(v redisproc.Version) bool { return v.AtLeast(7, 0) })
-	cluster := redistest.StartCluster(t, 3, 0)
-	cmds := serverCommands(t, cluster.Node(t, cluster.Primaries()[0]))
 	for _, hashTag := range []bool{false, true} {
 		t.Run(fmt.Sprintf("hashtag=%t", hashTag), func(t *testing.T) {
+			// A cluster each: the two run side by side, and each judges
+			// the whole cluster's state.
+			t.Parallel()
+			cluster := redistest.StartCluster(t, 3, 0)
+			cmds := serverCommands(t, cluster.Node(t, cluster.Primaries()[0]))
 			attacker, bystander := effectParts(t, []string{"REDIS_ADDRS=" + strings.Join(cluster.Addrs, ",")}, hashTag)
 			w := newEffectWorld(t, nil, cluster, attacker, bystander)
 			attacks := corpusAttacks(cmds, w.knownAttacks(), 0, 1, 6)
