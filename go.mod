@@ -7,7 +7,7 @@ require (
 	github.com/caarlos0/env/v11 v11.4.2
 	github.com/google/wire v0.7.0
 	github.com/redis/rueidis v1.0.80
-	github.com/redis/rueidis/mock v1.0.79
+	github.com/redis/rueidis/mock v1.0.80
 	github.com/redis/rueidis/rueidiscompat v1.0.79
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0

@@ -79,7 +79,7 @@ func runDemo(ctx context.Context, out io.Writer, serveAddr string) error {
 		}
 		return a
 	}}))
-	fmt.Fprintln(out, "\n== wire: initializeDemo (cmd/wireredis/wire.go)")
+	fmt.Fprintln(out, "\n== wire: initializeDemo (cmd/wireredis-demo/wire.go)")
 	tel := newDemoTelemetry()
 	defer tel.shutdown()
 	app, cleanup, err := initializeDemo(ctx, logger, tel.tp, tel.mp)
