@@ -95,23 +95,9 @@ func (s *Server) Version(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("redistest: INFO server: %v", err)
 	}
-	return VersionFromInfo(info)
+	return redisproc.ServerName(info)
 }
 
-// VersionFromInfo reads the server's name and version from INFO server.
-func VersionFromInfo(info string) string {
-	version, server := "", "redis"
-	for _, line := range strings.Split(info, "\n") {
-		line = strings.TrimSpace(line)
-		if v, ok := strings.CutPrefix(line, "redis_version:"); ok && server == "redis" {
-			version = v
-		}
-		if v, ok := strings.CutPrefix(line, "valkey_version:"); ok {
-			version, server = v, "valkey"
-		}
-	}
-	return server + " " + version
-}
 
 // RequireBinary skips t, with a message that starts with SkipPrefix,
 // unless the server program the harness runs (REDIS_SERVER_BIN) passes ok

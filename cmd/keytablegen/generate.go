@@ -14,6 +14,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/keyspec"
+	"github.com/wireredis/wireredis/internal/redisproc"
 )
 
 // Command is one entry of a server's COMMAND reply, with what Generate
@@ -62,23 +63,7 @@ func Fetch(ctx context.Context, c rueidis.Client) (Source, error) {
 	if err != nil {
 		return Source{}, err
 	}
-	return Source{Server: serverName(info), Cmds: wrap(infos), Legacy: legacy}, nil
-}
-
-// serverName reads "redis 7.0.15" or "valkey 8.0.1" from INFO server
-// (Valkey reports a redis_version too: the Redis it is compatible with).
-func serverName(info string) string {
-	version, server := "", "redis"
-	for _, line := range strings.Split(info, "\n") {
-		line = strings.TrimSpace(line)
-		if v, ok := strings.CutPrefix(line, "redis_version:"); ok && server == "redis" {
-			version = v
-		}
-		if v, ok := strings.CutPrefix(line, "valkey_version:"); ok {
-			version, server = v, "valkey"
-		}
-	}
-	return server + " " + version
+	return Source{Server: redisproc.ServerName(info), Cmds: wrap(infos), Legacy: legacy}, nil
 }
 
 func wrap(infos []keyspec.Info) []Command {

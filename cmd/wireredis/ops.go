@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/internal/redisproc"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/registry"
 )
@@ -197,15 +198,9 @@ func pingOnce(ctx context.Context, reg *registry.Registry, opts provider.Options
 	if err != nil {
 		return latency, "version unknown", nil //nolint:nilerr // INFO may be denied by ACL; PING answered
 	}
-	version := "version unknown"
-	for _, line := range strings.Split(info, "\n") {
-		line = strings.TrimSpace(line)
-		if v, ok := strings.CutPrefix(line, "redis_version:"); ok && !strings.HasPrefix(version, "valkey") {
-			version = "redis " + v
-		}
-		if v, ok := strings.CutPrefix(line, "valkey_version:"); ok { // Valkey reports a redis_version too
-			version = "valkey " + v
-		}
+	version := redisproc.ServerName(info)
+	if version == "" {
+		version = "version unknown"
 	}
 	return latency, version, nil
 }

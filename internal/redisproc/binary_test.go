@@ -38,3 +38,16 @@ func TestBinaryComesFromTheSetting(t *testing.T) {
 		t.Error("StartBinary of a missing program succeeded")
 	}
 }
+
+func TestServerName(t *testing.T) {
+	for _, tc := range []struct{ info, want string }{
+		{"# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n", "redis 7.0.15"},
+		{"# Server\r\nredis_version:7.2.4\r\nserver_name:valkey\r\nvalkey_version:8.0.1\r\n", "valkey 8.0.1"},
+		{"valkey_version:8.0.1\r\nredis_version:7.2.4\r\n", "valkey 8.0.1"},
+		{"# Server\r\n", ""},
+	} {
+		if got := ServerName(tc.info); got != tc.want {
+			t.Errorf("ServerName(%q) = %q, want %q", tc.info, got, tc.want)
+		}
+	}
+}

@@ -153,3 +153,23 @@ func FreePort() (int, error) {
 	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// ServerName reads "redis 7.0.15" or "valkey 8.0.1" from the reply of
+// INFO server, or "" when it names no version. Valkey reports a
+// redis_version too (the Redis it is compatible with): its own wins.
+func ServerName(info string) string {
+	version, server := "", "redis"
+	for _, line := range strings.Split(info, "\n") {
+		line = strings.TrimSpace(line)
+		if v, ok := strings.CutPrefix(line, "redis_version:"); ok && server == "redis" {
+			version = v
+		}
+		if v, ok := strings.CutPrefix(line, "valkey_version:"); ok {
+			version, server = v, "valkey"
+		}
+	}
+	if version == "" {
+		return ""
+	}
+	return server + " " + version
+}
