@@ -235,515 +235,567 @@ const psTag = "psx"
 // The last case kills the tag's primary.
 func TestPubSubClusterAttack(t *testing.T) {
 	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
+	a := startPSAttack(t)
+	for _, st := range []struct {
+		name string
+		run  func(*testing.T, *psAttack)
+	}{
+		{"Receive on the shared connection: SUBSCRIBE, PUBLISH, PUBSUB, UNSUBSCRIBE", attackSharedSubscribe},
+		{"Receive on the shared connection: PSUBSCRIBE", attackSharedPsubscribe},
+		{"keyspace notifications of its own keys, and none of others", attackKeyspaceNotifications},
+		{"shared connection: UNSUBSCRIBE and PUNSUBSCRIBE without names are refused", attackBareUnsubscribe},
+		{"Dedicated: hooks, SUBSCRIBE, other commands, UNSUBSCRIBE without names", attackDedicated},
+		{"Dedicate: Receive on a dedicated client, released by cancel", attackDedicate},
+		{"rueidiscompat Subscribe, PSubscribe, SSubscribe", attackCompat},
+		{"DoMulti mixing PUBLISH, PUBSUB and keyed commands", attackDoMultiMixed},
+		{"MULTI/EXEC with PUBLISH on a dedicated connection", attackDedicatedTransaction},
+		{"ROLE and PUBSUB go where the subscriptions are", attackRoleAndPubsub},
+		{"failover of the tag's primary", attackFailover},
+	} {
+		t.Run(st.name, func(t *testing.T) { st.run(t, a) })
+	}
+}
+
+// psAttack is TestPubSubClusterAttack's fixture, which its cases share in
+// turn: the cluster with its session and hash-tag parts, and a plain part
+// "psplain".
+type psAttack struct {
+	*psCluster
+	ctx   context.Context
+	plain *feature.Client
+}
+
+func startPSAttack(t *testing.T) *psAttack {
 	ctx := context.Background()
 	p := startPSCluster(t, 1)
-	c, reg, base, tagged := p.c, p.reg, p.base, p.tagged
-	plain, releasePlain, err := feature.Open(ctx, reg, base, "psplain")
+	plain, releasePlain, err := feature.Open(ctx, p.reg, p.base, "psplain")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer releasePlain()
-	prefix, tagNode := p.prefix, p.tagNode
+	t.Cleanup(releasePlain)
+	return &psAttack{psCluster: p, ctx: ctx, plain: plain}
+}
 
-	t.Run("Receive on the shared connection: SUBSCRIBE, PUBLISH, PUBSUB, UNSUBSCRIBE", func(t *testing.T) {
-		for i := range 6 {
-			ch := "shared" + strconv.Itoa(i)
-			r := startReceive(tagged, tagged.B().Subscribe().Channel(ch).Build())
-			testsupport.WaitFor(t, 5*time.Second, "the subscription on the tag's primary alone", func() bool {
-				return only(p.numsub(prefix+ch, false), tagNode, 1)
-			})
-			for range 5 {
-				if n := numsubOf(t, tagged, tagged.B(), ch); n != 1 {
-					t.Errorf("round %d: PUBSUB NUMSUB %s through the part = %d, want 1", i, ch, n)
-				}
-				if chans, err := tagged.Do(ctx, tagged.B().PubsubChannels().Pattern("shared*").Build()).AsStrSlice(); err != nil || !slices.Contains(chans, ch) {
-					t.Errorf("round %d: PUBSUB CHANNELS shared* = %q %v, want %s among them", i, chans, err, ch)
-				}
-				if n := intOf(t, tagged.Do(ctx, tagged.B().Publish().Channel(ch).Message("m").Build()), "PUBLISH"); n != 1 {
-					t.Errorf("round %d: PUBLISH %s = %d receivers, want 1", i, ch, n)
-				}
-				if m := r.next(t, "PUBLISH "+ch); m.Channel != ch || m.Message != "m" || m.Pattern != "" {
-					t.Errorf("round %d: message %+v, want channel %s", i, m, ch)
-				}
-			}
-			// UNSUBSCRIBE by name through Do ends it on the server, and
-			// the Receive.
-			must(t, tagged.Do(ctx, tagged.B().Unsubscribe().Channel(ch).Build()))
-			select {
-			case err := <-r.done:
-				if err != nil {
-					t.Errorf("Receive after UNSUBSCRIBE %s: %v", ch, err)
-				}
-			case <-time.After(5 * time.Second):
-				t.Errorf("Receive did not return after UNSUBSCRIBE %s through the part", ch)
-				_ = r.stop()
-			}
-			if counts := p.numsub(prefix+ch, false); !only(counts, tagNode, 0) {
-				t.Errorf("after UNSUBSCRIBE %s: subscribers by node %v", ch, counts)
-			}
-		}
-	})
-
-	t.Run("Receive on the shared connection: PSUBSCRIBE", func(t *testing.T) {
-		before := p.patternSubscribers()
-		r := startReceive(tagged, tagged.B().Psubscribe().Pattern("pat.*").Build())
-		testsupport.WaitFor(t, 5*time.Second, "one more pattern subscriber, on the tag's primary", func() bool {
-			now := p.patternSubscribers()
-			for _, addr := range p.live() {
-				want := before[addr]
-				if addr == tagNode {
-					want++
-				}
-				if now[addr] != want {
-					return false
-				}
-			}
-			return true
+// attackSharedSubscribe: Receive on the shared connection: SUBSCRIBE, PUBLISH, PUBSUB, UNSUBSCRIBE.
+func attackSharedSubscribe(t *testing.T, a *psAttack) {
+	ctx, p, tagged, prefix, tagNode := a.ctx, a.psCluster, a.tagged, a.prefix, a.tagNode
+	for i := range 6 {
+		ch := "shared" + strconv.Itoa(i)
+		r := startReceive(tagged, tagged.B().Subscribe().Channel(ch).Build())
+		testsupport.WaitFor(t, 5*time.Second, "the subscription on the tag's primary alone", func() bool {
+			return only(p.numsub(prefix+ch, false), tagNode, 1)
 		})
-		if n := intOf(t, tagged.Do(ctx, tagged.B().Publish().Channel("pat.1").Message("x").Build()), "PUBLISH pat.1"); n != 1 {
-			t.Errorf("PUBLISH pat.1 = %d receivers, want 1 (the pattern's)", n)
+		for range 5 {
+			if n := numsubOf(t, tagged, tagged.B(), ch); n != 1 {
+				t.Errorf("round %d: PUBSUB NUMSUB %s through the part = %d, want 1", i, ch, n)
+			}
+			if chans, err := tagged.Do(ctx, tagged.B().PubsubChannels().Pattern("shared*").Build()).AsStrSlice(); err != nil || !slices.Contains(chans, ch) {
+				t.Errorf("round %d: PUBSUB CHANNELS shared* = %q %v, want %s among them", i, chans, err, ch)
+			}
+			if n := intOf(t, tagged.Do(ctx, tagged.B().Publish().Channel(ch).Message("m").Build()), "PUBLISH"); n != 1 {
+				t.Errorf("round %d: PUBLISH %s = %d receivers, want 1", i, ch, n)
+			}
+			if m := r.next(t, "PUBLISH "+ch); m.Channel != ch || m.Message != "m" || m.Pattern != "" {
+				t.Errorf("round %d: message %+v, want channel %s", i, m, ch)
+			}
 		}
-		if m := r.next(t, "PUBLISH pat.1"); m.Pattern != "pat.*" || m.Channel != "pat.1" || m.Message != "x" {
-			t.Errorf("message %+v, want pattern pat.* channel pat.1", m)
-		}
-		// Another namespace's channel that the raw pattern would match.
-		must(t, plain.Do(ctx, plain.B().Publish().Channel("pat.2").Message("leak").Build()))
-		must(t, c.Client.Do(ctx, c.Client.B().Publish().Channel("pat.3").Message("leak").Build()))
-		must(t, tagged.Do(ctx, tagged.B().Publish().Channel("pat.4").Message("y").Build()))
-		if m := r.next(t, "PUBLISH pat.4"); m.Channel != "pat.4" {
-			t.Errorf("after other namespaces' pat.2/pat.3, the next message is %+v, want pat.4", m)
-		}
-		must(t, tagged.Do(ctx, tagged.B().Punsubscribe().Pattern("pat.*").Build()))
+		// UNSUBSCRIBE by name through Do ends it on the server, and
+		// the Receive.
+		must(t, tagged.Do(ctx, tagged.B().Unsubscribe().Channel(ch).Build()))
 		select {
 		case err := <-r.done:
 			if err != nil {
-				t.Errorf("Receive after PUNSUBSCRIBE: %v", err)
+				t.Errorf("Receive after UNSUBSCRIBE %s: %v", ch, err)
 			}
 		case <-time.After(5 * time.Second):
-			t.Errorf("Receive did not return after PUNSUBSCRIBE through the part")
+			t.Errorf("Receive did not return after UNSUBSCRIBE %s through the part", ch)
 			_ = r.stop()
 		}
-		if now := p.patternSubscribers(); fmt.Sprint(now) != fmt.Sprint(before) {
-			t.Errorf("pattern subscribers by node after PUNSUBSCRIBE: %v, want %v", now, before)
+		if counts := p.numsub(prefix+ch, false); !only(counts, tagNode, 0) {
+			t.Errorf("after UNSUBSCRIBE %s: subscribers by node %v", ch, counts)
 		}
-	})
+	}
+}
 
-	t.Run("keyspace notifications of its own keys, and none of others", func(t *testing.T) {
-		space := startReceive(tagged, tagged.B().Subscribe().Channel("__keyspace@0__:ks1").Build())
-		defer func() { _ = space.stop() }()
-		event := startReceive(tagged, tagged.B().Subscribe().Channel("__keyevent@0__:set").Build())
-		defer func() { _ = event.stop() }()
-		pattern := startReceive(tagged, tagged.B().Psubscribe().Pattern("__keyspace@*__:ks*").Build())
-		defer func() { _ = pattern.stop() }()
-		testsupport.WaitFor(t, 5*time.Second, "the keyspace subscriptions on the tag's primary", func() bool {
-			return only(p.numsub("__keyspace@0__:"+prefix+"ks1", false), tagNode, 1) &&
-				only(p.numsub("__keyevent@0__:set", false), tagNode, 1)
-		})
-		// Keys of another part, and raw keys, on the tag's node itself.
-		var others []string
-		for i := 0; len(others) < 5 && i < 10000; i++ {
-			k := "ks" + strconv.Itoa(i)
-			if p.owner(p.slot("psplain:"+k)) == tagNode {
-				others = append(others, k)
+// attackSharedPsubscribe: Receive on the shared connection: PSUBSCRIBE.
+func attackSharedPsubscribe(t *testing.T, a *psAttack) {
+	ctx, p, c, tagged, plain, tagNode := a.ctx, a.psCluster, a.c, a.tagged, a.plain, a.tagNode
+	before := p.patternSubscribers()
+	r := startReceive(tagged, tagged.B().Psubscribe().Pattern("pat.*").Build())
+	testsupport.WaitFor(t, 5*time.Second, "one more pattern subscriber, on the tag's primary", func() bool {
+		now := p.patternSubscribers()
+		for _, addr := range p.live() {
+			want := before[addr]
+			if addr == tagNode {
+				want++
+			}
+			if now[addr] != want {
+				return false
 			}
 		}
-		if len(others) == 0 {
-			t.Fatal("no psplain key on the tag's node")
-		}
-		for _, k := range others {
-			must(t, plain.Do(ctx, plain.B().Set().Key(k).Value("v").Build()))
-		}
-		// A raw key that looks like the tag without its colon.
-		must(t, c.Client.Do(ctx, c.Client.B().Set().Key("{"+psTag+"}ks1").Value("v").Build()))
-		must(t, tagged.Do(ctx, tagged.B().Set().Key("ks1").Value("v").Build()))
-		if m := space.next(t, "keyspace ks1"); m.Channel != "__keyspace@0__:ks1" || m.Message != "set" {
-			t.Errorf("keyspace message %+v, want __keyspace@0__:ks1 set", m)
-		}
-		if m := event.next(t, "keyevent set"); m.Channel != "__keyevent@0__:set" || m.Message != "ks1" {
-			t.Errorf("first keyevent message %+v, want __keyevent@0__:set ks1 (others' keys %q were set first on the same node)", m, others)
-		}
-		if m := pattern.next(t, "keyspace pattern"); m.Channel != "__keyspace@0__:ks1" || m.Pattern != "__keyspace@*__:ks*" {
-			t.Errorf("keyspace pattern message %+v, want channel __keyspace@0__:ks1 pattern __keyspace@*__:ks*", m)
-		}
-		// Unsubscribing the keyevent channel on the shared connection is
-		// refused, as documented.
-		err := tagged.Do(ctx, tagged.B().Unsubscribe().Channel("__keyevent@0__:set").Build()).Error()
-		var ce *feature.CommandError
-		if !errors.As(err, &ce) || !errors.Is(err, feature.ErrBadArguments) {
-			t.Errorf("UNSUBSCRIBE __keyevent@0__:set on the shared connection: %v, want a *CommandError", err)
-		}
+		return true
 	})
-
-	t.Run("shared connection: UNSUBSCRIBE and PUNSUBSCRIBE without names are refused", func(t *testing.T) {
-		for _, cmd := range []rueidis.Completed{tagged.B().Unsubscribe().Build(), tagged.B().Punsubscribe().Build(), tagged.B().Sunsubscribe().Build()} {
-			name := cmd.Commands()[0]
-			err := tagged.Do(ctx, cmd).Error()
-			var ce *feature.CommandError
-			if !errors.As(err, &ce) {
-				t.Errorf("%s without names on the shared connection: %v, want a *CommandError", name, err)
-			}
+	if n := intOf(t, tagged.Do(ctx, tagged.B().Publish().Channel("pat.1").Message("x").Build()), "PUBLISH pat.1"); n != 1 {
+		t.Errorf("PUBLISH pat.1 = %d receivers, want 1 (the pattern's)", n)
+	}
+	if m := r.next(t, "PUBLISH pat.1"); m.Pattern != "pat.*" || m.Channel != "pat.1" || m.Message != "x" {
+		t.Errorf("message %+v, want pattern pat.* channel pat.1", m)
+	}
+	// Another namespace's channel that the raw pattern would match.
+	must(t, plain.Do(ctx, plain.B().Publish().Channel("pat.2").Message("leak").Build()))
+	must(t, c.Client.Do(ctx, c.Client.B().Publish().Channel("pat.3").Message("leak").Build()))
+	must(t, tagged.Do(ctx, tagged.B().Publish().Channel("pat.4").Message("y").Build()))
+	if m := r.next(t, "PUBLISH pat.4"); m.Channel != "pat.4" {
+		t.Errorf("after other namespaces' pat.2/pat.3, the next message is %+v, want pat.4", m)
+	}
+	must(t, tagged.Do(ctx, tagged.B().Punsubscribe().Pattern("pat.*").Build()))
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Errorf("Receive after PUNSUBSCRIBE: %v", err)
 		}
-		// Receive takes the SUBSCRIBE family only.
-		err := tagged.Receive(ctx, tagged.B().Publish().Channel("x").Message("y").Build(), func(rueidis.PubSubMessage) {})
+	case <-time.After(5 * time.Second):
+		t.Errorf("Receive did not return after PUNSUBSCRIBE through the part")
+		_ = r.stop()
+	}
+	if now := p.patternSubscribers(); fmt.Sprint(now) != fmt.Sprint(before) {
+		t.Errorf("pattern subscribers by node after PUNSUBSCRIBE: %v, want %v", now, before)
+	}
+}
+
+// attackKeyspaceNotifications: keyspace notifications of its own keys, and none of others.
+func attackKeyspaceNotifications(t *testing.T, a *psAttack) {
+	ctx, p, c, tagged, plain, prefix, tagNode := a.ctx, a.psCluster, a.c, a.tagged, a.plain, a.prefix, a.tagNode
+	space := startReceive(tagged, tagged.B().Subscribe().Channel("__keyspace@0__:ks1").Build())
+	defer func() { _ = space.stop() }()
+	event := startReceive(tagged, tagged.B().Subscribe().Channel("__keyevent@0__:set").Build())
+	defer func() { _ = event.stop() }()
+	pattern := startReceive(tagged, tagged.B().Psubscribe().Pattern("__keyspace@*__:ks*").Build())
+	defer func() { _ = pattern.stop() }()
+	testsupport.WaitFor(t, 5*time.Second, "the keyspace subscriptions on the tag's primary", func() bool {
+		return only(p.numsub("__keyspace@0__:"+prefix+"ks1", false), tagNode, 1) &&
+			only(p.numsub("__keyevent@0__:set", false), tagNode, 1)
+	})
+	// Keys of another part, and raw keys, on the tag's node itself.
+	var others []string
+	for i := 0; len(others) < 5 && i < 10000; i++ {
+		k := "ks" + strconv.Itoa(i)
+		if p.owner(p.slot("psplain:"+k)) == tagNode {
+			others = append(others, k)
+		}
+	}
+	if len(others) == 0 {
+		t.Fatal("no psplain key on the tag's node")
+	}
+	for _, k := range others {
+		must(t, plain.Do(ctx, plain.B().Set().Key(k).Value("v").Build()))
+	}
+	// A raw key that looks like the tag without its colon.
+	must(t, c.Client.Do(ctx, c.Client.B().Set().Key("{"+psTag+"}ks1").Value("v").Build()))
+	must(t, tagged.Do(ctx, tagged.B().Set().Key("ks1").Value("v").Build()))
+	if m := space.next(t, "keyspace ks1"); m.Channel != "__keyspace@0__:ks1" || m.Message != "set" {
+		t.Errorf("keyspace message %+v, want __keyspace@0__:ks1 set", m)
+	}
+	if m := event.next(t, "keyevent set"); m.Channel != "__keyevent@0__:set" || m.Message != "ks1" {
+		t.Errorf("first keyevent message %+v, want __keyevent@0__:set ks1 (others' keys %q were set first on the same node)", m, others)
+	}
+	if m := pattern.next(t, "keyspace pattern"); m.Channel != "__keyspace@0__:ks1" || m.Pattern != "__keyspace@*__:ks*" {
+		t.Errorf("keyspace pattern message %+v, want channel __keyspace@0__:ks1 pattern __keyspace@*__:ks*", m)
+	}
+	// Unsubscribing the keyevent channel on the shared connection is
+	// refused, as documented.
+	err := tagged.Do(ctx, tagged.B().Unsubscribe().Channel("__keyevent@0__:set").Build()).Error()
+	var ce *feature.CommandError
+	if !errors.As(err, &ce) || !errors.Is(err, feature.ErrBadArguments) {
+		t.Errorf("UNSUBSCRIBE __keyevent@0__:set on the shared connection: %v, want a *CommandError", err)
+	}
+}
+
+// attackBareUnsubscribe: shared connection: UNSUBSCRIBE and PUNSUBSCRIBE without names are refused.
+func attackBareUnsubscribe(t *testing.T, a *psAttack) {
+	ctx, tagged := a.ctx, a.tagged
+	for _, cmd := range []rueidis.Completed{tagged.B().Unsubscribe().Build(), tagged.B().Punsubscribe().Build(), tagged.B().Sunsubscribe().Build()} {
+		name := cmd.Commands()[0]
+		err := tagged.Do(ctx, cmd).Error()
 		var ce *feature.CommandError
 		if !errors.As(err, &ce) {
-			t.Errorf("Receive(PUBLISH): %v, want a *CommandError", err)
+			t.Errorf("%s without names on the shared connection: %v, want a *CommandError", name, err)
 		}
-	})
+	}
+	// Receive takes the SUBSCRIBE family only.
+	err := tagged.Receive(ctx, tagged.B().Publish().Channel("x").Message("y").Build(), func(rueidis.PubSubMessage) {})
+	var ce *feature.CommandError
+	if !errors.As(err, &ce) {
+		t.Errorf("Receive(PUBLISH): %v, want a *CommandError", err)
+	}
+}
 
-	t.Run("Dedicated: hooks, SUBSCRIBE, other commands, UNSUBSCRIBE without names", func(t *testing.T) {
-		var mu sync.Mutex
-		var subs []rueidis.PubSubSubscription
-		msgs := make(chan rueidis.PubSubMessage, 16)
-		err := tagged.Dedicated(func(d rueidis.DedicatedClient) error {
-			wait := d.SetPubSubHooks(rueidis.PubSubHooks{
-				OnMessage: func(m rueidis.PubSubMessage) { msgs <- m },
-				OnSubscription: func(s rueidis.PubSubSubscription) {
-					mu.Lock()
-					subs = append(subs, s)
-					mu.Unlock()
-				},
-			})
-			if err := d.Do(ctx, d.B().Subscribe().Channel("d1", "d2").Build()).Error(); err != nil {
-				return fmt.Errorf("SUBSCRIBE d1 d2: %w", err)
-			}
-			if counts := p.numsub(prefix+"d1", false); !only(counts, tagNode, 1) {
-				t.Errorf("after SUBSCRIBE d1 on a dedicated connection: subscribers by node %v, want 1 on the tag's primary %s", counts, tagNode)
-			}
-			// Other commands on the same (subscribed, RESP3) connection.
-			if err := d.Do(ctx, d.B().Set().Key("dk").Value("v").Build()).Error(); err != nil {
-				t.Errorf("SET on the subscribed dedicated connection: %v", err)
-			}
-			if n := numsubOf(t, d, d.B(), "d1"); n != 1 {
-				t.Errorf("PUBSUB NUMSUB d1 on the dedicated connection = %d, want 1", n)
-			}
-			if n := intOf(t, d.Do(ctx, d.B().Publish().Channel("d2").Message("hi").Build()), "PUBLISH d2 on the dedicated connection"); n != 1 {
-				t.Errorf("PUBLISH d2 on the dedicated connection = %d, want 1", n)
-			}
-			select {
-			case m := <-msgs:
-				if m.Channel != "d2" || m.Message != "hi" {
-					t.Errorf("hook message %+v, want d2 hi", m)
-				}
-			case <-time.After(5 * time.Second):
-				t.Errorf("no message on the hook within 5s")
-			}
-			if err := d.Do(ctx, d.B().Unsubscribe().Build()).Error(); err != nil {
-				return fmt.Errorf("UNSUBSCRIBE without names on a dedicated connection: %w", err)
-			}
-			for _, ch := range []string{"d1", "d2"} {
-				if counts := p.numsub(prefix+ch, false); !only(counts, tagNode, 0) {
-					t.Errorf("after UNSUBSCRIBE without names: %s subscribers by node %v", ch, counts)
-				}
-			}
-			d.Close()
-			select {
-			case err := <-wait:
-				// nil once the UNSUBSCRIBE above ended every subscription,
-				// rueidis's closing error if Close came first.
-				if err != nil && !errors.Is(err, rueidis.ErrClosing) {
-					t.Errorf("the hooks' channel gave %v after Close, want nil or rueidis.ErrClosing", err)
-				}
-			case <-time.After(5 * time.Second):
-				t.Errorf("the hooks' channel did not end after Close")
-			}
-			return nil
+// attackDedicated: Dedicated: hooks, SUBSCRIBE, other commands, UNSUBSCRIBE without names.
+func attackDedicated(t *testing.T, a *psAttack) {
+	ctx, p, tagged, prefix, tagNode := a.ctx, a.psCluster, a.tagged, a.prefix, a.tagNode
+	var mu sync.Mutex
+	var subs []rueidis.PubSubSubscription
+	msgs := make(chan rueidis.PubSubMessage, 16)
+	err := tagged.Dedicated(func(d rueidis.DedicatedClient) error {
+		wait := d.SetPubSubHooks(rueidis.PubSubHooks{
+			OnMessage: func(m rueidis.PubSubMessage) { msgs <- m },
+			OnSubscription: func(s rueidis.PubSubSubscription) {
+				mu.Lock()
+				subs = append(subs, s)
+				mu.Unlock()
+			},
 		})
-		if err != nil {
-			t.Fatal(err)
+		if err := d.Do(ctx, d.B().Subscribe().Channel("d1", "d2").Build()).Error(); err != nil {
+			return fmt.Errorf("SUBSCRIBE d1 d2: %w", err)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		var kinds []string
-		for _, s := range subs {
-			kinds = append(kinds, s.Kind+" "+s.Channel)
+		if counts := p.numsub(prefix+"d1", false); !only(counts, tagNode, 1) {
+			t.Errorf("after SUBSCRIBE d1 on a dedicated connection: subscribers by node %v, want 1 on the tag's primary %s", counts, tagNode)
 		}
-		slices.Sort(kinds)
-		if want := []string{"subscribe d1", "subscribe d2", "unsubscribe d1", "unsubscribe d2"}; !slices.Equal(kinds, want) {
-			t.Errorf("subscription hooks saw %q, want %q", kinds, want)
+		// Other commands on the same (subscribed, RESP3) connection.
+		if err := d.Do(ctx, d.B().Set().Key("dk").Value("v").Build()).Error(); err != nil {
+			t.Errorf("SET on the subscribed dedicated connection: %v", err)
 		}
+		if n := numsubOf(t, d, d.B(), "d1"); n != 1 {
+			t.Errorf("PUBSUB NUMSUB d1 on the dedicated connection = %d, want 1", n)
+		}
+		if n := intOf(t, d.Do(ctx, d.B().Publish().Channel("d2").Message("hi").Build()), "PUBLISH d2 on the dedicated connection"); n != 1 {
+			t.Errorf("PUBLISH d2 on the dedicated connection = %d, want 1", n)
+		}
+		select {
+		case m := <-msgs:
+			if m.Channel != "d2" || m.Message != "hi" {
+				t.Errorf("hook message %+v, want d2 hi", m)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("no message on the hook within 5s")
+		}
+		if err := d.Do(ctx, d.B().Unsubscribe().Build()).Error(); err != nil {
+			return fmt.Errorf("UNSUBSCRIBE without names on a dedicated connection: %w", err)
+		}
+		for _, ch := range []string{"d1", "d2"} {
+			if counts := p.numsub(prefix+ch, false); !only(counts, tagNode, 0) {
+				t.Errorf("after UNSUBSCRIBE without names: %s subscribers by node %v", ch, counts)
+			}
+		}
+		d.Close()
+		select {
+		case err := <-wait:
+			// nil once the UNSUBSCRIBE above ended every subscription,
+			// rueidis's closing error if Close came first.
+			if err != nil && !errors.Is(err, rueidis.ErrClosing) {
+				t.Errorf("the hooks' channel gave %v after Close, want nil or rueidis.ErrClosing", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("the hooks' channel did not end after Close")
+		}
+		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var kinds []string
+	for _, s := range subs {
+		kinds = append(kinds, s.Kind+" "+s.Channel)
+	}
+	slices.Sort(kinds)
+	if want := []string{"subscribe d1", "subscribe d2", "unsubscribe d1", "unsubscribe d2"}; !slices.Equal(kinds, want) {
+		t.Errorf("subscription hooks saw %q, want %q", kinds, want)
+	}
+}
 
-	t.Run("Dedicate: Receive on a dedicated client, released by cancel", func(t *testing.T) {
-		// One Receive at a time: the part's dedicated client is for one
-		// goroutine at a time (TestPubSubDedicatedConcurrentReceiveRace
-		// shows what two do).
-		d, cancel := tagged.Dedicate()
-		r := startReceive(d, d.B().Psubscribe().Pattern("dr.*").Build())
-		testsupport.WaitFor(t, 5*time.Second, "dr.* subscribed on the tag's primary", func() bool {
-			return intOf(t, tagged.Do(ctx, tagged.B().Publish().Channel("dr.x").Message("1").Build()), "PUBLISH dr.x") == 1
-		})
-		if m := r.next(t, "dr.x"); m.Channel != "dr.x" || m.Pattern != "dr.*" {
-			t.Errorf("pattern message %+v", m)
-		}
-		if err := r.stop(); err != nil {
-			t.Errorf("Receive dr.* on a dedicated client: %v", err)
-		}
-		s := startReceive(d, d.B().Subscribe().Channel("dr").Build())
-		testsupport.WaitFor(t, 5*time.Second, "dr subscribed on the tag's primary", func() bool {
-			return only(p.numsub(prefix+"dr", false), tagNode, 1)
-		})
-		// PUBLISH through the part (another connection) reaches it, and
-		// the pattern subscription, whose Receive ended, still holds on
-		// the server: both count.
-		if n := intOf(t, tagged.Do(ctx, tagged.B().Publish().Channel("dr").Message("2").Build()), "PUBLISH dr"); n != 1 {
-			t.Errorf("PUBLISH dr = %d, want 1", n)
-		}
-		if m := s.next(t, "dr"); m.Channel != "dr" || m.Message != "2" {
-			t.Errorf("channel message %+v", m)
-		}
-		if err := s.stop(); err != nil {
-			t.Errorf("Receive dr on a dedicated client: %v", err)
-		}
-		cancel()
-		// rueidis cleans the subscriptions when it takes the connection back.
-		testsupport.WaitFor(t, 5*time.Second, "no subscriber of dr left", func() bool {
-			return only(p.numsub(prefix+"dr", false), tagNode, 0)
-		})
+// attackDedicate: Dedicate: Receive on a dedicated client, released by cancel.
+func attackDedicate(t *testing.T, a *psAttack) {
+	ctx, p, tagged, prefix, tagNode := a.ctx, a.psCluster, a.tagged, a.prefix, a.tagNode
+	// One Receive at a time: the part's dedicated client is for one
+	// goroutine at a time (TestPubSubDedicatedConcurrentReceiveRace
+	// shows what two do).
+	d, cancel := tagged.Dedicate()
+	r := startReceive(d, d.B().Psubscribe().Pattern("dr.*").Build())
+	testsupport.WaitFor(t, 5*time.Second, "dr.* subscribed on the tag's primary", func() bool {
+		return intOf(t, tagged.Do(ctx, tagged.B().Publish().Channel("dr.x").Message("1").Build()), "PUBLISH dr.x") == 1
 	})
+	if m := r.next(t, "dr.x"); m.Channel != "dr.x" || m.Pattern != "dr.*" {
+		t.Errorf("pattern message %+v", m)
+	}
+	if err := r.stop(); err != nil {
+		t.Errorf("Receive dr.* on a dedicated client: %v", err)
+	}
+	s := startReceive(d, d.B().Subscribe().Channel("dr").Build())
+	testsupport.WaitFor(t, 5*time.Second, "dr subscribed on the tag's primary", func() bool {
+		return only(p.numsub(prefix+"dr", false), tagNode, 1)
+	})
+	// PUBLISH through the part (another connection) reaches it, and
+	// the pattern subscription, whose Receive ended, still holds on
+	// the server: both count.
+	if n := intOf(t, tagged.Do(ctx, tagged.B().Publish().Channel("dr").Message("2").Build()), "PUBLISH dr"); n != 1 {
+		t.Errorf("PUBLISH dr = %d, want 1", n)
+	}
+	if m := s.next(t, "dr"); m.Channel != "dr" || m.Message != "2" {
+		t.Errorf("channel message %+v", m)
+	}
+	if err := s.stop(); err != nil {
+		t.Errorf("Receive dr on a dedicated client: %v", err)
+	}
+	cancel()
+	// rueidis cleans the subscriptions when it takes the connection back.
+	testsupport.WaitFor(t, 5*time.Second, "no subscriber of dr left", func() bool {
+		return only(p.numsub(prefix+"dr", false), tagNode, 0)
+	})
+}
 
-	t.Run("rueidiscompat Subscribe, PSubscribe, SSubscribe", func(t *testing.T) {
-		compat := rueidiscompat.NewAdapter(tagged)
-		before := p.patternSubscribers()
-		kinds := []string{"subscribe", "psubscribe"}
-		if redistest.ServerVersion(t).AtLeast(7, 0) {
-			kinds = append(kinds, "ssubscribe")
+// attackCompat: rueidiscompat Subscribe, PSubscribe, SSubscribe.
+func attackCompat(t *testing.T, a *psAttack) {
+	ctx, p, tagged, prefix, tagNode := a.ctx, a.psCluster, a.tagged, a.prefix, a.tagNode
+	compat := rueidiscompat.NewAdapter(tagged)
+	before := p.patternSubscribers()
+	kinds := []string{"subscribe", "psubscribe"}
+	if redistest.ServerVersion(t).AtLeast(7, 0) {
+		kinds = append(kinds, "ssubscribe")
+	} else {
+		t.Run("ssubscribe", func(t *testing.T) { redistest.RequireBinary(t, redistest.ShardedPubSub.Name, nil) })
+	}
+	for _, kind := range kinds {
+		ch := "compat." + kind
+		var sub rueidiscompat.PubSub
+		switch kind {
+		case "subscribe":
+			sub = compat.Subscribe(ctx, ch)
+		case "psubscribe":
+			sub = compat.PSubscribe(ctx, "compat.p*")
+		case "ssubscribe":
+			sub = compat.SSubscribe(ctx, ch)
+		}
+		if got, err := sub.ReceiveTimeout(ctx, 5*time.Second); err != nil {
+			t.Fatalf("%s: %#v %v", kind, got, err)
+		}
+		switch kind {
+		case "subscribe":
+			if counts := p.numsub(prefix+ch, false); !only(counts, tagNode, 1) {
+				t.Errorf("rueidiscompat Subscribe: subscribers by node %v, want 1 on %s", counts, tagNode)
+			}
+			if n, err := compat.PubSubNumSub(ctx, ch).Result(); err != nil || n[ch] != 1 {
+				t.Errorf("PubSubNumSub %s = %v %v", ch, n, err)
+			}
+		case "psubscribe":
+			now := p.patternSubscribers()
+			if now[tagNode] != before[tagNode]+1 {
+				t.Errorf("rueidiscompat PSubscribe: pattern subscribers by node %v (before %v), want one more on %s", now, before, tagNode)
+			}
+		case "ssubscribe":
+			if counts := p.numsub(prefix+ch, true); !only(counts, tagNode, 1) {
+				t.Errorf("rueidiscompat SSubscribe: shard subscribers by node %v, want 1 on %s", counts, tagNode)
+			}
+			if n, err := compat.PubSubShardNumSub(ctx, ch).Result(); err != nil || n[ch] != 1 {
+				t.Errorf("PubSubShardNumSub %s = %v %v", ch, n, err)
+			}
+			if chans, err := compat.PubSubShardChannels(ctx, "compat.*").Result(); err != nil || !slices.Equal(chans, []string{ch}) {
+				t.Errorf("PubSubShardChannels compat.* = %q %v, want [%s]", chans, err, ch)
+			}
+		}
+		var n int64
+		var err error
+		if kind == "ssubscribe" {
+			n, err = compat.SPublish(ctx, ch, "hello").Result()
 		} else {
-			t.Run("ssubscribe", func(t *testing.T) { redistest.RequireBinary(t, redistest.ShardedPubSub.Name, nil) })
+			n, err = compat.Publish(ctx, ch, "hello").Result()
 		}
-		for _, kind := range kinds {
-			ch := "compat." + kind
-			var sub rueidiscompat.PubSub
-			switch kind {
-			case "subscribe":
-				sub = compat.Subscribe(ctx, ch)
-			case "psubscribe":
-				sub = compat.PSubscribe(ctx, "compat.p*")
-			case "ssubscribe":
-				sub = compat.SSubscribe(ctx, ch)
-			}
-			if got, err := sub.ReceiveTimeout(ctx, 5*time.Second); err != nil {
-				t.Fatalf("%s: %#v %v", kind, got, err)
-			}
-			switch kind {
-			case "subscribe":
-				if counts := p.numsub(prefix+ch, false); !only(counts, tagNode, 1) {
-					t.Errorf("rueidiscompat Subscribe: subscribers by node %v, want 1 on %s", counts, tagNode)
-				}
-				if n, err := compat.PubSubNumSub(ctx, ch).Result(); err != nil || n[ch] != 1 {
-					t.Errorf("PubSubNumSub %s = %v %v", ch, n, err)
-				}
-			case "psubscribe":
-				now := p.patternSubscribers()
-				if now[tagNode] != before[tagNode]+1 {
-					t.Errorf("rueidiscompat PSubscribe: pattern subscribers by node %v (before %v), want one more on %s", now, before, tagNode)
-				}
-			case "ssubscribe":
-				if counts := p.numsub(prefix+ch, true); !only(counts, tagNode, 1) {
-					t.Errorf("rueidiscompat SSubscribe: shard subscribers by node %v, want 1 on %s", counts, tagNode)
-				}
-				if n, err := compat.PubSubShardNumSub(ctx, ch).Result(); err != nil || n[ch] != 1 {
-					t.Errorf("PubSubShardNumSub %s = %v %v", ch, n, err)
-				}
-				if chans, err := compat.PubSubShardChannels(ctx, "compat.*").Result(); err != nil || !slices.Equal(chans, []string{ch}) {
-					t.Errorf("PubSubShardChannels compat.* = %q %v, want [%s]", chans, err, ch)
-				}
-			}
-			var n int64
-			var err error
-			if kind == "ssubscribe" {
-				n, err = compat.SPublish(ctx, ch, "hello").Result()
-			} else {
-				n, err = compat.Publish(ctx, ch, "hello").Result()
-			}
-			if err != nil || n != 1 {
-				t.Errorf("%s: publish %s = %d %v, want 1", kind, ch, n, err)
-			}
-			got, err := sub.ReceiveTimeout(ctx, 5*time.Second)
-			if m, ok := got.(*rueidiscompat.Message); err != nil || !ok || m.Channel != ch || m.Payload != "hello" {
-				t.Errorf("%s: message %#v %v", kind, got, err)
-			}
-			if err := sub.Close(); err != nil {
-				t.Fatal(err)
-			}
-			testsupport.WaitFor(t, 5*time.Second, kind+" ended on the server", func() bool {
-				switch kind {
-				case "psubscribe":
-					return p.patternSubscribers()[tagNode] == before[tagNode]
-				case "ssubscribe":
-					return only(p.numsub(prefix+ch, true), tagNode, 0)
-				}
-				return only(p.numsub(prefix+ch, false), tagNode, 0)
-			})
+		if err != nil || n != 1 {
+			t.Errorf("%s: publish %s = %d %v, want 1", kind, ch, n, err)
 		}
-	})
+		got, err := sub.ReceiveTimeout(ctx, 5*time.Second)
+		if m, ok := got.(*rueidiscompat.Message); err != nil || !ok || m.Channel != ch || m.Payload != "hello" {
+			t.Errorf("%s: message %#v %v", kind, got, err)
+		}
+		if err := sub.Close(); err != nil {
+			t.Fatal(err)
+		}
+		testsupport.WaitFor(t, 5*time.Second, kind+" ended on the server", func() bool {
+			switch kind {
+			case "psubscribe":
+				return p.patternSubscribers()[tagNode] == before[tagNode]
+			case "ssubscribe":
+				return only(p.numsub(prefix+ch, true), tagNode, 0)
+			}
+			return only(p.numsub(prefix+ch, false), tagNode, 0)
+		})
+	}
+}
 
-	t.Run("DoMulti mixing PUBLISH, PUBSUB and keyed commands", func(t *testing.T) {
-		r := startReceive(tagged, tagged.B().Subscribe().Channel("mix").Build())
-		defer func() { _ = r.stop() }()
-		testsupport.WaitFor(t, 5*time.Second, "mix subscribed", func() bool { return only(p.numsub(prefix+"mix", false), tagNode, 1) })
-		for i := range 5 {
-			res := tagged.DoMulti(ctx,
-				tagged.B().Set().Key("mixk"+strconv.Itoa(i)).Value("v").Build(),
-				tagged.B().Publish().Channel("mix").Message(strconv.Itoa(i)).Build(),
-				tagged.B().PubsubNumsub().Channel("mix").Build(),
-				tagged.B().Incr().Key("mixn").Build(),
-			)
-			for j, rr := range res {
-				if err := rr.Error(); err != nil {
-					t.Fatalf("round %d command %d: %v", i, j, err)
-				}
-			}
-			if n, _ := res[1].AsInt64(); n != 1 {
-				t.Errorf("round %d: PUBLISH in a batch = %d receivers, want 1", i, n)
-			}
-			if m, _ := res[2].AsIntMap(); m["mix"] != 1 {
-				t.Errorf("round %d: PUBSUB NUMSUB in a batch = %v, want mix:1", i, m)
-			}
-			if m := r.next(t, "batched PUBLISH"); m.Channel != "mix" || m.Message != strconv.Itoa(i) {
-				t.Errorf("round %d: message %+v", i, m)
-			}
-		}
-		// A plain part's PUBLISH with keys of two slots: refused, no panic,
-		// nothing written.
-		res := plain.DoMulti(ctx,
-			plain.B().Publish().Channel("mix").Message("x").Build(),
-			plain.B().Set().Key("a").Value("1").Build(),
-			plain.B().Set().Key("b").Value("2").Build(),
+// attackDoMultiMixed: DoMulti mixing PUBLISH, PUBSUB and keyed commands.
+func attackDoMultiMixed(t *testing.T, a *psAttack) {
+	ctx, p, c, tagged, plain, prefix, tagNode := a.ctx, a.psCluster, a.c, a.tagged, a.plain, a.prefix, a.tagNode
+	r := startReceive(tagged, tagged.B().Subscribe().Channel("mix").Build())
+	defer func() { _ = r.stop() }()
+	testsupport.WaitFor(t, 5*time.Second, "mix subscribed", func() bool { return only(p.numsub(prefix+"mix", false), tagNode, 1) })
+	for i := range 5 {
+		res := tagged.DoMulti(ctx,
+			tagged.B().Set().Key("mixk"+strconv.Itoa(i)).Value("v").Build(),
+			tagged.B().Publish().Channel("mix").Message(strconv.Itoa(i)).Build(),
+			tagged.B().PubsubNumsub().Channel("mix").Build(),
+			tagged.B().Incr().Key("mixn").Build(),
 		)
+		for j, rr := range res {
+			if err := rr.Error(); err != nil {
+				t.Fatalf("round %d command %d: %v", i, j, err)
+			}
+		}
+		if n, _ := res[1].AsInt64(); n != 1 {
+			t.Errorf("round %d: PUBLISH in a batch = %d receivers, want 1", i, n)
+		}
+		if m, _ := res[2].AsIntMap(); m["mix"] != 1 {
+			t.Errorf("round %d: PUBSUB NUMSUB in a batch = %v, want mix:1", i, m)
+		}
+		if m := r.next(t, "batched PUBLISH"); m.Channel != "mix" || m.Message != strconv.Itoa(i) {
+			t.Errorf("round %d: message %+v", i, m)
+		}
+	}
+	// A plain part's PUBLISH with keys of two slots: refused, no panic,
+	// nothing written.
+	res := plain.DoMulti(ctx,
+		plain.B().Publish().Channel("mix").Message("x").Build(),
+		plain.B().Set().Key("a").Value("1").Build(),
+		plain.B().Set().Key("b").Value("2").Build(),
+	)
+	var ce *feature.CommandError
+	if err := res[len(res)-1].Error(); !errors.As(err, &ce) && !errors.Is(err, feature.ErrNotSent) {
+		t.Errorf("plain part, PUBLISH with SETs of two slots: %v, want a CommandError", err)
+	}
+	for _, k := range []string{"psplain:a", "psplain:b"} {
+		if n, _ := c.Client.Do(ctx, c.Client.B().Exists().Key(k).Build()).AsInt64(); n != 0 {
+			t.Errorf("the refused batch wrote %s", k)
+		}
+	}
+}
+
+// attackDedicatedTransaction: MULTI/EXEC with PUBLISH on a dedicated connection.
+func attackDedicatedTransaction(t *testing.T, a *psAttack) {
+	ctx, p, tagged, plain, prefix, tagNode := a.ctx, a.psCluster, a.tagged, a.plain, a.prefix, a.tagNode
+	r := startReceive(tagged, tagged.B().Subscribe().Channel("txch").Build())
+	defer func() { _ = r.stop() }()
+	testsupport.WaitFor(t, 5*time.Second, "txch subscribed", func() bool { return only(p.numsub(prefix+"txch", false), tagNode, 1) })
+	err := tagged.Dedicated(func(d rueidis.DedicatedClient) error {
+		res := d.DoMulti(ctx,
+			d.B().Multi().Build(),
+			d.B().Set().Key("txk").Value("v").Build(),
+			d.B().Publish().Channel("txch").Message("in-tx").Build(),
+			d.B().Exec().Build(),
+		)
+		arr, err := res[3].ToArray()
+		if err != nil {
+			return err
+		}
+		if n, _ := arr[1].AsInt64(); len(arr) != 2 || n != 1 {
+			t.Errorf("EXEC = %v, want [OK 1]", arr)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := r.next(t, "PUBLISH in MULTI"); m.Channel != "txch" || m.Message != "in-tx" {
+		t.Errorf("message %+v", m)
+	}
+	// MULTI PUBLISH EXEC in one batch on the shared connection, to a
+	// channel the part receives on that connection, crashes the
+	// process: TestPubSubClusterAttackSharedTransactionCrash.
+	// A plain part: no panic; a keyed command after a keyless first
+	// one is refused.
+	err = plain.Dedicated(func(d rueidis.DedicatedClient) error {
+		res := d.DoMulti(ctx, d.B().Multi().Build(), d.B().Publish().Channel("txch").Message("p").Build(), d.B().Set().Key("k").Value("v").Build(), d.B().Exec().Build())
 		var ce *feature.CommandError
-		if err := res[len(res)-1].Error(); !errors.As(err, &ce) && !errors.Is(err, feature.ErrNotSent) {
-			t.Errorf("plain part, PUBLISH with SETs of two slots: %v, want a CommandError", err)
+		if err := res[2].Error(); !errors.As(err, &ce) {
+			t.Errorf("plain part, MULTI PUBLISH SET EXEC on a dedicated connection: %v, want a CommandError on SET", res)
 		}
-		for _, k := range []string{"psplain:a", "psplain:b"} {
-			if n, _ := c.Client.Do(ctx, c.Client.B().Exists().Key(k).Build()).AsInt64(); n != 0 {
-				t.Errorf("the refused batch wrote %s", k)
-			}
-		}
+		res = d.DoMulti(ctx, d.B().Multi().Build(), d.B().Publish().Channel("txch").Message("p").Build(), d.B().Exec().Build())
+		return res[2].Error()
 	})
+	if err != nil {
+		t.Errorf("plain part, MULTI PUBLISH EXEC on a dedicated connection: %v", err)
+	}
+}
 
-	t.Run("MULTI/EXEC with PUBLISH on a dedicated connection", func(t *testing.T) {
-		r := startReceive(tagged, tagged.B().Subscribe().Channel("txch").Build())
-		defer func() { _ = r.stop() }()
-		testsupport.WaitFor(t, 5*time.Second, "txch subscribed", func() bool { return only(p.numsub(prefix+"txch", false), tagNode, 1) })
-		err := tagged.Dedicated(func(d rueidis.DedicatedClient) error {
-			res := d.DoMulti(ctx,
-				d.B().Multi().Build(),
-				d.B().Set().Key("txk").Value("v").Build(),
-				d.B().Publish().Channel("txch").Message("in-tx").Build(),
-				d.B().Exec().Build(),
-			)
-			arr, err := res[3].ToArray()
-			if err != nil {
-				return err
-			}
-			if n, _ := arr[1].AsInt64(); len(arr) != 2 || n != 1 {
-				t.Errorf("EXEC = %v, want [OK 1]", arr)
-			}
-			return nil
-		})
+// attackRoleAndPubsub: ROLE and PUBSUB go where the subscriptions are.
+func attackRoleAndPubsub(t *testing.T, a *psAttack) {
+	ctx, tagged := a.ctx, a.tagged
+	for range 10 {
+		role, err := tagged.Do(ctx, tagged.B().Role().Build()).ToArray()
+		if err != nil || len(role) != 1 {
+			t.Fatalf("ROLE: %v %v", role, err)
+		}
+		if r, _ := role[0].ToString(); r != "master" {
+			t.Errorf("ROLE = %q, want master", r)
+		}
+	}
+}
+
+// attackFailover: failover of the tag's primary.
+func attackFailover(t *testing.T, a *psAttack) {
+	ctx, p, c, tagged, prefix, tagNode := a.ctx, a.psCluster, a.c, a.tagged, a.prefix, a.tagNode
+	r := startReceive(tagged, tagged.B().Subscribe().Channel("fo").Build())
+	defer func() { _ = r.stop() }()
+	space := startReceive(tagged, tagged.B().Subscribe().Channel("__keyspace@0__:fok").Build())
+	defer func() { _ = space.stop() }()
+	compat := rueidiscompat.NewAdapter(tagged)
+	csub := compat.Subscribe(ctx, "fo")
+	defer func() { _ = csub.Close() }()
+	if _, err := csub.ReceiveTimeout(ctx, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	testsupport.WaitFor(t, 5*time.Second, "fo subscribed twice on the tag's primary", func() bool {
+		return only(p.numsub(prefix+"fo", false), tagNode, 2)
+	})
+	old := tagNode
+	c.Kill(old)
+	p.dead[old] = true
+	c.WaitOK()
+	var newNode string
+	testsupport.WaitFor(t, 30*time.Second, "a new primary for the tag's slot", func() bool {
+		newNode = p.owner(p.slot(prefix))
+		return newNode != old
+	})
+	// The part's Receive and rueidiscompat's subscriber resubscribe on
+	// the new primary.
+	testsupport.WaitFor(t, 30*time.Second, "both subscribers on the new primary", func() bool {
+		return only(p.numsub(prefix+"fo", false), newNode, 2)
+	})
+	testsupport.WaitFor(t, 30*time.Second, "the part's PUBSUB NUMSUB fo to say 2", func() bool {
+		m, err := tagged.Do(ctx, tagged.B().PubsubNumsub().Channel("fo").Build()).AsIntMap()
+		return err == nil && m["fo"] == 2
+	})
+	if n := intOf(t, tagged.Do(ctx, tagged.B().Publish().Channel("fo").Message("after").Build()), "PUBLISH after failover"); n != 2 {
+		t.Errorf("PUBLISH fo after failover = %d receivers, want 2", n)
+	}
+	if m := r.next(t, "PUBLISH after failover"); m.Channel != "fo" || m.Message != "after" {
+		t.Errorf("message after failover %+v", m)
+	}
+	for {
+		got, err := csub.ReceiveTimeout(ctx, 5*time.Second)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("rueidiscompat subscriber after failover: %v", err)
 		}
-		if m := r.next(t, "PUBLISH in MULTI"); m.Channel != "txch" || m.Message != "in-tx" {
-			t.Errorf("message %+v", m)
-		}
-		// MULTI PUBLISH EXEC in one batch on the shared connection, to a
-		// channel the part receives on that connection, crashes the
-		// process: TestPubSubClusterAttackSharedTransactionCrash.
-		// A plain part: no panic; a keyed command after a keyless first
-		// one is refused.
-		err = plain.Dedicated(func(d rueidis.DedicatedClient) error {
-			res := d.DoMulti(ctx, d.B().Multi().Build(), d.B().Publish().Channel("txch").Message("p").Build(), d.B().Set().Key("k").Value("v").Build(), d.B().Exec().Build())
-			var ce *feature.CommandError
-			if err := res[2].Error(); !errors.As(err, &ce) {
-				t.Errorf("plain part, MULTI PUBLISH SET EXEC on a dedicated connection: %v, want a CommandError on SET", res)
+		if m, ok := got.(*rueidiscompat.Message); ok {
+			if m.Channel != "fo" || m.Payload != "after" {
+				t.Errorf("rueidiscompat message after failover %#v", m)
 			}
-			res = d.DoMulti(ctx, d.B().Multi().Build(), d.B().Publish().Channel("txch").Message("p").Build(), d.B().Exec().Build())
-			return res[2].Error()
-		})
-		if err != nil {
-			t.Errorf("plain part, MULTI PUBLISH EXEC on a dedicated connection: %v", err)
+			break
 		}
+	}
+	// Each Receive resubscribes on its own schedule: events before
+	// then are lost, as with any client.
+	testsupport.WaitFor(t, 30*time.Second, "the keyspace subscription on the new primary", func() bool {
+		return only(p.numsub("__keyspace@0__:"+prefix+"fok", false), newNode, 1)
 	})
-
-	t.Run("ROLE and PUBSUB go where the subscriptions are", func(t *testing.T) {
-		for range 10 {
-			role, err := tagged.Do(ctx, tagged.B().Role().Build()).ToArray()
-			if err != nil || len(role) != 1 {
-				t.Fatalf("ROLE: %v %v", role, err)
-			}
-			if r, _ := role[0].ToString(); r != "master" {
-				t.Errorf("ROLE = %q, want master", r)
-			}
-		}
-	})
-
-	t.Run("failover of the tag's primary", func(t *testing.T) {
-		r := startReceive(tagged, tagged.B().Subscribe().Channel("fo").Build())
-		defer func() { _ = r.stop() }()
-		space := startReceive(tagged, tagged.B().Subscribe().Channel("__keyspace@0__:fok").Build())
-		defer func() { _ = space.stop() }()
-		compat := rueidiscompat.NewAdapter(tagged)
-		csub := compat.Subscribe(ctx, "fo")
-		defer func() { _ = csub.Close() }()
-		if _, err := csub.ReceiveTimeout(ctx, 5*time.Second); err != nil {
-			t.Fatal(err)
-		}
-		testsupport.WaitFor(t, 5*time.Second, "fo subscribed twice on the tag's primary", func() bool {
-			return only(p.numsub(prefix+"fo", false), tagNode, 2)
-		})
-		old := tagNode
-		c.Kill(old)
-		p.dead[old] = true
-		c.WaitOK()
-		var newNode string
-		testsupport.WaitFor(t, 30*time.Second, "a new primary for the tag's slot", func() bool {
-			newNode = p.owner(p.slot(prefix))
-			return newNode != old
-		})
-		// The part's Receive and rueidiscompat's subscriber resubscribe on
-		// the new primary.
-		testsupport.WaitFor(t, 30*time.Second, "both subscribers on the new primary", func() bool {
-			return only(p.numsub(prefix+"fo", false), newNode, 2)
-		})
-		testsupport.WaitFor(t, 30*time.Second, "the part's PUBSUB NUMSUB fo to say 2", func() bool {
-			m, err := tagged.Do(ctx, tagged.B().PubsubNumsub().Channel("fo").Build()).AsIntMap()
-			return err == nil && m["fo"] == 2
-		})
-		if n := intOf(t, tagged.Do(ctx, tagged.B().Publish().Channel("fo").Message("after").Build()), "PUBLISH after failover"); n != 2 {
-			t.Errorf("PUBLISH fo after failover = %d receivers, want 2", n)
-		}
-		if m := r.next(t, "PUBLISH after failover"); m.Channel != "fo" || m.Message != "after" {
-			t.Errorf("message after failover %+v", m)
-		}
-		for {
-			got, err := csub.ReceiveTimeout(ctx, 5*time.Second)
-			if err != nil {
-				t.Fatalf("rueidiscompat subscriber after failover: %v", err)
-			}
-			if m, ok := got.(*rueidiscompat.Message); ok {
-				if m.Channel != "fo" || m.Payload != "after" {
-					t.Errorf("rueidiscompat message after failover %#v", m)
-				}
-				break
-			}
-		}
-		// Each Receive resubscribes on its own schedule: events before
-		// then are lost, as with any client.
-		testsupport.WaitFor(t, 30*time.Second, "the keyspace subscription on the new primary", func() bool {
-			return only(p.numsub("__keyspace@0__:"+prefix+"fok", false), newNode, 1)
-		})
-		must(t, tagged.Do(ctx, tagged.B().Set().Key("fok").Value("v").Build()))
-		if m := space.next(t, "keyspace event after failover"); m.Channel != "__keyspace@0__:fok" || m.Message != "set" {
-			t.Errorf("keyspace message after failover %+v", m)
-		}
-		if role, _ := tagged.Do(ctx, tagged.B().Role().Build()).ToArray(); len(role) != 1 {
-			t.Errorf("ROLE after failover: %v", role)
-		} else if s, _ := role[0].ToString(); s != "master" {
-			t.Errorf("ROLE after failover = %q, want master", s)
-		}
-	})
+	must(t, tagged.Do(ctx, tagged.B().Set().Key("fok").Value("v").Build()))
+	if m := space.next(t, "keyspace event after failover"); m.Channel != "__keyspace@0__:fok" || m.Message != "set" {
+		t.Errorf("keyspace message after failover %+v", m)
+	}
+	if role, _ := tagged.Do(ctx, tagged.B().Role().Build()).ToArray(); len(role) != 1 {
+		t.Errorf("ROLE after failover: %v", role)
+	} else if s, _ := role[0].ToString(); s != "master" {
+		t.Errorf("ROLE after failover = %q, want master", s)
+	}
 }
 
 // crashChild names the scenario a child process of
