@@ -164,8 +164,9 @@ func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
-	if cmd.IsUnsub() {
-		c.unsubscribeApart(ctx, cmd)
+	if cmd.IsUnsub() { // the apart Receives first: Do recycles cmd
+		apart := c.unsubscribeApart(ctx, cmd)
+		return unsubscribed(c.shared.Do(ctx, cmd), apart)
 	}
 	if c.bounded(ctx) {
 		return c.unprefix(c.boundedDo(ctx, cmd), names, false)
@@ -185,8 +186,9 @@ func (c *Client) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
-	if cmd.IsUnsub() {
-		c.unsubscribeApart(ctx, cmd)
+	if cmd.IsUnsub() { // the apart Receives first: Do recycles cmd
+		apart := c.unsubscribeApart(ctx, cmd)
+		return unsubscribed(c.shared.Do(ctx, cmd), apart)
 	}
 	if c.bounded(ctx) {
 		return c.unprefix(c.boundedDo(ctx, cmd), names, false)
@@ -212,15 +214,25 @@ func (c *Client) doMulti(ctx context.Context, multi []rueidis.Completed) []rueid
 	if err != nil {
 		return batchFailed(len(multi), at, err)
 	}
+	var apart []bool // by command: an UNSUBSCRIBE of the part's Receives
 	for i := range out {
 		if out[i].IsUnsub() {
-			c.unsubscribeApart(ctx, out[i])
+			if apart == nil {
+				apart = make([]bool, len(out))
+			}
+			apart[i] = c.unsubscribeApart(ctx, out[i])
 		}
 	}
+	var rs []rueidis.RedisResult
 	if c.bounded(ctx) {
-		return c.unprefixAll(c.boundedDoMulti(ctx, out), names, false)
+		rs = c.unprefixAll(c.boundedDoMulti(ctx, out), names, false)
+	} else {
+		rs = c.unprefixAll(c.shared.DoMulti(ctx, out...), names, false)
 	}
-	return c.unprefixAll(c.shared.DoMulti(ctx, out...), names, false)
+	for i, held := range apart {
+		rs[i] = unsubscribed(rs[i], held)
+	}
+	return rs
 }
 
 // DoCache is Do with client-side caching; invalidations arrive for the

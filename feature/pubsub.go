@@ -320,8 +320,9 @@ var unsubscribedKind = map[string]string{"UNSUBSCRIBE": "SUBSCRIBE", "PUNSUBSCRI
 // goes through the part, already rewritten, to the connections of the
 // part's Receives that hold its names as well: with them apart
 // (receiveApart), the shared connection holds none. A Receive between two
-// connections is marked ended, so that it does not subscribe again.
-func (c *Client) unsubscribeApart(ctx context.Context, unsubscribe rueidis.Completed) {
+// connections is marked ended, so that it does not subscribe again. It
+// reports whether any Receive held one of the names.
+func (c *Client) unsubscribeApart(ctx context.Context, unsubscribe rueidis.Completed) bool {
 	args := unsubscribe.Commands()
 	kind := unsubscribedKind[keyspec.Upper(args[0])]
 	names := args[1:]
@@ -330,6 +331,7 @@ func (c *Client) unsubscribeApart(ctx context.Context, unsubscribe rueidis.Compl
 		names []string
 	}
 	var sends []send
+	held := false
 	c.receives.mu.Lock()
 	for r := range c.receives.all {
 		if r.kind != kind {
@@ -344,6 +346,7 @@ func (c *Client) unsubscribeApart(ctx context.Context, unsubscribe rueidis.Compl
 		if len(common) == 0 {
 			continue
 		}
+		held = true
 		r.ended = true
 		if r.conn != nil {
 			sends = append(sends, send{r.conn, common})
@@ -365,6 +368,20 @@ func (c *Client) unsubscribeApart(ctx context.Context, unsubscribe rueidis.Compl
 		// ended keeps it from subscribing again.
 		_ = s.conn.Do(ctx, cmd).Error()
 	}
+	return held
+}
+
+// unsubscribed is the reply to an UNSUBSCRIBE (PUNSUBSCRIBE, SUNSUBSCRIBE)
+// that also went to the shared connection. When the part's Receives held
+// its names (apart: true), the shared connection holds no subscription,
+// and a server that says so (Valkey 8: "NOSUB ... not in subscribed
+// mode") speaks of the connection, not of what the caller asked: the
+// caller's subscriptions did end.
+func unsubscribed(r rueidis.RedisResult, apart bool) rueidis.RedisResult {
+	if re, ok := rueidis.IsRedisErr(r.Error()); apart && ok && strings.HasPrefix(re.Error(), "NOSUB") {
+		return rueidis.NewResult(rueidis.RedisMessage{}, nil)
+	}
+	return r
 }
 
 // resubscribe reports whether a Receive that ended with err should be
