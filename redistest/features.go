@@ -98,7 +98,6 @@ func (s *Server) Version(t testing.TB) string {
 	return redisproc.ServerName(info)
 }
 
-
 // RequireBinary skips t, with a message that starts with SkipPrefix,
 // unless the server program the harness runs (REDIS_SERVER_BIN) passes ok
 // (nil: never): for tests that must decide before they start a server.
