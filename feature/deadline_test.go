@@ -13,7 +13,9 @@ import (
 
 	"github.com/wireredis/wireredis/feature"
 	"github.com/wireredis/wireredis/internal/testsupport"
+	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
+	"github.com/wireredis/wireredis/registry"
 )
 
 // partConns lists the ids of the server's connections other than the
@@ -117,21 +119,14 @@ func TestCommandTimeoutSparesTheNeighbours(t *testing.T) {
 	}
 }
 
-// TestCallerDeadlineWinsAndSparesTheNeighbours: a caller's own deadline
-// replaces the part's timeout, earlier or later, and it too ends only the
-// call: the error names the caller's context.
+// TestCallerDeadlineWinsAndSparesTheNeighbours: a caller's deadline
+// earlier than the part's timeout ends the call first, and it too ends
+// only the call: the error names the caller's context.
 func TestCallerDeadlineWinsAndSparesTheNeighbours(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
 	reg, base := parts(t, "REDIS_URL="+srv.URL(), "REDIS_PIPELINE_MULTIPLEX=-1", "REDIS_COMMAND_TIMEOUT=5s")
-	p, release, err := feature.Part{Namespace: "p"}.Open(ctx, reg, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
-	if err := p.Do(ctx, p.B().Set().Key("k").Value("v").Build()).Error(); err != nil {
-		t.Fatal(err)
-	}
+	p := openWithK(t, reg, base)
 	before := partConns(t, srv)
 	srv.Pause()
 	other := make(chan rueidis.RedisResult, 1)
@@ -139,7 +134,7 @@ func TestCallerDeadlineWinsAndSparesTheNeighbours(t *testing.T) {
 	testsupport.WaitFor(t, 5*time.Second, "a GET in flight", func() bool { return reg.Stats()[0].InFlight == 1 })
 	callCtx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	start := time.Now()
-	err = p.Do(callCtx, p.B().Get().Key("k").Build()).Error()
+	err := p.Do(callCtx, p.B().Get().Key("k").Build()).Error()
 	elapsed := time.Since(start)
 	cancel()
 	srv.Resume()
@@ -214,14 +209,7 @@ func TestEarlierDeadlineWins(t *testing.T) {
 	// One pipeline, dialled before the pause: rueidis dials a pipeline on
 	// its first command within its own dial timeout, whatever the context.
 	reg, base := parts(t, "REDIS_URL="+srv.URL(), "REDIS_PIPELINE_MULTIPLEX=-1", "REDIS_P_COMMAND_TIMEOUT=100ms")
-	p, release, err := feature.Part{Namespace: "p"}.Open(ctx, reg, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
-	if err := p.Do(ctx, p.B().Set().Key("k").Value("v").Build()).Error(); err != nil {
-		t.Fatal(err)
-	}
+	p := openWithK(t, reg, base)
 	srv.Pause()
 	defer srv.Resume()
 	for _, tc := range []struct {
@@ -243,4 +231,21 @@ func TestEarlierDeadlineWins(t *testing.T) {
 			t.Errorf("%s: %v after %s; want %q", tc.name, err, elapsed, tc.want)
 		}
 	}
+}
+
+// openWithK opens the part "p", released when the test ends, and sets
+// its key k to v: the part's pipeline is dialled before a test pauses the
+// server.
+func openWithK(t *testing.T, reg *registry.Registry, base provider.Options) *feature.Client {
+	t.Helper()
+	ctx := context.Background()
+	p, release, err := feature.Part{Namespace: "p"}.Open(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(release)
+	if err := p.Do(ctx, p.B().Set().Key("k").Value("v").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
