@@ -95,6 +95,20 @@ func dial(ctx context.Context, co rueidis.ClientOption, opts provider.Options, c
 		return nil, fail(limit.exceeded(ctx, "no answer"))
 	}
 	if res.err != nil {
+		// The handshake's own deadline is the ping timeout too: when it
+		// fires first (or both at once, as under load), the answer is the
+		// same.
+		var ne net.Error
+		switch {
+		case ctx.Err() != nil:
+			return nil, fail(limit.exceeded(ctx, "no answer"))
+		case errors.As(res.err, &ne) && ne.Timeout():
+			// rueidis bounds connect and handshake by the dial timeout.
+			if co.Dialer.Timeout < limit.d {
+				limit = dialLimitOf(opts)
+			}
+			return nil, fail(limit.exceeded(ctx, "no answer"))
+		}
 		return nil, fail(explain(res.err, co.TLSConfig != nil))
 	}
 	if err := res.client.Do(ctx, res.client.B().Ping().Build()).Error(); err != nil {
@@ -121,6 +135,15 @@ func limitOf(ctx context.Context, opts provider.Options) limit {
 	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < l.d {
 		l = limit{time.Until(dl), "the caller's context deadline"}
+	}
+	return l
+}
+
+// dialLimitOf is the bound rueidis puts on connect and handshake.
+func dialLimitOf(opts provider.Options) limit {
+	l := limit{opts.DialTimeout, "REDIS_DIAL_TIMEOUT"}
+	if v := opts.Sources()["DIAL_TIMEOUT"]; v != "" {
+		l.by = v
 	}
 	return l
 }

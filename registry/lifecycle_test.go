@@ -177,6 +177,7 @@ func TestErrorsQuoteTheLimitThatApplied(t *testing.T) {
 		// What is left of the caller's 1.5s when the dial begins.
 		{"the caller's deadline first", []string{url, "REDIS_PING_TIMEOUT=5s"}, 1500 * time.Millisecond, []string{`within 1\.(5|49)s`, `\(the caller's context deadline\)`}, "within 5s"},
 		{"the ping timeout first", []string{url, "REDIS_PING_TIMEOUT=200ms"}, 5 * time.Second, []string{"within 200ms", `\(REDIS_PING_TIMEOUT\)`}, "within 5s"},
+		{"the dial timeout first", []string{url, "REDIS_PING_TIMEOUT=5s", "REDIS_DIAL_TIMEOUT=200ms"}, 0, []string{"within 200ms", `\(REDIS_DIAL_TIMEOUT\)`}, "within 5s"},
 		{"the part's ping timeout", []string{url, "REDIS_SESSION_PING_TIMEOUT=200ms"}, 0, []string{"within 200ms", `\(REDIS_SESSION_PING_TIMEOUT\)`}, "within 5s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

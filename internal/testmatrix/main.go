@@ -265,6 +265,8 @@ func runSuite(s server, run string, race bool, timeout time.Duration, pkgs []str
 				r.fail++
 				pkgFails[e.Package]++
 				r.failed = append(r.failed, e.Test)
+				// A CI log must say why, not only which.
+				fmt.Fprintf(os.Stderr, "testmatrix: %s: --- FAIL: %s\n%s", s.name, e.Test, text)
 			case "skip":
 				if i := strings.Index(text, skipPrefix); i >= 0 {
 					r.skipFeature++
