@@ -90,7 +90,7 @@ func TestSecretsNeverShow(t *testing.T) {
 			show("stats", reg.Stats())
 			show("check", reg.Check(ctx))
 			rec := httptest.NewRecorder()
-			reg.HealthHandler(time.Second).ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+			reg.HealthHandler(registry.HealthConfig{Timeout: time.Second}).ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
 			seen = append(seen, "health: "+rec.Body.String())
 			release()
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/rueidisx"
+	"github.com/wireredis/wireredis/internal/seam"
 )
 
 // Client is a namespaced rueidis.Client: it prefixes every key it sends
@@ -18,18 +19,12 @@ import (
 type Client struct {
 	*namespace
 	// shared is the connection the commands go to, as the registry gave
-	// it: a lazy or background part's is not made yet (see connecting).
+	// it: a lazy or background part's is not made yet (a seam.Deferred).
 	shared rueidis.Client
 	// mode is the connection's kind (modeUnknown, modeSingle,
 	// modeCluster), once the connection is made: the rewrite depends on
 	// it (cluster slots, single-node builders).
 	mode atomic.Int32
-}
-
-// connecting is a connection not made yet: the registry's, for a lazy or
-// background part. Resolve makes it, or says why it cannot yet.
-type connecting interface {
-	Resolve(ctx context.Context) (rueidis.Client, error)
 }
 
 // New wraps shared in the namespace. Closing the returned client does not
@@ -52,7 +47,7 @@ func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 	}
 	switch shared.(type) {
 	case nil: // Key and StripKey still work
-	case connecting:
+	case seam.Deferred:
 	default:
 		c.known(shared.Mode())
 	}
@@ -102,7 +97,7 @@ func (c *Client) resolve(ctx context.Context) error {
 	if c.mode.Load() != modeUnknown {
 		return nil
 	}
-	conn, err := c.shared.(connecting).Resolve(ctx)
+	conn, err := c.shared.(seam.Deferred).Resolve(ctx)
 	if err != nil {
 		return err
 	}
@@ -139,7 +134,7 @@ func (c *Client) StripKey(k string) (key string, ok bool) { return strings.CutPr
 func (c *Client) B() rueidis.Builder {
 	b := c.shared.B() // a lazy part dials here
 	if c.mode.Load() == modeUnknown {
-		if conn, ok := c.shared.(connecting); ok {
+		if conn, ok := c.shared.(seam.Deferred); ok {
 			if made, err := conn.Resolve(context.Background()); err == nil {
 				c.known(made.Mode())
 			}

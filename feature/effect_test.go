@@ -21,7 +21,6 @@ import (
 	"github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/internal/redisproc"
 	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
@@ -1261,7 +1260,7 @@ func TestEffectOracle(t *testing.T) {
 // through a plain part and through a hash-tag part of a 3-master cluster.
 func TestEffectOracleCluster(t *testing.T) {
 	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
-	redistest.RequireBinary(t, redistest.KeySpecs.Name, func(v redisproc.Version) bool { return v.AtLeast(7, 0) })
+	redistest.RequireBinary(t, redistest.KeySpecs.Name, func(v redistest.Version) bool { return v.AtLeast(7, 0) })
 	for _, hashTag := range []bool{false, true} {
 		t.Run(fmt.Sprintf("hashtag=%t", hashTag), func(t *testing.T) {
 			// A cluster each: the two run side by side, and each judges

@@ -11,7 +11,6 @@ import (
 
 	"github.com/wireredis/wireredis/internal/keyspec"
 	"github.com/wireredis/wireredis/internal/rueidisx"
-	"github.com/wireredis/wireredis/registry"
 )
 
 // ErrNamespace is matched by the errors of a namespace that cannot be
@@ -63,10 +62,6 @@ func (e *CommandError) Unwrap() error { return e.Err }
 // expects (a rueidis release wireredis was not checked against): the
 // part's replies could keep its prefix, so it does not open.
 var ErrRueidisLayout = rueidisx.ErrLayout
-
-// ErrNotReady is matched by the errors of a part whose start-up policy is
-// background while its connection is not made yet.
-var ErrNotReady = registry.ErrNotReady
 
 // DeadlineError reports a command that a deadline ended before its reply
 // came: the part's command timeout (REDIS_<PART>_COMMAND_TIMEOUT, or

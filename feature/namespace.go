@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/rueidis"
 
-	"github.com/wireredis/wireredis/internal/observe"
+	"github.com/wireredis/wireredis/internal/seam"
 )
 
 // namespace is what a part is, whatever connection it sends on: its name
@@ -27,7 +27,7 @@ type namespace struct {
 	log         *slog.Logger    // refused commands; nil: not logged
 	hot         *hotKeys        // for DoCache
 	recent      *recentCommands // table entries of the commands sent last
-	obs         observe.Part    // telemetry (see observe.go); nil: none
+	obs         seam.Part       // telemetry (see observe.go); nil: none
 	// timeout bounds each command, unless the caller's deadline comes
 	// first (0: none); timeoutBy names the variable that set it.
 	timeout   time.Duration

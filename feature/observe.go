@@ -10,11 +10,11 @@ import (
 
 	"github.com/redis/rueidis"
 
-	"github.com/wireredis/wireredis/internal/observe"
+	"github.com/wireredis/wireredis/internal/seam"
 )
 
 // withObserver reports the part's operations to obs (nil: none).
-func withObserver(obs observe.Part) Option { return func(c *Client) { c.obs = obs } }
+func withObserver(obs seam.Part) Option { return func(c *Client) { c.obs = obs } }
 
 // opName names a command for telemetry, never by its arguments: the name
 // the key table, a registration or the server (REDIS_LEARN_COMMANDS) gives
@@ -47,8 +47,8 @@ func batchName[T any](ctx context.Context, c *Client, multi []T, args func(T) []
 }
 
 // begin starts the observation of n commands named name (see
-// observe.Part.Begin): one command is no batch.
-func (c *Client) begin(ctx context.Context, name string, n int) (context.Context, observe.Op) {
+// seam.Part.Begin): one command is no batch.
+func (c *Client) begin(ctx context.Context, name string, n int) (context.Context, seam.Op) {
 	if n == 1 {
 		n = 0
 	}
@@ -56,8 +56,8 @@ func (c *Client) begin(ctx context.Context, name string, n int) (context.Context
 }
 
 // outcome is how one command ended.
-func outcome(r *rueidis.RedisResult, cached bool) observe.Outcome {
-	o := observe.Outcome{Cached: cached}
+func outcome(r *rueidis.RedisResult, cached bool) seam.Outcome {
+	o := seam.Outcome{Cached: cached}
 	if err := r.Error(); err != nil && !rueidis.IsRedisNil(err) {
 		o.Err, o.Failed = err, 1
 	}
@@ -68,8 +68,8 @@ func outcome(r *rueidis.RedisResult, cached bool) observe.Outcome {
 }
 
 // outcomes is how a batch ended.
-func outcomes(rs []rueidis.RedisResult, cached bool) observe.Outcome {
-	o := observe.Outcome{Cached: cached}
+func outcomes(rs []rueidis.RedisResult, cached bool) seam.Outcome {
+	o := seam.Outcome{Cached: cached}
 	for i := range rs {
 		one := outcome(&rs[i], cached)
 		if o.Err == nil {
@@ -81,11 +81,11 @@ func outcomes(rs []rueidis.RedisResult, cached bool) observe.Outcome {
 	return o
 }
 
-func failure(err error) observe.Outcome {
+func failure(err error) seam.Outcome {
 	if err == nil {
-		return observe.Outcome{}
+		return seam.Outcome{}
 	}
-	return observe.Outcome{Err: err, Failed: 1}
+	return seam.Outcome{Err: err, Failed: 1}
 }
 
 func completedArgs(cmd rueidis.Completed) []string { return cmd.Commands() }

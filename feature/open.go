@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/wireredis/wireredis/internal/observe"
 	"github.com/wireredis/wireredis/internal/rueidisx"
+	"github.com/wireredis/wireredis/internal/seam"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/registry"
 )
@@ -46,7 +46,7 @@ type Part struct {
 // (Part.Open declares the part too, but only as it opens: the variables
 // of a part that opens later would be reported as naming no part.)
 func Declare(name string, p Part) Part {
-	provider.DeclarePart(name, p.Namespace)
+	seam.DeclarePart(name, p.Namespace)
 	return p
 }
 
@@ -86,8 +86,8 @@ func (p Part) Options(base provider.Options) (provider.Options, error) {
 // changed since (the operator tools dial fail-fast, whatever the part's
 // start-up policy).
 //
-// It claims the part's prefix on the server (registry.Registry.Claim):
-// a part whose prefix overlaps another's there is refused.
+// It claims the part's prefix on the server: a part whose prefix
+// overlaps another's there is refused (registry.ErrOverlap).
 func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provider.Options) (*Client, func(), error) {
 	if err := ValidNamespace(p.Namespace); err != nil {
 		return nil, nil, err
@@ -95,8 +95,9 @@ func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provide
 	if err := replyMirror(); err != nil {
 		return nil, nil, fmt.Errorf("wireredis: part %q: %w", p.Namespace, err)
 	}
-	provider.DeclarePart("", p.Namespace)
-	unclaim, err := reg.Claim(opts, p.Namespace, p.Prefix())
+	seam.DeclarePart("", p.Namespace)
+	plumbing := seam.Of(reg)
+	unclaim, err := plumbing.Claim(opts, p.Namespace, p.Prefix())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -106,7 +107,7 @@ func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provide
 		return nil, nil, err
 	}
 	release := func() { unshare(); unclaim() }
-	options := []Option{WithLogger(reg.Logger())}
+	options := []Option{WithLogger(plumbing.Logger())}
 	if opts.CommandTimeout > 0 {
 		by := opts.Sources()["COMMAND_TIMEOUT"]
 		if own := "REDIS_" + provider.EnvToken(p.Namespace) + "_COMMAND_TIMEOUT"; by == "REDIS_COMMAND_TIMEOUT" {
@@ -114,8 +115,8 @@ func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provide
 		}
 		options = append(options, withCommandTimeout(opts.CommandTimeout, by))
 	}
-	if hooks := reg.Hooks(); hooks != nil && opts.OTelEnabled() {
-		if obs := hooks.Part(p.Namespace, observe.Conn{Addr: opts.Addr(), DB: opts.DB}); obs != nil {
+	if hooks := plumbing.Hooks(); hooks != nil && opts.OTelEnabled() {
+		if obs := hooks.Part(p.Namespace, seam.Conn{Addr: opts.Addr(), DB: opts.DB}); obs != nil {
 			options = append(options, withObserver(obs))
 		}
 	}
@@ -123,7 +124,7 @@ func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provide
 		options = append(options, WithHashTag())
 	}
 	if opts.LearnCommands {
-		l := reg.Value(shared, learnerKey{}, func() any { return NewCommandLearner(shared) }).(*CommandLearner)
+		l := plumbing.Value(shared, learnerKey{}, func() any { return NewCommandLearner(shared) }).(*CommandLearner)
 		options = append(options, LearnCommands(l))
 	}
 	return New(shared, p.Namespace, options...), release, nil

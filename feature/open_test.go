@@ -223,8 +223,8 @@ func TestBackgroundPart(t *testing.T) {
 		t.Fatalf("a background part with Redis down: %v", err)
 	}
 	defer release()
-	if err := session.Do(ctx, session.B().Set().Key("k").Value("v").Build()).Error(); !errors.Is(err, feature.ErrNotReady) {
-		t.Errorf("before the connection: %v, want feature.ErrNotReady", err)
+	if err := session.Do(ctx, session.B().Set().Key("k").Value("v").Build()).Error(); !errors.Is(err, registry.ErrNotReady) {
+		t.Errorf("before the connection: %v, want registry.ErrNotReady", err)
 	}
 	// The cache part is fail-fast: with Redis down, it fails.
 	if _, _, err := feature.ProvideCacheRedis(ctx, reg, base); err == nil {

@@ -11,10 +11,31 @@ import (
 	"github.com/wireredis/wireredis/internal/keyspec"
 )
 
-// KeySpec is one Redis key spec (see COMMAND DOCS): where the search for
-// keys begins and how they are found from there. KeyAt, KeysFrom and
+// KeySpec is one Redis key spec, as COMMAND DOCS gives it: where the
+// search for keys begins (an index, or the argument after a keyword) and
+// how the keys are found from there (a range, or a count given in the
+// arguments). Positions count the command name as 0. KeyAt, KeysFrom and
 // KeysCounted build the usual ones.
-type KeySpec = keyspec.Spec
+type KeySpec struct {
+	// BeginIndex is where the search begins, when Keyword is "".
+	BeginIndex int
+	// Keyword begins the search after the argument equal to it (as the
+	// server compares: case aside), looked for from StartFrom; a negative
+	// StartFrom counts from the end and searches backwards.
+	Keyword   string
+	StartFrom int
+	// KeyNum selects a count: the number of keys is the argument
+	// KeyNumIdx after the beginning, and the keys start FirstKey after it.
+	KeyNum    bool
+	KeyNumIdx int
+	FirstKey  int
+	// Otherwise the keys are a range: the last key is LastKey after the
+	// beginning (-1: the last argument; with Limit > 1, the last of the
+	// first 1/Limit of what is left), every KeyStep-th argument.
+	LastKey int
+	Limit   int
+	KeyStep int
+}
 
 // KeyAt is one key at position i (the command name is position 0).
 func KeyAt(i int) KeySpec { return KeySpec{BeginIndex: i, LastKey: 0, KeyStep: 1} }
@@ -85,7 +106,10 @@ func RegisterCommand(name string, spec CommandSpec) error {
 				return fail(fmt.Sprintf("key spec %d: %s", i, err))
 			}
 		}
-		cmd.Specs = append([]KeySpec(nil), spec.Keys...)
+		cmd.Specs = make([]keyspec.Spec, len(spec.Keys))
+		for i, k := range spec.Keys {
+			cmd.Specs[i] = keyspec.Spec(k) // the same fields: a drift does not compile
+		}
 	}
 	registered.Lock()
 	defer registered.Unlock()

@@ -17,7 +17,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/internal/observe"
+	"github.com/wireredis/wireredis/internal/seam"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
@@ -76,9 +76,9 @@ func BenchmarkTelemetry(b *testing.B) {
 	}
 	for _, tel := range telemetryCases {
 		reg := telemetryRegistry(b, tel, base)
-		var obs observe.Part
-		if h := reg.Hooks(); h != nil {
-			obs = h.Part("session", observe.Conn{Addr: "127.0.0.1:6379"})
+		var obs seam.Part
+		if h := seam.Of(reg).Hooks(); h != nil {
+			obs = h.Part("session", seam.Conn{Addr: "127.0.0.1:6379"})
 		}
 		part := feature.New(sinkClient, "session", feature.WithObserver(obs))
 		b.Run("Do/GET/telemetry="+tel, func(b *testing.B) {

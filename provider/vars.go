@@ -62,6 +62,17 @@ func splitVar(name string) (token string, ok bool) {
 	return "", false
 }
 
+// PartName names a part of the program: Namespace is what its keys and
+// variables follow (rl: keys rl:*, variables REDIS_RL_*); Name is its Go
+// name (RateLimit, from wireredis gen -part RateLimit=rl), "" when not
+// known. A part's variables follow its namespace, so a user who knows the
+// Go name may write REDIS_RATELIMIT_DB: the checks of the variables know
+// both and point to the variable meant.
+type PartName struct {
+	Name      string
+	Namespace string
+}
+
 // UnknownVariables reports the REDIS_ variables of the environment that
 // the loader does not understand (REDIS_PROT, REDIS_CART_DBB), each as a
 // ConfigError that names the nearest known variable when one is close. When

@@ -3,6 +3,7 @@ package redistest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -101,25 +102,41 @@ func (s *Server) Version(t testing.TB) string {
 // RequireBinary skips t, with a message that starts with SkipPrefix,
 // unless the server program the harness runs (REDIS_SERVER_BIN) passes ok
 // (nil: never): for tests that must decide before they start a server.
-func RequireBinary(t testing.TB, what string, ok func(redisproc.Version) bool) {
+func RequireBinary(t testing.TB, what string, ok func(Version) bool) {
 	t.Helper()
-	v, err := redisproc.BinaryVersion(redisproc.Binary())
-	if err != nil {
-		t.Fatalf("redistest: %v", err)
-	}
+	v := ServerVersion(t)
 	if ok == nil || !ok(v) {
 		t.Skipf("%s %s, which this server (%s) lacks", SkipPrefix, what, v)
 	}
 }
 
 // ServerVersion is the version of the server program the harness runs.
-func ServerVersion(t testing.TB) redisproc.Version {
+func ServerVersion(t testing.TB) Version {
 	t.Helper()
 	v, err := redisproc.BinaryVersion(redisproc.Binary())
 	if err != nil {
 		t.Fatalf("redistest: %v", err)
 	}
-	return v
+	return Version(v)
+}
+
+// Version is what a server program says of itself (--version).
+type Version struct {
+	// Server is "redis" or "valkey".
+	Server string
+	// Major, Minor and Patch number the release: 6.2.16, 8.0.1.
+	Major, Minor, Patch int
+}
+
+func (v Version) String() string {
+	return fmt.Sprintf("%s %d.%d.%d", v.Server, v.Major, v.Minor, v.Patch)
+}
+
+// AtLeast compares the release numbers alone: Valkey 8 is a fork of
+// Redis 7.2, so a test that depends on a behaviour should ask the server
+// (Server.Require) rather than compare across forks.
+func (v Version) AtLeast(major, minor int) bool {
+	return v.Major > major || v.Major == major && v.Minor >= minor
 }
 
 // DeniedByACL reports whether err is a server's ACL refusal, in the words

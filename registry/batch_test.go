@@ -65,8 +65,8 @@ func TestBatchSetting(t *testing.T) {
 			if s.Batches == 0 || s.BatchedCommands < 4*s.Batches || s.BatchedCommands > s.Commands || sum != s.Batches {
 				t.Errorf("adaptive: %d batches of %d commands (of %d), histogram %v summing to %d", s.Batches, s.BatchedCommands, s.Commands, s.BatchSizes, sum)
 			}
-			if len(s.BatchSizes) != len(registry.BatchSizeBounds)+1 {
-				t.Errorf("BatchSizes has %d buckets for %d bounds", len(s.BatchSizes), len(registry.BatchSizeBounds))
+			if len(s.BatchSizes) != len(registry.BatchSizeBounds())+1 {
+				t.Errorf("BatchSizes has %d buckets for %d bounds", len(s.BatchSizes), len(registry.BatchSizeBounds()))
 			}
 		case "cache":
 			if s.Batches != 0 || s.BatchedCommands != 0 || sum != 0 {

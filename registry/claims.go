@@ -45,17 +45,18 @@ type claim struct {
 	refs         int
 }
 
-// Claim records that the part named part sends keys and channels with
+// claim records that the part named part sends keys and channels with
 // prefix to the server of opts, in database opts.DB, and fails with an
 // *OverlapError when another part's prefix on that server is the start of
 // prefix, or prefix the start of it: each would see the other's keys
 // (same database) or channels (any database). The same part opened twice
 // (equal name and prefix) is one tenant and may. The func releases the
-// claim; feature.Part.Open claims for every part it opens.
+// claim; feature.Part.Open claims for every part it opens (through
+// internal/seam).
 //
 // Servers are told apart by their addresses as configured: two names for
 // one server (localhost and 127.0.0.1) are not recognised as one.
-func (r *Registry) Claim(opts provider.Options, part, prefix string) (func(), error) {
+func (r *Registry) claim(opts provider.Options, part, prefix string) (func(), error) {
 	addr := opts.Addr()
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -67,7 +67,8 @@ func (r *Registry) Check(ctx context.Context) []Health {
 	return out
 }
 
-// HealthConfig configures a health handler (NewHealthHandler).
+// HealthConfig configures a health handler (HealthHandler); its zero
+// value checks every part, with the defaults.
 type HealthConfig struct {
 	// Timeout bounds one check: the PINGs of every connection. 0 means
 	// DefaultHealthTimeout.
@@ -93,13 +94,7 @@ const DefaultHealthCache = time.Second
 // DefaultHealthTimeout bounds a check when HealthConfig.Timeout is 0.
 const DefaultHealthTimeout = 2 * time.Second
 
-// HealthHandler is NewHealthHandler with the defaults: a result cached for
-// DefaultHealthCache, a body with part names and up/down only.
-func (r *Registry) HealthHandler(timeout time.Duration, optional ...string) http.Handler {
-	return r.NewHealthHandler(HealthConfig{Timeout: timeout, Optional: optional})
-}
-
-// NewHealthHandler serves /healthz-style probes, GET or HEAD (other
+// HealthHandler serves /healthz-style probes, GET or HEAD (other
 // methods get 405): 200 when every connection of a required part answers
 // PING within the timeout, 503 otherwise. The JSON body says each part is
 // "up" or "down" and lists the failing required parts:
@@ -108,7 +103,7 @@ func (r *Registry) HealthHandler(timeout time.Duration, optional ...string) http
 //
 // With Details it adds "connections", each with its address, database,
 // latency and error.
-func (r *Registry) NewHealthHandler(c HealthConfig) http.Handler {
+func (r *Registry) HealthHandler(c HealthConfig) http.Handler {
 	if c.CacheFor == 0 {
 		c.CacheFor = DefaultHealthCache
 	}

@@ -50,7 +50,7 @@ func TestHealthHandlerProbeRules(t *testing.T) {
 		h.ServeHTTP(rec, httptest.NewRequest(method, "/healthz", nil))
 		return rec
 	}
-	h := reg.HealthHandler(time.Second)
+	h := reg.HealthHandler(registry.HealthConfig{Timeout: time.Second})
 	for _, m := range []string{"POST", "PUT", "DELETE", "PATCH", "OPTIONS"} {
 		if rec := serve(h, m); rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
 			t.Errorf("%s: %d, Allow %q", m, rec.Code, rec.Header().Get("Allow"))
@@ -83,12 +83,12 @@ func TestHealthHandlerProbeRules(t *testing.T) {
 			t.Errorf("the default body shows %q: %s", secret, raw)
 		}
 	}
-	detailed := serve(reg.NewHealthHandler(registry.HealthConfig{Timeout: time.Second, Details: true}), "GET")
+	detailed := serve(reg.HealthHandler(registry.HealthConfig{Timeout: time.Second, Details: true}), "GET")
 	if !strings.Contains(detailed.Body.String(), down.Addr) || !strings.Contains(detailed.Body.String(), `"error"`) {
 		t.Errorf("with Details: %s", detailed.Body)
 	}
 	// A cached result ages out.
-	fresh := reg.NewHealthHandler(registry.HealthConfig{Timeout: time.Second, CacheFor: -1})
+	fresh := reg.HealthHandler(registry.HealthConfig{Timeout: time.Second, CacheFor: -1})
 	before = pingCalls(t, up)
 	for range 3 {
 		serve(fresh, "GET")

@@ -138,7 +138,7 @@ func TestHealth(t *testing.T) {
 		}
 		return rec.Code, body
 	}
-	if code, body := check(reg.HealthHandler(time.Second)); code != 200 || body["status"] != "ok" {
+	if code, body := check(reg.HealthHandler(registry.HealthConfig{Timeout: time.Second})); code != 200 || body["status"] != "ok" {
 		t.Errorf("all up: %d %v", code, body)
 	}
 	down.Kill()
@@ -152,11 +152,11 @@ func TestHealth(t *testing.T) {
 			t.Errorf("%s (%v): healthy %v, error %q", h.Addr, h.Parts, h.Healthy(), h.Error)
 		}
 	}
-	code, body := check(reg.HealthHandler(time.Second))
+	code, body := check(reg.HealthHandler(registry.HealthConfig{Timeout: time.Second}))
 	if code != 503 || fmt.Sprint(body["failing"]) != "[analytics]" {
 		t.Errorf("analytics down: %d %v", code, body)
 	}
-	if code, _ := check(reg.HealthHandler(time.Second, "analytics")); code != 200 {
+	if code, _ := check(reg.HealthHandler(registry.HealthConfig{Timeout: time.Second, Optional: []string{"analytics"}})); code != 200 {
 		t.Errorf("analytics down but optional: %d", code)
 	}
 }

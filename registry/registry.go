@@ -16,8 +16,8 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/counted"
-	"github.com/wireredis/wireredis/internal/observe"
 	"github.com/wireredis/wireredis/internal/rueidisx"
+	"github.com/wireredis/wireredis/internal/seam"
 	"github.com/wireredis/wireredis/provider"
 )
 
@@ -35,7 +35,7 @@ var Set = wire.NewSet(NewDefault)
 // Registry owns the shared connections. It is safe for concurrent use.
 type Registry struct {
 	log   *slog.Logger
-	hooks observe.Hooks // see NewObserved; nil: none
+	hooks seam.Hooks // see seam.Registry.Observe; nil: none
 
 	mu     sync.Mutex
 	conns  map[string]*conn    // by provider.Options.ConnectionKey; guarded by mu
@@ -106,7 +106,7 @@ type ConnStats struct {
 	// Batches counts the pipelines the connection made of concurrent Do
 	// calls (REDIS_BATCH=adaptive), BatchedCommands the commands sent in
 	// them; BatchSizes is their histogram by commands per batch, with the
-	// upper bounds in BatchSizeBounds (the last element counts the larger
+	// upper bounds in BatchSizeBounds() (the last element counts the larger
 	// ones).
 	Batches, BatchedCommands int64
 	BatchSizes               []int64
@@ -117,8 +117,9 @@ type ConnStats struct {
 	CopiesCommands bool
 }
 
-// BatchSizeBounds are the upper bounds of ConnStats.BatchSizes's buckets.
-var BatchSizeBounds = counted.BatchSizeBounds
+// BatchSizeBounds returns the upper bounds of ConnStats.BatchSizes's
+// buckets: 2, 4, 8, ... 256.
+func BatchSizeBounds() []int { return slices.Clone(counted.BatchSizeBounds[:]) }
 
 // New returns an empty Registry and a func that closes it. A nil logger
 // means slog.Default().
@@ -142,33 +143,17 @@ var (
 	mirrorLogged sync.Once
 )
 
-// NewObserved is New with hooks that each part opened from the registry
-// reports its commands to: the telemetry package's, which record them as
-// OpenTelemetry spans and metrics.
-func NewObserved(logger *slog.Logger, hooks observe.Hooks) (*Registry, func()) {
-	r, closeAll := New(logger)
-	r.hooks = hooks
-	return r, closeAll
-}
-
-// Hooks are the hooks given to NewObserved, or nil: feature.Part.Open
-// asks them for the observer of the part it opens.
-func (r *Registry) Hooks() observe.Hooks { return r.hooks }
-
-// ClosedObserver is implemented by hooks (NewObserved) that want the
-// final numbers of each connection the registry shuts, once it is shut:
-// Stats no longer lists it, and the telemetry package keeps them so that
-// its counters do not fall back and the last export of a short-lived
-// process still has them.
-type ClosedObserver interface {
+// closedObserver is implemented by hooks (seam.Registry.Observe) that
+// want the final numbers of each connection the registry shuts, once it
+// is shut: Stats no longer lists it, and the telemetry package keeps them
+// so that its counters do not fall back and the last export of a
+// short-lived process still has them.
+type closedObserver interface {
 	ConnectionClosed(ConnStats)
 }
 
 // NewDefault is New(nil), for wire sets that have no *slog.Logger.
 func NewDefault() (*Registry, func()) { return New(nil) }
-
-// Logger is the registry's logger, for the parts to log to.
-func (r *Registry) Logger() *slog.Logger { return r.log }
 
 // Acquire returns the shared client for opts, and a func that releases
 // this reference (calling it more than once is harmless). What happens
@@ -256,7 +241,7 @@ func (r *Registry) isClosed() bool {
 
 // warnUnknown logs, once each, the REDIS_ variables of opts' environment
 // that mean nothing to the loader (REDIS_PROT: did you mean REDIS_PORT?)
-// and, when the program declared its parts (provider.DeclarePart: the
+// and, when the program declared its parts (feature.Declare: the
 // files wireredis gen writes, package feature's own parts), those of a
 // part it does not have (REDIS_RATELIMIT_DB: did you mean REDIS_RL_DB?,
 // for the part RateLimit of namespace rl). The parts acquired so far
@@ -264,7 +249,7 @@ func (r *Registry) isClosed() bool {
 // variable holds one.
 func (r *Registry) warnUnknown(opts provider.Options) {
 	var unknown []*provider.ConfigError
-	if declared := provider.DeclaredParts(); len(declared) > 0 {
+	if declared := seam.DeclaredParts(); len(declared) > 0 {
 		known := declared
 		r.mu.Lock()
 		for _, c := range r.conns {
@@ -494,7 +479,7 @@ func (r *Registry) finishShut(c *conn, deadline time.Time) {
 
 // reportClosed gives the hooks c's final numbers, if they want them.
 func (r *Registry) reportClosed(c *conn) {
-	o, ok := r.hooks.(ClosedObserver)
+	o, ok := r.hooks.(closedObserver)
 	if !ok {
 		return
 	}
@@ -505,11 +490,11 @@ func (r *Registry) reportClosed(c *conn) {
 	o.ConnectionClosed(s)
 }
 
-// Value returns the value stored under key for the connection client, made
+// value returns the value stored under key for the connection client, made
 // by create on first use. It lives as long as the connection: state that
 // the parts of one connection share (feature's learned commands). For a
 // client the registry does not hand out, it returns create().
-func (r *Registry) Value(client rueidis.Client, key any, create func() any) any {
+func (r *Registry) value(client rueidis.Client, key any, create func() any) any {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, c := range r.conns {

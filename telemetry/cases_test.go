@@ -20,6 +20,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/internal/seam"
 	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
@@ -41,7 +42,7 @@ func set(t *testing.T, c rueidis.Client, key string) {
 func TestOff(t *testing.T) {
 	srv := redistest.Start(t)
 	off := newRig(t, "REDIS_URL="+srv.URL(), "REDIS_OTEL=off")
-	if off.reg.Hooks() != nil {
+	if seam.Of(off.reg).Hooks() != nil {
 		t.Error("REDIS_OTEL=off: the registry has hooks")
 	}
 	set(t, off.open(t, "session"), "k")
@@ -59,7 +60,7 @@ func TestOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeNoops()
-	if noops.Hooks() != nil {
+	if seam.Of(noops).Hooks() != nil {
 		t.Error("no-op providers: the registry has hooks")
 	}
 
@@ -227,7 +228,7 @@ func TestNotReadyAndDialFailures(t *testing.T) {
 	srv.Kill()
 	r := newRig(t, "REDIS_URL="+srv.URL(), "REDIS_STARTUP=background", "REDIS_PING_TIMEOUT=200ms")
 	part := r.open(t, "session")
-	if err := part.Do(context.Background(), part.B().Get().Key("k").Build()).Error(); !errors.Is(err, feature.ErrNotReady) {
+	if err := part.Do(context.Background(), part.B().Get().Key("k").Build()).Error(); !errors.Is(err, registry.ErrNotReady) {
 		t.Fatalf("GET with the server down: %v", err)
 	}
 	got := r.ended()
@@ -342,7 +343,7 @@ func TestConcurrentParts(t *testing.T) {
 	if st.Batches == 0 || sum(telemetry.ConnectionBatches) != st.Batches || sum(telemetry.ConnectionBatchedCommands) != st.BatchedCommands || sum(telemetry.ConnectionBatchSizes) != st.Batches {
 		t.Errorf("batches: metrics %d of %d commands (buckets %v); Stats %d of %d", sum(telemetry.ConnectionBatches), sum(telemetry.ConnectionBatchedCommands), pts[telemetry.ConnectionBatchSizes], st.Batches, st.BatchedCommands)
 	}
-	if len(pts[telemetry.ConnectionBatchSizes]) != len(registry.BatchSizeBounds)+1 {
+	if len(pts[telemetry.ConnectionBatchSizes]) != len(registry.BatchSizeBounds())+1 {
 		t.Errorf("%d buckets: %v", len(pts[telemetry.ConnectionBatchSizes]), pts[telemetry.ConnectionBatchSizes])
 	}
 	for a := range pts[telemetry.ConnectionBatchSizes] {

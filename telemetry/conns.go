@@ -33,7 +33,7 @@ const (
 )
 
 // BatchSizeKey names the bucket of ConnectionBatchSizes: the commands per
-// batch, as a range ("3-4", "257+") of registry.BatchSizeBounds.
+// batch, as a range ("3-4", "257+") of registry.BatchSizeBounds().
 const BatchSizeKey = attribute.Key("wireredis.batch.size")
 
 // connInstruments are the instruments of the connections.
@@ -92,7 +92,7 @@ type connTotals struct {
 	kvs                                                                  []attribute.KeyValue
 	sockets, parts, commands, errors, inFlight, dialFailures, reconnects int64
 	batches, batched                                                     int64
-	batchSizes                                                           [len(registry.BatchSizeBounds) + 1]int64
+	batchSizes                                                           []int64 // by bucket (batchSizes); nil: none yet
 }
 
 // connKey groups the connections the metrics do not tell apart.
@@ -110,8 +110,17 @@ func (t *connTotals) addCounts(s registry.ConnStats) {
 	t.batches += s.Batches
 	t.batched += s.BatchedCommands
 	for i, n := range s.BatchSizes {
-		t.batchSizes[min(i, len(t.batchSizes)-1)] += n
+		sizes := t.sizes()
+		sizes[min(i, len(sizes)-1)] += n
 	}
+}
+
+// sizes returns t's batch-size buckets, made on first use.
+func (t *connTotals) sizes() []int64 {
+	if t.batchSizes == nil {
+		t.batchSizes = make([]int64, len(batchSizes))
+	}
+	return t.batchSizes
 }
 
 // addState adds what s has now: sockets, parts, commands in flight.
@@ -122,7 +131,7 @@ func (t *connTotals) addState(s registry.ConnStats) {
 }
 
 // closedConns keep the counters of the connections the registry closed
-// (registry.ClosedObserver), by connKey. Without them a connection's
+// (the registry calls hooks.ConnectionClosed), by connKey. Without them a connection's
 // counters would vanish when its last part releases it, fall back to zero
 // when its settings are dialled again, and be missing from the export a
 // MeterProvider makes when it shuts down after the registry: the last one
@@ -189,8 +198,9 @@ func observeConnections(m metric.Meter, r *registry.Registry, closed *closedConn
 			t.reconnects += c.reconnects
 			t.batches += c.batches
 			t.batched += c.batched
+			sizes := t.sizes()
 			for i, n := range c.batchSizes {
-				t.batchSizes[i] += n
+				sizes[i] += n
 			}
 		}
 		closed.mu.Unlock()
@@ -206,7 +216,7 @@ func observeConnections(m metric.Meter, r *registry.Registry, closed *closedConn
 			o.ObserveInt64(ci.reconnects, t.reconnects, attrs)
 			o.ObserveInt64(ci.batches, t.batches, attrs)
 			o.ObserveInt64(ci.batched, t.batched, attrs)
-			for i, n := range t.batchSizes {
+			for i, n := range t.sizes() {
 				o.ObserveInt64(ci.batchSizes, n, metric.WithAttributeSet(attribute.NewSet(append(t.kvs, BatchSizeKey.String(batchSizes[i]))...)))
 			}
 		}
@@ -218,9 +228,10 @@ func observeConnections(m metric.Meter, r *registry.Registry, closed *closedConn
 // batchSizes name the buckets of registry.ConnStats.BatchSizes: "1-2",
 // "3-4", ... "257+".
 var batchSizes = func() []string {
-	out := make([]string, 0, len(registry.BatchSizeBounds)+1)
+	bounds := registry.BatchSizeBounds()
+	out := make([]string, 0, len(bounds)+1)
 	low := 1
-	for _, b := range registry.BatchSizeBounds {
+	for _, b := range bounds {
 		out = append(out, strconv.Itoa(low)+"-"+strconv.Itoa(b))
 		low = b + 1
 	}

@@ -12,6 +12,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/registry"
 )
 
 // The error.type of the commands a part did not send.
@@ -26,7 +27,7 @@ const (
 	// (feature.ErrBadArguments).
 	ClassBadArguments = "bad_arguments"
 	// ClassNotReady: a background part's connection is not made yet
-	// (feature.ErrNotReady).
+	// (registry.ErrNotReady).
 	ClassNotReady = "not_ready"
 	// ClassClosing: the connection is closing (rueidis.ErrClosing).
 	ClassClosing = "closing"
@@ -60,7 +61,7 @@ func failureClass(err error) string {
 			return ClassBadArguments
 		}
 		return ClassRefused
-	case errors.Is(err, feature.ErrNotReady):
+	case errors.Is(err, registry.ErrNotReady):
 		return ClassNotReady
 	case errors.Is(err, rueidis.ErrClosing):
 		return ClassClosing

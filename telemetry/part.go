@@ -19,7 +19,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/wireredis/wireredis/internal/observe"
+	"github.com/wireredis/wireredis/internal/seam"
 )
 
 // Attributes of the project's own.
@@ -61,7 +61,7 @@ func (h *hooks) instruments(m metric.Meter) error {
 }
 
 // Part is the observer of the part called part.
-func (h *hooks) Part(part string, conn observe.Conn) observe.Part {
+func (h *hooks) Part(part string, conn seam.Conn) seam.Part {
 	base := append([]attribute.KeyValue{semconv.DBSystemNameRedis, semconv.DBNamespace(strconv.Itoa(conn.DB))}, serverAttrs(conn.Addr)...)
 	// Clipped: what is appended to it goes to a copy.
 	base = slices.Clip(append(base, PartKey.String(part)))
@@ -183,9 +183,9 @@ func addOptions(kvs []attribute.KeyValue) []metric.AddOption {
 }
 
 // Begin starts a span, when there is a tracer.
-func (p *partObserver) Begin(ctx context.Context, name string, batch int) (context.Context, observe.Op) {
+func (p *partObserver) Begin(ctx context.Context, name string, batch int) (context.Context, seam.Op) {
 	a := p.attrs(opKey{name: name, batch: batch > 0})
-	op := observe.Op{Name: name, Batch: batch, Kind: a}
+	op := seam.Op{Name: name, Batch: batch, Kind: a}
 	if p.tracer != nil {
 		var span trace.Span
 		ctx, span = p.tracer.Start(ctx, a.spanName, a.start...)
@@ -201,7 +201,7 @@ func (p *partObserver) Begin(ctx context.Context, name string, batch int) (conte
 }
 
 // End ends the span and records the measurements.
-func (p *partObserver) End(ctx context.Context, op observe.Op, out observe.Outcome) {
+func (p *partObserver) End(ctx context.Context, op seam.Op, out seam.Outcome) {
 	class := errorClass(out.Err)
 	a, _ := op.Kind.(*opAttrs) // a success's
 	if class != "" || a == nil {

@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/wireredis/wireredis/internal/observe"
+	"github.com/wireredis/wireredis/internal/seam"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/registry"
 )
@@ -82,7 +82,7 @@ func New(opts provider.Options, cfg Config) (*registry.Registry, func(), error) 
 		h.tracer = cfg.TracerProvider.Tracer(ScopeName, trace.WithSchemaURL(semconv.SchemaURL))
 	}
 	if cfg.MeterProvider == nil {
-		r, closeAll := registry.NewObserved(cfg.Logger, h)
+		r, closeAll := observed(cfg.Logger, h)
 		return r, closeAll, nil
 	}
 	meter := cfg.MeterProvider.Meter(ScopeName, metric.WithSchemaURL(semconv.SchemaURL))
@@ -90,7 +90,7 @@ func New(opts provider.Options, cfg Config) (*registry.Registry, func(), error) 
 		return nil, nil, err
 	}
 	h.closed = &closedConns{}
-	r, closeAll := registry.NewObserved(cfg.Logger, h)
+	r, closeAll := observed(cfg.Logger, h)
 	if err := observeConnections(meter, r, h.closed); err != nil {
 		closeAll()
 		return nil, nil, err
@@ -110,10 +110,20 @@ type hooks struct {
 	closed *closedConns
 }
 
-var (
-	_ observe.Hooks           = (*hooks)(nil)
-	_ registry.ClosedObserver = (*hooks)(nil)
-)
+// observed is a registry whose parts report to h.
+func observed(logger *slog.Logger, h *hooks) (*registry.Registry, func()) {
+	r, closeAll := registry.New(logger)
+	seam.Of(r).Observe(h)
+	return r, closeAll
+}
+
+// The registry gives the hooks the final numbers of each connection it
+// closes (its closedObserver): without ConnectionClosed, the counters of
+// closed connections would vanish from the metrics.
+var _ interface {
+	seam.Hooks
+	ConnectionClosed(registry.ConnStats)
+} = (*hooks)(nil)
 
 // ConnectionClosed keeps a closed connection's counters for the metrics.
 func (h *hooks) ConnectionClosed(s registry.ConnStats) {

@@ -1,25 +1,16 @@
-package provider
+package seam
 
 import (
 	"cmp"
 	"slices"
 	"sync"
-)
 
-// PartName names a part of the program: Namespace is what its keys and
-// variables follow (rl: keys rl:*, variables REDIS_RL_*); Name is its Go
-// name (RateLimit, from wireredis gen -part RateLimit=rl), "" when not
-// known. A part's variables follow its namespace, so a user who knows the
-// Go name may write REDIS_RATELIMIT_DB: the checks of the variables know
-// both and point to the variable meant.
-type PartName struct {
-	Name      string
-	Namespace string
-}
+	"github.com/wireredis/wireredis/provider"
+)
 
 var declared struct {
 	mu    sync.Mutex
-	parts []PartName
+	parts []provider.PartName
 }
 
 // DeclarePart records that the program has the part namespace, of Go
@@ -31,7 +22,7 @@ var declared struct {
 // REDIS_RL_*). Declaring a part twice is harmless; a Go name given later
 // completes one declared without it.
 func DeclarePart(name, namespace string) {
-	if EnvToken(namespace) == "" {
+	if provider.EnvToken(namespace) == "" {
 		return
 	}
 	declared.mu.Lock()
@@ -44,15 +35,15 @@ func DeclarePart(name, namespace string) {
 			return
 		}
 	}
-	declared.parts = append(declared.parts, PartName{Name: name, Namespace: namespace})
+	declared.parts = append(declared.parts, provider.PartName{Name: name, Namespace: namespace})
 }
 
 // DeclaredParts returns the parts declared so far (DeclarePart), by
 // namespace.
-func DeclaredParts() []PartName {
+func DeclaredParts() []provider.PartName {
 	declared.mu.Lock()
 	out := slices.Clone(declared.parts)
 	declared.mu.Unlock()
-	slices.SortFunc(out, func(a, b PartName) int { return cmp.Compare(a.Namespace, b.Namespace) })
+	slices.SortFunc(out, func(a, b provider.PartName) int { return cmp.Compare(a.Namespace, b.Namespace) })
 	return out
 }
