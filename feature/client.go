@@ -341,7 +341,7 @@ func (c *Client) receive(ctx context.Context, subscribe rueidis.Completed, fn fu
 	if err := c.resolve(ctx); err != nil {
 		return err
 	}
-	out, err := c.rewriteSubscribe(ctx, subscribe, alone)
+	out, err := c.rewriteSubscribe(ctx, subscribe, forReceive)
 	if err != nil {
 		return err
 	}

@@ -379,6 +379,91 @@ func dedicatedTransactionScenario(t *testing.T, scenario string) {
 	}
 }
 
+// TestFaultSubscribedConnectionReads: a connection that holds a
+// subscription to keyspace events, then reads keys that are just
+// expiring. Redis 7.0 writes the event inside the MGET reply and
+// rueidis's reader panics, ending the process: found after issue 20 for
+// a SUBSCRIBE sent with Do through the part (on the connection the parts
+// share) and for MGET on a Dedicated connection that subscribed. The
+// first is refused (Receive is the way), the second's reads are refused;
+// every caller gets an answer or an error, and the process lives.
+func TestFaultSubscribedConnectionReads(t *testing.T) {
+	if s := os.Getenv(faultChild); s != "" {
+		subscribedReadsScenario(t, s)
+		return
+	}
+	t.Parallel() // its rounds run in child processes with servers of their own
+	for _, s := range []string{"Do", "DoMulti", "Dedicated"} {
+		t.Run(s, func(t *testing.T) {
+			inChildren(t, "TestFaultSubscribedConnectionReads", s, faultRounds(t, 2))
+		})
+	}
+}
+
+func subscribedReadsScenario(t *testing.T, scenario string) {
+	ctx := context.Background()
+	srv := redistest.Start(t, "--notify-keyspace-events", "KEA")
+	session, cache := sessionAndCache(t, srv)
+	const channel = "__keyevent@0__:expired"
+	refused := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, feature.ErrRefused) {
+			t.Errorf("%s: %v, want ErrRefused", what, err) // and on, to the reads
+		}
+	}
+	var subscribed rueidis.DedicatedClient // the Dedicated scenario's
+	switch scenario {
+	case "Do":
+		refused("Do(SUBSCRIBE)", session.Do(ctx, session.B().Subscribe().Channel(channel).Build()).Error())
+		refused("Do(PSUBSCRIBE)", session.Do(ctx, session.B().Psubscribe().Pattern("__key*").Build()).Error())
+	case "DoMulti":
+		for _, r := range session.DoMulti(ctx, session.B().Ping().Build(), session.B().Subscribe().Channel(channel).Build()) {
+			var ce *feature.CommandError
+			if err := r.Error(); !errors.As(err, &ce) && !errors.Is(err, feature.ErrNotSent) {
+				t.Errorf("DoMulti(PING, SUBSCRIBE): %v, want the batch refused", err)
+			}
+		}
+	case "Dedicated":
+		d, cancel := session.Dedicate()
+		defer cancel()
+		subscribed = d
+		d.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: func(rueidis.PubSubMessage) {}})
+		must(t, d.Do(ctx, d.B().Subscribe().Channel(channel).Build()))
+		refused("MGET on the subscribed connection", d.Do(ctx, d.B().Mget().Key("k0", "k1").Build()).Error())
+		if err := d.Do(ctx, d.B().Ping().Build()).Error(); err != nil {
+			t.Errorf("PING on the subscribed connection: %v", err)
+		}
+	}
+	if scenario != "Dedicated" {
+		// By the server's word: nothing of the part subscribed.
+		n, err := srv.Client.Do(ctx, srv.Client.B().PubsubNumsub().Channel(channel).Build()).AsIntMap()
+		if err != nil || n[channel] != 0 {
+			t.Errorf("PUBSUB NUMSUB %s = %v (%v): the refused SUBSCRIBE reached the server", channel, n, err)
+		}
+	}
+	const keys = 200
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		for _, p := range []*feature.Client{session, cache} {
+			cmds := make(rueidis.Commands, 0, keys)
+			for i := range keys {
+				cmds = append(cmds, p.B().Set().Key("k"+strconv.Itoa(i)).Value("v").Px(time.Duration(1+i%20)*time.Millisecond).Build())
+			}
+			for _, r := range p.DoMulti(ctx, cmds...) {
+				must(t, r)
+			}
+			for i := 0; i+1 < keys; i += 2 {
+				if err := p.Do(ctx, p.B().Mget().Key("k"+strconv.Itoa(i), "k"+strconv.Itoa(i+1)).Build()).Error(); err != nil {
+					t.Fatalf("MGET: %v", err)
+				}
+				if subscribed != nil {
+					refused("MGET on the subscribed connection", subscribed.Do(ctx, subscribed.B().Mget().Key("k"+strconv.Itoa(i), "k"+strconv.Itoa(i+1)).Build()).Error())
+				}
+			}
+		}
+	}
+}
+
 // TestReceiveApartResubscribes: with RESP3 a part's Receive runs on a
 // connection of its own (issue 20, crash 2): the server shows one
 // subscribed connection beside the one the parts' commands go to. When it

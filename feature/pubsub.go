@@ -50,6 +50,13 @@ func (c *Client) channels(cmd rueidis.Completed, args []string, spec *keyspec.Co
 		if len(names) == 0 {
 			return cmd, c.fail(spec.Name, "name the channels", ErrBadArguments)
 		}
+		if at != forReceive && at != onDedicated {
+			// Its messages would reach no one, and Redis 7.0 writes a
+			// keyspace notification inside the reply of another
+			// command on the connection: rueidis's reader then panics,
+			// and the process ends.
+			return cmd, c.fail(spec.Name, "a subscription sent with Do would hold the connection the parts share, where its messages reach no one (and, on Redis 7.0, ends the process when a keyspace notification comes inside another reply); use Receive, or a Dedicated connection with SetPubSubHooks", ErrRefused)
+		}
 	case "UNSUBSCRIBE", "SUNSUBSCRIBE", "PUNSUBSCRIBE":
 		// Without names it ends every subscription of the connection: on
 		// a dedicated connection they are all this part's.

@@ -26,6 +26,9 @@ const (
 	inStream
 	// onDedicated: on a connection the part has to itself (Dedicated).
 	onDedicated
+	// forReceive: the subscription of the part's Receive, which runs on
+	// a connection apart (see receiveApart).
+	forReceive
 )
 
 // rewrite returns cmd as it must be sent in the namespace: the command
