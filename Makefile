@@ -56,7 +56,7 @@ fuzz:
 # docs/compatibility.md. TESTS=subset runs CI's subset only.
 test-matrix:
 	./scripts/ensure-redis-server.sh
-	go run ./internal/testmatrix $(if $(TESTS),-run '$(TESTS)') $(if $(TESTS),,-doc docs/compatibility.md)
+	go run ./cmd/testmatrix $(if $(TESTS),-run '$(TESTS)') $(if $(TESTS),,-doc docs/compatibility.md)
 
 # rueidiscompat's own test suite over raw rueidis clients and over parts,
 # compared spec by spec against conformance/expected.txt (see

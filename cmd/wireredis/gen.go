@@ -6,19 +6,17 @@ import (
 	"flag"
 	"io"
 	"os"
-
-	"github.com/wireredis/wireredis/internal/partgen"
 )
 
 // partFlags collects repeated -part flags.
 type partFlags struct {
-	parts []partgen.Part
+	parts []Part
 }
 
 func (p *partFlags) String() string { return "" }
 
 func (p *partFlags) Set(s string) error {
-	part, err := partgen.ParsePart(s)
+	part, err := ParsePart(s)
 	if err != nil {
 		return err
 	}
@@ -34,14 +32,14 @@ func genCommand(fs *flag.FlagSet) runner {
 	var parts partFlags
 	fs.Var(&parts, "part", "a part: Name=namespace[,hashtag][,db=N][,url_env=VAR]; repeat it")
 	return func(_ context.Context, stdout, stderr io.Writer) error {
-		src, err := partgen.Generate(partgen.Config{Package: *pkg, Set: *set, Suffix: *suffix, Parts: parts.parts})
+		src, err := Generate(Config{Package: *pkg, Set: *set, Suffix: *suffix, Parts: parts.parts})
 		if err != nil {
 			return usageErr("%v", err)
 		}
 		if err := writeGenerated(*out, src, stdout); err != nil {
 			return err
 		}
-		partgen.DescribeVariables(stderr, *suffix, parts.parts)
+		DescribeVariables(stderr, *suffix, parts.parts)
 		return nil
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/internal/partgen"
 	"github.com/wireredis/wireredis/provider"
 )
 
@@ -36,9 +35,9 @@ func pkgFlag(fs *flag.FlagSet) partSource {
 // shows by default: the generated ones when -pkg has a generated file,
 // else the library's.
 func (s partSource) known() (known, defaults []feature.Part, err error) {
-	generated, err := partgen.ReadDir(*s.pkg)
+	generated, err := ReadDir(*s.pkg)
 	if err != nil {
-		if s.given() || !errors.Is(err, partgen.ErrNoFile) {
+		if s.given() || !errors.Is(err, ErrNoFile) {
 			return nil, nil, usageErr("-pkg %s: %v", *s.pkg, err)
 		}
 		generated = nil // -pkg's default, ".", has no generated file
@@ -91,7 +90,7 @@ func (s partSource) pick(list string) ([]feature.Part, []string, error) {
 // name (REDIS_RATELIMIT_DB for RateLimit=rl) points to the part's own.
 func (s partSource) partNames(namespaces []string) []provider.PartName {
 	goNames := map[string]string{"session": "Session", "cache": "Cache"}
-	if generated, err := partgen.ReadDir(*s.pkg); err == nil {
+	if generated, err := ReadDir(*s.pkg); err == nil {
 		for _, p := range generated {
 			goNames[p.Namespace] = p.Name
 		}

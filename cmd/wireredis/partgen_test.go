@@ -1,4 +1,4 @@
-package partgen
+package main
 
 import (
 	"bytes"

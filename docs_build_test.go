@@ -1,4 +1,4 @@
-package docstest
+package wireredis_test
 
 import (
 	"bytes"
@@ -15,9 +15,9 @@ import (
 // modulePath is this module's, which the scratch module requires.
 const modulePath = "github.com/wireredis/wireredis"
 
-// Pages returns the pages whose blocks are compiled: README.md and
+// docPages returns the pages whose blocks are compiled: README.md and
 // docs/*.md under root, as paths relative to root.
-func Pages(root string) ([]string, error) {
+func docPages(root string) ([]string, error) {
 	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
 	if err != nil {
 		return nil, err
@@ -40,10 +40,10 @@ func pageDir(page string) string {
 	return strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9_]`).ReplaceAllString(base, "_"))
 }
 
-// Write lays the blocks out as a module in dir that requires the module
+// writeSnippetModule lays the blocks out as a module in dir that requires the module
 // at root (replace directive), with root's requirements, tools and
 // go.sum, so that it builds from the module cache.
-func Write(dir, root string, blocks []Block) error {
+func writeSnippetModule(dir, root string, blocks []snippetBlock) error {
 	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
 	if err != nil {
 		return err
@@ -70,7 +70,7 @@ func Write(dir, root string, blocks []Block) error {
 	if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
 		return err
 	}
-	written := map[string]Block{}
+	written := map[string]snippetBlock{}
 	var errs []error
 	for _, b := range blocks {
 		if b.Fragment != "" {
@@ -92,10 +92,10 @@ func Write(dir, root string, blocks []Block) error {
 	return errors.Join(errs...)
 }
 
-// Build runs go generate or wire where the files ask for them, then go
+// buildSnippetModule runs go generate or wire where the files ask for them, then go
 // vet and go test over the module in dir; the error holds the go
 // command's output.
-func Build(dir string) error {
+func buildSnippetModule(dir string) error {
 	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local")
 	run := func(args ...string) error {
 		cmd := exec.Command("go", args...)

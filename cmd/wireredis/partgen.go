@@ -1,4 +1,11 @@
-package partgen
+package main
+
+// The source wireredis gen writes, for typed wireredis parts: for each
+// part a named type embedding *feature.Client, its wire provider, and one
+// wire.NewSet with them all. The file's header records the command line,
+// the description of every part; ReadDir (partgen_read.go) reads it back,
+// so that the operator tools resolve the parts (hash tag, db=N, url_env)
+// as the generated providers do.
 
 import (
 	"bytes"

@@ -1,4 +1,30 @@
-package docstest
+package wireredis_test
+
+// TestDocSnippets (docs_test.go) compiles the Go code blocks of README.md
+// and docs/*.md, so that they cannot rot.
+//
+// Each ```go block is a file of a scratch module that requires this one
+// through a replace directive. An HTML comment just before a block says
+// how it is compiled:
+//
+//   - none: the block is a whole Go file (it has a package clause), a
+//     package of its own;
+//   - <!-- snippet: file=DIR/NAME.go -->: the block is that file of the
+//     page's program; the lines after the first, up to -->, are hidden
+//     code around it: a line "..." in them stands for the block, else
+//     they follow the block's package clause (its imports, say), or, when
+//     it has none, come before it;
+//   - <!-- snippet: fragment: REASON -->: not compiled, for the reason
+//     given (a shell session in Go's clothes, code of a module this one
+//     does not require).
+//
+// <!-- snippet-file: DIR/NAME.go, then the file, then --> adds a file no
+// block shows. In each directory of the scratch module, go generate runs
+// where a file has a //go:generate line, else go tool wire where one has
+// //go:build wireinject; then go vet ./... compiles everything, tests
+// included, and go test ./... runs the pages' tests (docs/testing.md has
+// some: they need a redis-server, as redistest does). Errors name the
+// page and line of the block (//line directives).
 
 import (
 	"errors"
@@ -8,8 +34,8 @@ import (
 	"strings"
 )
 
-// Block is a Go code block of a page, or a hidden file.
-type Block struct {
+// snippetBlock is a Go code block of a page, or a hidden file.
+type snippetBlock struct {
 	Page string // the page's path, as errors name it: docs/operations.md
 	Line int    // the page's line of the block's first line of code
 	Code string // the block, without its fences and their indentation
@@ -18,7 +44,7 @@ type Block struct {
 	File string
 	// Fragment is the reason a block is not compiled.
 	Fragment string
-	// Hidden is the code the directive adds (see the package doc), from
+	// Hidden is the code the directive adds (see the top of this file), from
 	// the page's line HiddenLine.
 	Hidden     string
 	HiddenLine int
@@ -32,14 +58,14 @@ var (
 	packageRE   = regexp.MustCompile(`(?m)^package [A-Za-z_][A-Za-z0-9_]*\s*$`)
 )
 
-// Parse finds the Go blocks of page and their directives.
-func Parse(page string, text string) ([]Block, error) {
+// parseSnippets finds the Go blocks of page and their directives.
+func parseSnippets(page string, text string) ([]snippetBlock, error) {
 	lines := strings.Split(text, "\n")
 	var (
-		out     []Block
+		out     []snippetBlock
 		errs    []error
-		pending *Block // a directive waiting for its block
-		whole   int    // numbers the blocks without a directive
+		pending *snippetBlock // a directive waiting for its block
+		whole   int           // numbers the blocks without a directive
 	)
 	fail := func(line int, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s:%d: %s", page, line, fmt.Sprintf(format, args...)))
@@ -50,7 +76,7 @@ func Parse(page string, text string) ([]Block, error) {
 			if pending != nil {
 				fail(pending.HiddenLine-1, "snippet directive not followed by a ```go block")
 			}
-			b := Block{Page: page, HiddenLine: i + 2, HiddenOnly: m[1] != ""}
+			b := snippetBlock{Page: page, HiddenLine: i + 2, HiddenOnly: m[1] != ""}
 			if m[3] == "" { // the comment goes on: hidden code up to -->
 				var hidden []string
 				for i++; i < len(lines) && strings.TrimSpace(lines[i]) != "-->"; i++ {
@@ -109,7 +135,7 @@ func Parse(page string, text string) ([]Block, error) {
 			}
 			continue
 		}
-		b := Block{Page: page}
+		b := snippetBlock{Page: page}
 		if pending != nil {
 			b = *pending
 			pending = nil
@@ -135,7 +161,7 @@ func Parse(page string, text string) ([]Block, error) {
 // Source is the file the block becomes, with //line directives that point
 // the compiler's errors at the page, named pagePath (wire takes a
 // relative name as relative to the file's directory: give it absolute).
-func (b Block) Source(pagePath string) string {
+func (b snippetBlock) Source(pagePath string) string {
 	lineAt := func(n int) string { return fmt.Sprintf("//line %s:%d\n", pagePath, n) }
 	hidden := func() string {
 		if b.Hidden == "" {

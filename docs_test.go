@@ -1,35 +1,33 @@
-package docstest_test
+package wireredis_test
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/wireredis/wireredis/internal/docstest"
-	"github.com/wireredis/wireredis/internal/testsupport"
 )
 
-const root = "../.."
+// repoRoot is where README.md, docs/ and go.mod are: the root package's
+// directory, where its tests run.
+const repoRoot = "."
 
-func TestMain(m *testing.M) { testsupport.VerifyTestMain(m) }
-
-// TestDocSnippets compiles every Go block of README.md and docs/*.md (see
-// the package doc): a block that does not compile, or that neither is a
-// whole file nor says how it is compiled, fails with its page and line.
+// TestDocSnippets compiles every Go block of README.md and docs/*.md
+// (see docs_snippets_test.go): a block that does not compile, or that
+// neither is a whole file nor says how it is compiled, fails with its
+// page and line.
 func TestDocSnippets(t *testing.T) {
-	pages, err := docstest.Pages(root)
+	pages, err := docPages(repoRoot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var blocks []docstest.Block
+	var blocks []snippetBlock
 	compiled := map[string]int{}
 	for _, page := range pages {
-		text, err := os.ReadFile(filepath.Join(root, page))
+		text, err := os.ReadFile(filepath.Join(repoRoot, page))
 		if err != nil {
 			t.Fatal(err)
 		}
-		bs, err := docstest.Parse(page, string(text))
+		bs, err := parseSnippets(page, string(text))
 		if err != nil {
 			t.Error(err)
 		}
@@ -45,10 +43,10 @@ func TestDocSnippets(t *testing.T) {
 	}
 	t.Logf("compiling %d blocks: %v", len(blocks), compiled)
 	dir := t.TempDir()
-	if err := docstest.Write(dir, root, blocks); err != nil {
+	if err := writeSnippetModule(dir, repoRoot, blocks); err != nil {
 		t.Fatal(err)
 	}
-	if err := docstest.Build(dir); err != nil {
+	if err := buildSnippetModule(dir); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -84,15 +82,15 @@ func TestBrokenSnippetsFail(t *testing.T) {
 		"x := 1",                         // 24
 		"```",                            // 25
 	}, "\n")
-	blocks, err := docstest.Parse("docs/broken.md", page)
+	blocks, err := parseSnippets("docs/broken.md", page)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := docstest.Write(dir, root, blocks); err != nil {
+	if err := writeSnippetModule(dir, repoRoot, blocks); err != nil {
 		t.Fatal(err)
 	}
-	err = docstest.Build(dir)
+	err = buildSnippetModule(dir)
 	for _, want := range []string{"docs/broken.md:7:", "docs/broken.md:15:", "docs/broken.md:24:"} {
 		if err == nil || !strings.Contains(err.Error(), filepath.FromSlash(want)) {
 			t.Errorf("blocks that do not compile: %v, want an error at %s", err, want)
@@ -105,7 +103,7 @@ func TestBrokenSnippetsFail(t *testing.T) {
 		{"<!-- snippet: file=a.go -->\n\ntext\n```go\npackage a\n```", "broken.md:1: snippet directive not followed"},
 		{"<!-- snippet: bogus -->\n```go\npackage a\n```", `unknown snippet directive "bogus"`},
 	} {
-		if _, err := docstest.Parse("docs/broken.md", c.page); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := parseSnippets("docs/broken.md", c.page); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Parse(%q): %v, want %q", c.page, err, c.want)
 		}
 	}

@@ -8,5 +8,5 @@
 // docs/compatibility.md between its markers. It fails when any test
 // fails.
 //
-//	go run ./internal/testmatrix [-run regexp] [-doc docs/compatibility.md]
+//	go run ./cmd/testmatrix [-run regexp] [-doc docs/compatibility.md]
 package main
