@@ -30,7 +30,7 @@ const faultChild = "WIREREDIS_FAULT_CHILD"
 
 // faultRounds is how many children a reproduction starts: each must end
 // cleanly.
-func faultRounds(t *testing.T, inSuite int) int {
+func faultRounds(t *testing.T) int {
 	t.Helper()
 	if v := os.Getenv("WIREREDIS_FAULT_ROUNDS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -39,18 +39,21 @@ func faultRounds(t *testing.T, inSuite int) int {
 		}
 		return n
 	}
-	return inSuite
+	return faultRoundsInSuite
 }
+
+// faultRoundsInSuite is the rounds of each reproduction in make test.
+const faultRoundsInSuite = 2
 
 // inChildren runs test's scenario in rounds child processes and fails
 // for each that does not end cleanly, quoting its panic. It logs how
 // many exited.
-func inChildren(t *testing.T, test, scenario string, rounds int, env ...string) {
+func inChildren(t *testing.T, test, scenario string, rounds int) {
 	t.Helper()
 	skipOnOutsideServer(t)
 	exits := 0
 	for round := range rounds {
-		out, err := runChild(test, scenario, env...)
+		out, err := runChild(test, scenario)
 		if err != nil {
 			exits++
 			t.Errorf("%s, round %d of %d: the process ended with %v:\n%s", scenario, round+1, rounds, err, panicText(out))
@@ -149,7 +152,7 @@ func TestFaultBatchKilledConnection(t *testing.T) {
 		return
 	}
 	t.Parallel() // its rounds run in child processes with servers of their own
-	inChildren(t, "TestFaultBatchKilledConnection", "batch and kills", faultRounds(t, 2))
+	inChildren(t, "TestFaultBatchKilledConnection", "batch and kills", faultRounds(t))
 }
 
 func batchKilledScenario(t *testing.T, length time.Duration) {
@@ -217,7 +220,7 @@ func TestFaultKeyspaceNotificationsRESP3(t *testing.T) {
 	t.Parallel() // its rounds run in child processes with servers of their own
 	for _, s := range []string{"DoCache", "MGET", "XREADGROUP"} {
 		t.Run(s, func(t *testing.T) {
-			inChildren(t, "TestFaultKeyspaceNotificationsRESP3", s, faultRounds(t, 2))
+			inChildren(t, "TestFaultKeyspaceNotificationsRESP3", s, faultRounds(t))
 		})
 	}
 }
@@ -332,7 +335,7 @@ func TestFaultDedicatedSubscribedTransaction(t *testing.T) {
 	t.Parallel() // its rounds run in child processes with servers of their own
 	for _, s := range []string{"Dedicated", "Dedicate", "Dedicated with Receive"} {
 		t.Run(s, func(t *testing.T) {
-			inChildren(t, "TestFaultDedicatedSubscribedTransaction", s, faultRounds(t, 2))
+			inChildren(t, "TestFaultDedicatedSubscribedTransaction", s, faultRounds(t))
 		})
 	}
 }
@@ -395,7 +398,7 @@ func TestFaultSubscribedConnectionReads(t *testing.T) {
 	t.Parallel() // its rounds run in child processes with servers of their own
 	for _, s := range []string{"Do", "DoMulti", "Dedicated"} {
 		t.Run(s, func(t *testing.T) {
-			inChildren(t, "TestFaultSubscribedConnectionReads", s, faultRounds(t, 2))
+			inChildren(t, "TestFaultSubscribedConnectionReads", s, faultRounds(t))
 		})
 	}
 }
