@@ -38,7 +38,7 @@
 // connection, never alone on the connection the parts share. A namespace
 // with glob characters, braces or white space is refused ([ErrNamespace]),
 // and so are two parts whose prefixes overlap on one server
-// (registry.ErrOverlap).
+// (ErrOverlap).
 //
 // # What only the server can enforce
 //

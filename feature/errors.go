@@ -63,6 +63,35 @@ func (e *CommandError) Unwrap() error { return e.Err }
 // part's replies could keep its prefix, so it does not open.
 var ErrRueidisLayout = rueidisx.ErrLayout
 
+// ErrOverlap is matched by the error of a part that does not open
+// because its prefix overlaps another's on one server: either could read
+// and write the other's keys or channels.
+var ErrOverlap = errors.New("the prefixes of two parts overlap")
+
+// OverlapError names the two parts whose prefixes overlap.
+type OverlapError struct {
+	// Addr is the server, as provider.Options.Addr gives it.
+	Addr string
+	// Part and Prefix are the part being opened; Other and OtherPrefix
+	// the part that holds its claim already.
+	Part, Prefix       string
+	Other, OtherPrefix string
+	// DB and OtherDB are their databases: keys overlap in one database,
+	// channels in every database of a server.
+	DB, OtherDB int
+}
+
+func (e *OverlapError) Error() string {
+	what := "their keys and channels"
+	if e.DB != e.OtherDB {
+		what = fmt.Sprintf("their channels (Pub/Sub is the same in every database; keys in db %d and db %d)", e.DB, e.OtherDB)
+	}
+	return fmt.Sprintf("wireredis: part %q (prefix %q) overlaps part %q (prefix %q) on %s: %s overlap, so either could read and write the other's; give them namespaces neither of which is the start of the other",
+		e.Part, e.Prefix, e.Other, e.OtherPrefix, e.Addr, what)
+}
+
+func (e *OverlapError) Unwrap() error { return ErrOverlap }
+
 // DeadlineError reports a command that a deadline ended before its reply
 // came: the part's command timeout (REDIS_<PART>_COMMAND_TIMEOUT, or
 // REDIS_COMMAND_TIMEOUT) or the caller's context deadline. It matches

@@ -13,7 +13,6 @@ import (
 	"github.com/wireredis/wireredis/feature"
 	"github.com/wireredis/wireredis/provider"
 	"github.com/wireredis/wireredis/redistest"
-	"github.com/wireredis/wireredis/registry"
 )
 
 // The promises of isolation that the effect oracle (effect_test.go) does
@@ -68,12 +67,12 @@ func TestNamespacesThatCannotBeConfused(t *testing.T) {
 		{Namespace: "session:admin", Overrides: []func(*provider.Options){func(o *provider.Options) { o.DB = 1 }}},
 	} {
 		c, release, err := open(p)
-		var overlap *registry.OverlapError
-		if !errors.As(err, &overlap) || !errors.Is(err, registry.ErrOverlap) {
+		var overlap *feature.OverlapError
+		if !errors.As(err, &overlap) || !errors.Is(err, feature.ErrOverlap) {
 			if release != nil {
 				release()
 			}
-			t.Errorf("%s: %v, want an *registry.OverlapError", p.Namespace, err)
+			t.Errorf("%s: %v, want an *feature.OverlapError", p.Namespace, err)
 			continue
 		}
 		if c != nil || !strings.Contains(err.Error(), `"session"`) || !strings.Contains(err.Error(), fmt.Sprintf("%q", p.Namespace)) {

@@ -87,7 +87,7 @@ func (p Part) Options(base provider.Options) (provider.Options, error) {
 // start-up policy).
 //
 // It claims the part's prefix on the server: a part whose prefix
-// overlaps another's there is refused (registry.ErrOverlap).
+// overlaps another's there is refused (ErrOverlap).
 func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provider.Options) (*Client, func(), error) {
 	if err := ValidNamespace(p.Namespace); err != nil {
 		return nil, nil, err
@@ -97,7 +97,7 @@ func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provide
 	}
 	seam.DeclarePart("", p.Namespace)
 	plumbing := seam.Of(reg)
-	unclaim, err := plumbing.Claim(opts, p.Namespace, p.Prefix())
+	unclaim, err := claimsOf(plumbing).claim(opts, p.Namespace, p.Prefix())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -124,7 +124,7 @@ func (p Part) OpenWith(ctx context.Context, reg *registry.Registry, opts provide
 		options = append(options, WithHashTag())
 	}
 	if opts.LearnCommands {
-		l := plumbing.Value(shared, learnerKey{}, func() any { return NewCommandLearner(shared) }).(*CommandLearner)
+		l := plumbing.ConnValue(shared, learnerKey{}, func() any { return NewCommandLearner(shared) }).(*CommandLearner)
 		options = append(options, LearnCommands(l))
 	}
 	return New(shared, p.Namespace, options...), release, nil

@@ -38,9 +38,9 @@ type Registry struct {
 	hooks seam.Hooks // see seam.Registry.Observe; nil: none
 
 	mu     sync.Mutex
-	conns  map[string]*conn    // by provider.Options.ConnectionKey; guarded by mu
-	claims map[string][]*claim // by server address; guarded by mu
-	closed bool                // guarded by mu
+	conns  map[string]*conn // by provider.Options.ConnectionKey; guarded by mu
+	values map[any]any      // see seam.Registry.Value; guarded by mu
+	closed bool             // guarded by mu
 	// closeDone is closed when Close has finished: later Close calls wait
 	// for it. shutting counts the shutdowns under way, from releases too.
 	closeDone chan struct{}
@@ -490,11 +490,11 @@ func (r *Registry) reportClosed(c *conn) {
 	o.ConnectionClosed(s)
 }
 
-// value returns the value stored under key for the connection client, made
+// connValue returns the value stored under key for the connection client, made
 // by create on first use. It lives as long as the connection: state that
 // the parts of one connection share (feature's learned commands). For a
 // client the registry does not hand out, it returns create().
-func (r *Registry) value(client rueidis.Client, key any, create func() any) any {
+func (r *Registry) connValue(client rueidis.Client, key any, create func() any) any {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, c := range r.conns {
@@ -512,6 +512,22 @@ func (r *Registry) value(client rueidis.Client, key any, create func() any) any 
 		return v
 	}
 	return create()
+}
+
+// value returns the registry's value under key, made by create on first
+// use: state the parts of one registry share (feature's prefix claims).
+func (r *Registry) value(key any, create func() any) any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v, ok := r.values[key]; ok {
+		return v
+	}
+	if r.values == nil {
+		r.values = map[any]any{}
+	}
+	v := create()
+	r.values[key] = v
+	return v
 }
 
 // hands reports whether client is one that Acquire gave out for c.

@@ -6,7 +6,6 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/seam"
-	"github.com/wireredis/wireredis/provider"
 )
 
 // What the registry offers feature and telemetry goes through
@@ -21,11 +20,11 @@ type plumbing struct{ r *Registry }
 func (p plumbing) Logger() *slog.Logger { return p.r.log }
 func (p plumbing) Hooks() seam.Hooks    { return p.r.hooks }
 func (p plumbing) Observe(h seam.Hooks) { p.r.hooks = h }
-func (p plumbing) Claim(opts provider.Options, part, prefix string) (func(), error) {
-	return p.r.claim(opts, part, prefix)
+func (p plumbing) Value(key any, create func() any) any {
+	return p.r.value(key, create)
 }
-func (p plumbing) Value(client rueidis.Client, key any, create func() any) any {
-	return p.r.value(client, key, create)
+func (p plumbing) ConnValue(client rueidis.Client, key any, create func() any) any {
+	return p.r.connValue(client, key, create)
 }
 
 var _ seam.Deferred = (*deferred)(nil)

@@ -8,10 +8,11 @@
 //     it opens asks them for its Part observer. Neither feature nor
 //     registry imports OpenTelemetry; package telemetry is the one
 //     implementation.
-//   - The registry's plumbing (registry.go): its logger, its prefix
-//     claims and per-connection values (a part's command learner), which
-//     feature reaches through Of; and the client a lazy or background
-//     part gets before its connection is made (Deferred).
+//   - The registry's plumbing (registry.go): its logger, and the values
+//     it keeps for the parts, per registry (their prefix claims) and per
+//     connection (a part's command learner), which feature reaches
+//     through Of; and the client a lazy or background part gets before
+//     its connection is made (Deferred).
 //   - The parts a program declares (declared.go): feature records them,
 //     the registry warns about variables that name none of them.
 package seam

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 
 	"github.com/redis/rueidis"
-
-	"github.com/wireredis/wireredis/provider"
 )
 
 // Registry is what a *registry.Registry offers its sibling packages.
@@ -18,14 +16,15 @@ type Registry interface {
 	// Observe sets the hooks. It is called once, before the registry is
 	// handed to anyone (telemetry.New).
 	Observe(Hooks)
-	// Claim reserves prefix, of the part named part, on the server opts
-	// names: a prefix that overlaps another part's there is an
-	// *registry.OverlapError. The func gives it back.
-	Claim(opts provider.Options, part, prefix string) (func(), error)
-	// Value returns the value under key of the connection client (what
-	// Acquire returned), made by create the first time; it lives as long
-	// as the connection.
-	Value(client rueidis.Client, key any, create func() any) any
+	// Value returns the registry's value under key, made by create the
+	// first time: what the parts of one registry share (their prefix
+	// claims).
+	Value(key any, create func() any) any
+	// ConnValue returns the value under key of the connection client
+	// (what Acquire returned), made by create the first time; it lives as
+	// long as the connection (a part's command learner). For a client the
+	// registry did not hand out, it returns create().
+	ConnValue(client rueidis.Client, key any, create func() any) any
 }
 
 // Of returns the plumbing of reg, a *registry.Registry. Package registry
