@@ -1,0 +1,213 @@
+package feature_test
+
+// An attacker's second look at "no caller and no server can end the
+// process" (see faults_test.go for the harness: each scenario runs in
+// child processes, so that a crash fails the test rather than ending the
+// test binary).
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/wireredis/wireredis/feature"
+	"github.com/wireredis/wireredis/redistest"
+)
+
+// TestAttackDedicatedSubscribeRace: a DedicatedClient may be used by
+// several goroutines (the part says so). One goroutine sends a long
+// DoMulti of MGETs of keys that are just expiring; another subscribes
+// the same connection to __keyevent@0__:expired (Do(SUBSCRIBE), or
+// Receive) as soon as the batch is under way. The part refuses reads on
+// a connection once it has seen a subscription, but it checks under its
+// lock and sends after: the batch, checked first, is walked twice more
+// by rueidis before it is queued, and the SUBSCRIBE, checked second, is
+// queued (and so run by the server) first. The MGETs then run on a
+// subscribed connection; Redis 7.0.15 and 6.2.16 write the expired event
+// inside an MGET reply and rueidis's reader panics ("protocol bug,
+// message handled out of order"): the process ends, in the first round.
+// (Redis 7.2.6 and Valkey 8.0.1 do not interleave: the children live,
+// though the "refused" reads ran on the subscribed connection all the
+// same.)
+func TestAttackDedicatedSubscribeRace(t *testing.T) {
+	if s := os.Getenv(faultChild); s != "" {
+		dedicatedSubscribeRaceScenario(t, s)
+		return
+	}
+	t.Parallel()
+	for _, s := range []string{"Do", "Receive"} {
+		t.Run(s, func(t *testing.T) {
+			inChildren(t, "TestAttackDedicatedSubscribeRace", s, faultRounds(t, 2))
+		})
+	}
+}
+
+func dedicatedSubscribeRaceScenario(t *testing.T, scenario string) {
+	ctx := context.Background()
+	srv := redistest.Start(t, "--notify-keyspace-events", "KEA")
+	session, _ := sessionAndCache(t, srv)
+	const channel = "__keyevent@0__:expired"
+	const keys = 64
+	mget := make([]string, keys)
+	for i := range mget {
+		mget[i] = "k" + strconv.Itoa(i)
+	}
+	// Keys that keep expiring: a writer sets them again and again with a
+	// TTL of a millisecond or two.
+	stop := make(chan struct{})
+	var writer sync.WaitGroup
+	writer.Add(1)
+	go func() {
+		defer writer.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			cmds := make(rueidis.Commands, 0, keys)
+			for i := range keys {
+				cmds = append(cmds, session.B().Set().Key(mget[i]).Value("v").Px(time.Duration(1+i%2)*time.Millisecond).Build())
+			}
+			for _, r := range session.DoMulti(ctx, cmds...) {
+				if err := r.Error(); err != nil {
+					t.Errorf("SET: %v", err)
+					return
+				}
+			}
+		}
+	}()
+	defer func() { close(stop); writer.Wait() }()
+
+	var answered, refused, rounds atomic.Int64
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		rounds.Add(1)
+		d, cancel := session.Dedicate()
+		d.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: func(rueidis.PubSubMessage) {}})
+		// A long batch: the part checks it under its lock, and rueidis
+		// walks it twice before it queues it; the SUBSCRIBE, checked
+		// after, is queued first.
+		batch := make(rueidis.Commands, 20000)
+		for i := range batch {
+			batch[i] = d.B().Mget().Key(mget[i%keys], mget[(i+1)%keys], mget[(i+2)%keys]).Build()
+		}
+		start := make(chan struct{})
+		done := make(chan []rueidis.RedisResult, 1)
+		go func() { close(start); done <- d.DoMulti(ctx, batch...) }()
+		<-start
+		rctx, stopReceive := context.WithCancel(ctx)
+		received := make(chan error, 1)
+		switch scenario {
+		case "Do":
+			if err := d.Do(ctx, d.B().Subscribe().Channel(channel).Build()).Error(); err != nil {
+				t.Errorf("SUBSCRIBE: %v", err)
+			}
+			received <- nil
+		case "Receive":
+			go func() {
+				received <- d.Receive(rctx, d.B().Subscribe().Channel(channel).Build(), func(rueidis.PubSubMessage) {})
+			}()
+		}
+		for _, r := range <-done {
+			err := r.Error()
+			var ce *feature.CommandError
+			switch {
+			case errors.Is(err, feature.ErrRefused), errors.Is(err, feature.ErrNotSent):
+				refused.Add(1)
+			case err == nil, errors.As(err, &ce):
+				answered.Add(1)
+			default:
+				t.Errorf("MGET: %v", err)
+			}
+		}
+		stopReceive()
+		<-received
+		cancel()
+	}
+	t.Logf("%d rounds, %d MGETs answered, %d refused", rounds.Load(), answered.Load(), refused.Load())
+}
+
+// TestAttackDedicatedClusterSlotRace: on a cluster, rueidis binds a
+// dedicated connection to the slot of the first command it is handed,
+// and panics in the sending goroutine ("cross slot command in Dedicated
+// is prohibited") when a keyed command follows a keyless one. The part
+// follows the slot at rewrite time, under its lock, and lets a keyless
+// command (PING) through after a keyed one: right when one goroutine
+// uses the connection. A DedicatedClient may be used by several: one
+// goroutine's long DoMulti of GETs is checked first (the connection then
+// "serves" their slot), PINGs of other goroutines are checked after and
+// reach rueidis first (rueidis walks the batch for its slot before it
+// binds): rueidis binds no slot, then panics on the GETs. The panic
+// comes out of the part's DoMulti into a caller that did nothing wrong:
+// the process ends (in the first round, Redis 7.0.15, RESP3, a plain
+// part on a three-primary cluster).
+func TestAttackDedicatedClusterSlotRace(t *testing.T) {
+	if s := os.Getenv(faultChild); s != "" {
+		dedicatedClusterSlotRaceScenario(t)
+		return
+	}
+	t.Parallel()
+	inChildren(t, "TestAttackDedicatedClusterSlotRace", "cluster slot race", faultRounds(t, 1))
+}
+
+func dedicatedClusterSlotRaceScenario(t *testing.T) {
+	ctx := context.Background()
+	c := redistest.StartCluster(t, 3, 0)
+	reg, base := clusterParts(t, c)
+	session, release, err := feature.ProvideSessionRedis(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	must(t, session.Do(ctx, session.B().Set().Key("k").Value("v").Build()))
+	var answered, refused int
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		d, cancel := session.Dedicate()
+		batch := make(rueidis.Commands, 50000)
+		for i := range batch {
+			batch[i] = d.B().Get().Key("k").Build()
+		}
+		start := make(chan struct{})
+		done := make(chan []rueidis.RedisResult, 1)
+		go func() { close(start); done <- d.DoMulti(ctx, batch...) }()
+		var pingers sync.WaitGroup
+		var pingErrs atomic.Int64
+		for range 3 {
+			pingers.Add(1)
+			go func() {
+				defer pingers.Done()
+				<-start
+				for range 5 {
+					if d.Do(ctx, d.B().Ping().Build()).Error() != nil {
+						pingErrs.Add(1)
+					}
+				}
+			}()
+		}
+		rs := <-done
+		pingers.Wait()
+		for _, r := range rs {
+			if err := r.Error(); err == nil {
+				answered++
+			} else if errors.Is(err, feature.ErrBadArguments) || errors.Is(err, feature.ErrNotSent) {
+				refused++
+			} else {
+				t.Errorf("GET: %v", err)
+			}
+		}
+		if n := pingErrs.Load(); n != 0 {
+			t.Errorf("%d PINGs failed", n)
+		}
+		cancel()
+	}
+	t.Logf("%d GETs answered, %d refused", answered, refused)
+}
