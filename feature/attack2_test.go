@@ -211,3 +211,65 @@ func dedicatedClusterSlotRaceScenario(t *testing.T) {
 	}
 	t.Logf("%d GETs answered, %d refused", answered, refused)
 }
+
+// TestAttackClusterShardChannelsOfTwoSlots: a plain part on a cluster
+// gets SSUBSCRIBE (or SUNSUBSCRIBE) of two shard channels that hash to
+// different slots once prefixed, built with a builder that does not check
+// slots (a hash-tag part's B() on a cluster is one, as is any standalone
+// client's). The part rebuilds the command with rueidis's cluster
+// builder, which panics ("multi key command with different key slots are
+// not allowed") in the caller's goroutine: the caller gets a panic, not
+// an error, and the process ends unless it recovers. The same mix in an
+// MGET gets a clean ErrBadArguments (its rebuild recovers the builder's
+// panic). Found on Redis 7.0.15, RESP3, a three-primary cluster.
+func TestAttackClusterShardChannelsOfTwoSlots(t *testing.T) {
+	t.Parallel() // a cluster of its own
+	ctx := context.Background()
+	c := redistest.StartCluster(t, 3, 0)
+	reg, base := clusterParts(t, c)
+	session, release, err := feature.ProvideSessionRedis(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	tagged, releaseTagged, err := feature.Part{Namespace: "ratelimit", HashTag: true}.Open(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseTagged()
+	nb := tagged.B() // does not check slots
+	// "a" and "b" hash to different slots with the session's prefix.
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cases := map[string]func() error{
+		"MGET (for comparison)": func() error {
+			return session.Do(ctx, nb.Mget().Key("a", "b").Build()).Error()
+		},
+		"Receive(SSUBSCRIBE a b)": func() error {
+			return session.Receive(rctx, nb.Ssubscribe().Channel("a", "b").Build(), func(rueidis.PubSubMessage) {})
+		},
+		"Do(SUNSUBSCRIBE a b)": func() error {
+			return session.Do(ctx, nb.Sunsubscribe().Channel("a", "b").Build()).Error()
+		},
+		"Dedicate: Do(SSUBSCRIBE a b)": func() error {
+			d, cancel := session.Dedicate()
+			defer cancel()
+			return d.Do(ctx, nb.Ssubscribe().Channel("a", "b").Build()).Error()
+		},
+		"Dedicate: Receive(SSUBSCRIBE a b)": func() error {
+			d, cancel := session.Dedicate()
+			defer cancel()
+			return d.Receive(rctx, nb.Ssubscribe().Channel("a", "b").Build(), func(rueidis.PubSubMessage) {})
+		},
+	}
+	for name, send := range cases {
+		var err error
+		if p := noPanic(func() { err = send() }); p != nil {
+			t.Errorf("%s: %v, want an error", name, p)
+			continue
+		}
+		if !errors.Is(err, feature.ErrBadArguments) {
+			t.Errorf("%s: %v, want ErrBadArguments (its channels are of two slots)", name, err)
+		}
+	}
+}
