@@ -273,3 +273,85 @@ func TestAttackClusterShardChannelsOfTwoSlots(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackDedicatedMultiWhileGivenBack: one goroutine sends MULTI on a
+// DedicatedClient while another gives the connection back (Dedicate's
+// cancel; or Dedicated's fn returns while a goroutine it started still
+// sends). The part's close sends DISCARD and UNWATCH, but a MULTI sent
+// after them, before rueidis marks the client recycled, leaves the
+// connection in MULTI; rueidis then cleans the connection with
+// UNSUBSCRIBE, PUNSUBSCRIBE, SUNSUBSCRIBE, DISCARD, the server answers
+// QUEUED to the UNSUBSCRIBE, and rueidis's reader panics
+// ("SUBSCRIBE/UNSUBSCRIBE are not allowed in MULTI/EXEC block"): the
+// process ends, in the first few rounds (Redis 7.0.15, RESP3). Every
+// caller should get an answer or an error (ErrDedicatedClientRecycled).
+func TestAttackDedicatedMultiWhileGivenBack(t *testing.T) {
+	if s := os.Getenv(faultChild); s != "" {
+		dedicatedMultiGivenBackScenario(t, s)
+		return
+	}
+	t.Parallel()
+	for _, s := range []string{"Dedicate", "Dedicated"} {
+		t.Run(s, func(t *testing.T) {
+			inChildren(t, "TestAttackDedicatedMultiWhileGivenBack", s, faultRounds(t, 2))
+		})
+	}
+}
+
+func dedicatedMultiGivenBackScenario(t *testing.T, scenario string) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	session, _ := sessionAndCache(t, srv)
+	// sendMultis sends MULTI on d until the connection is given back,
+	// and closes sent after the first.
+	sendMultis := func(d rueidis.DedicatedClient, sent chan<- struct{}, done chan<- struct{}) {
+		defer close(done)
+		first := true
+		for {
+			err := d.Do(ctx, d.B().Multi().Build()).Error()
+			if first {
+				close(sent)
+				first = false
+			}
+			if errors.Is(err, rueidis.ErrDedicatedClientRecycled) {
+				return
+			}
+			var re *rueidis.RedisError
+			if err != nil && !errors.As(err, &re) { // ERR MULTI calls can not be nested
+				t.Errorf("MULTI: %v", err)
+				return
+			}
+		}
+	}
+	rounds := 0
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		rounds++
+		sent, done := make(chan struct{}), make(chan struct{})
+		switch scenario {
+		case "Dedicate":
+			d, cancel := session.Dedicate()
+			go sendMultis(d, sent, done)
+			<-sent
+			cancel()
+		case "Dedicated":
+			err := session.Dedicated(func(d rueidis.DedicatedClient) error {
+				go sendMultis(d, sent, done)
+				<-sent
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		<-done
+		// The pool's connections still serve: a transaction apart.
+		rs := session.DoMulti(ctx, session.B().Multi().Build(), session.B().Incr().Key("n").Build(), session.B().Exec().Build())
+		for i, r := range rs {
+			if err := r.Error(); err != nil {
+				t.Fatalf("round %d, transaction reply %d: %v", rounds, i, err)
+			}
+		}
+	}
+	t.Logf("%d rounds", rounds)
+}
