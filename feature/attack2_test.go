@@ -355,3 +355,59 @@ func dedicatedMultiGivenBackScenario(t *testing.T, scenario string) {
 	}
 	t.Logf("%d rounds", rounds)
 }
+
+// TestAttackZeroCommand: a zero rueidis.Completed (an element of a
+// make(rueidis.Commands, n) left unfilled, say) given to any entry point
+// panics in the caller's goroutine (a nil dereference) instead of getting
+// an error: raw rueidis does the same, but the part promises bad input a
+// clear error. Found on Redis 7.0.15, RESP3; nothing is sent.
+func TestAttackZeroCommand(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	session, _ := sessionAndCache(t, srv)
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	zero := rueidis.Completed{}
+	cases := map[string]func() error{
+		"Do":      func() error { return session.Do(ctx, zero).Error() },
+		"DoMulti": func() error { return session.DoMulti(ctx, session.B().Ping().Build(), zero)[1].Error() },
+		"DoCache": func() error { return session.DoCache(ctx, rueidis.Cacheable(zero), time.Minute).Error() },
+		"DoMultiCache": func() error {
+			return session.DoMultiCache(ctx, rueidis.CT(rueidis.Cacheable(zero), time.Minute))[0].Error()
+		},
+		"DoStream":      func() error { s := session.DoStream(ctx, zero); return s.Error() },
+		"DoMultiStream": func() error { s := session.DoMultiStream(ctx, zero); return s.Error() },
+		"Receive": func() error {
+			return session.Receive(rctx, zero, func(rueidis.PubSubMessage) {})
+		},
+		"Dedicate: Do": func() error {
+			d, cancel := session.Dedicate()
+			defer cancel()
+			return d.Do(ctx, zero).Error()
+		},
+		"Dedicate: DoMulti": func() error {
+			d, cancel := session.Dedicate()
+			defer cancel()
+			return d.DoMulti(ctx, zero)[0].Error()
+		},
+		"Dedicate: Receive": func() error {
+			d, cancel := session.Dedicate()
+			defer cancel()
+			return d.Receive(rctx, zero, func(rueidis.PubSubMessage) {})
+		},
+	}
+	for name, send := range cases {
+		var err error
+		if p := noPanic(func() { err = send() }); p != nil {
+			t.Errorf("%s(zero command): %v, want an error", name, p)
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s(zero command): no error", name)
+		}
+	}
+	// The part still serves.
+	if got := str(t, session.Do(ctx, session.B().Echo().Message("ok").Build())); got != "ok" {
+		t.Errorf("ECHO = %q", got)
+	}
+}
