@@ -411,3 +411,54 @@ func TestAttackZeroCommand(t *testing.T) {
 		t.Errorf("ECHO = %q", got)
 	}
 }
+
+// TestAttackReceiveWaitsPastItsContext: a part's Receive takes a
+// connection of its own from rueidis's pool of dedicated connections
+// (BlockingPoolSize, 1024 by default, shared with blocking commands,
+// transactions and Dedicated), and rueidis's Dedicate() waits for one
+// without a context. With the pool in use (here by 1024 Dedicate()
+// holders; in a service, by long-lived Receives or Dedicated
+// connections), a Receive and a transaction whose contexts end after
+// 300 ms must return their context's error, not wait for as long as the
+// holders keep their connections. Passes today (an attempt that found
+// nothing; kept as a regression).
+func TestAttackReceiveWaitsPastItsContext(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t, "--maxclients", "4000")
+	session, _ := sessionAndCache(t, srv)
+	held := make([]func(), 0, rueidis.DefaultPoolSize)
+	defer func() {
+		for _, give := range held {
+			give()
+		}
+	}()
+	for range rueidis.DefaultPoolSize {
+		d, give := session.Dedicate()
+		held = append(held, give)
+		must(t, d.Do(ctx, d.B().Ping().Build())) // dialled
+	}
+	within := func(what string, f func(context.Context) error) {
+		t.Helper()
+		fctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- f(fctx) }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("%s: %v, want its context's deadline", what, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s: no answer 10 s after its context ended", what)
+			held[0]() // let it go, so that its goroutine ends
+			held = held[1:]
+			<-done
+		}
+	}
+	within("DoMulti(MULTI, INCR, EXEC)", func(ctx context.Context) error {
+		return session.DoMulti(ctx, session.B().Multi().Build(), session.B().Incr().Key("n").Build(), session.B().Exec().Build())[0].Error()
+	})
+	within("Receive", func(ctx context.Context) error {
+		return session.Receive(ctx, session.B().Subscribe().Channel("ch").Build(), func(rueidis.PubSubMessage) {})
+	})
+}
