@@ -462,3 +462,63 @@ func TestAttackReceiveWaitsPastItsContext(t *testing.T) {
 		return session.Receive(ctx, session.B().Subscribe().Channel("ch").Build(), func(rueidis.PubSubMessage) {})
 	})
 }
+
+// TestAttackDedicatedTransactionStateRace: the part follows a dedicated
+// connection's transaction in the order it checks commands, and refuses a
+// subscription inside MULTI (the server answers QUEUED, and rueidis's
+// reader panics). With two goroutines on one DedicatedClient the order it
+// checks is not the order rueidis sends: a long DoMulti ending in MULTI
+// is checked first, an EXEC of another goroutine second (the part now
+// thinks no transaction is open), and the EXEC is sent first (ERR EXEC
+// without MULTI), the MULTI after. The server is in MULTI; the part lets
+// the next SUBSCRIBE through, the server queues it, and rueidis's reader
+// panics ("SUBSCRIBE/UNSUBSCRIBE are not allowed in MULTI/EXEC block"):
+// the process ends. Found on Redis 7.0.15, RESP3.
+func TestAttackDedicatedTransactionStateRace(t *testing.T) {
+	if s := os.Getenv(faultChild); s != "" {
+		dedicatedTransactionStateRaceScenario(t)
+		return
+	}
+	t.Parallel()
+	inChildren(t, "TestAttackDedicatedTransactionStateRace", "transaction state race", faultRounds(t, 2))
+}
+
+func dedicatedTransactionStateRaceScenario(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	session, _ := sessionAndCache(t, srv)
+	rounds, raced := 0, 0
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		rounds++
+		d, cancel := session.Dedicate()
+		d.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: func(rueidis.PubSubMessage) {}})
+		batch := make(rueidis.Commands, 0, 20001)
+		for range 20000 {
+			batch = append(batch, d.B().Ping().Build())
+		}
+		batch = append(batch, d.B().Multi().Build())
+		started := make(chan struct{})
+		done := make(chan []rueidis.RedisResult, 1)
+		go func() { close(started); done <- d.DoMulti(ctx, batch...) }()
+		<-started
+		execErr := d.Do(ctx, d.B().Exec().Build()).Error()
+		for i, r := range <-done {
+			var re *rueidis.RedisError
+			if err := r.Error(); err != nil && !errors.As(err, &re) && !errors.Is(err, feature.ErrNotSent) {
+				t.Errorf("batch reply %d: %v", i, err)
+				break
+			}
+		}
+		if execErr != nil {
+			raced++ // ERR EXEC without MULTI: it went first
+		}
+		err := d.Do(ctx, d.B().Subscribe().Channel("ch").Build()).Error()
+		var re *rueidis.RedisError
+		if err != nil && !errors.Is(err, feature.ErrBadArguments) && !errors.Is(err, feature.ErrRefused) && !errors.As(err, &re) {
+			t.Errorf("SUBSCRIBE: %v", err)
+		}
+		cancel()
+	}
+	t.Logf("%d rounds, %d EXECs sent before the MULTI", rounds, raced)
+}
