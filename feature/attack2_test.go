@@ -10,6 +10,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -521,4 +522,86 @@ func dedicatedTransactionStateRaceScenario(t *testing.T) {
 		cancel()
 	}
 	t.Logf("%d rounds, %d EXECs sent before the MULTI", rounds, raced)
+}
+
+// TestAttackDedicatedLeftoverTransactionRESP2: as in
+// TestAttackDedicatedMultiWhileGivenBack, a goroutine still sends on a
+// DedicatedClient of the session part while the connection is given back,
+// here MULTI and a GET of the part's secret. With REDIS_PROTOCOL=2,
+// rueidis's clean-up (UNSUBSCRIBE ... DISCARD) is refused without being
+// sent (RESP2 takes no Pub/Sub commands mixed with others), so the pooled
+// connection goes back still in MULTI with the GET queued. The next user
+// of the pool, another part's transaction (the cache part's MULTI, GET,
+// EXEC), gets "MULTI calls can not be nested", and its EXEC runs the
+// session's queued GET: the cache part's caller receives the session's
+// secret in its EXEC reply (another caller's reply, across namespaces).
+// Found on Redis 7.0.15, RESP2.
+func TestAttackDedicatedLeftoverTransactionRESP2(t *testing.T) {
+	if s := os.Getenv(faultChild); s != "" {
+		leftoverTransactionScenario(t)
+		return
+	}
+	t.Parallel()
+	inChildren(t, "TestAttackDedicatedLeftoverTransactionRESP2", "leftover transaction", faultRounds(t, 1))
+}
+
+func leftoverTransactionScenario(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	reg, base := parts(t, "REDIS_URL="+srv.URL(), "REDIS_PROTOCOL=2")
+	s, releaseS, err := feature.ProvideSessionRedis(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseS()
+	c, releaseC, err := feature.ProvideCacheRedis(ctx, reg, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseC()
+	session, cache := s.Client, c.Client
+	const secret = "s3cret-of-the-session"
+	must(t, session.Do(ctx, session.B().Set().Key("secret").Value(secret).Build()))
+	rounds, broken, leaked := 0, 0, 0
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) && leaked == 0 {
+		rounds++
+		d, cancel := session.Dedicate()
+		sent, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			first := true
+			for {
+				err := d.Do(ctx, d.B().Multi().Build()).Error()
+				_ = d.Do(ctx, d.B().Get().Key("secret").Build()).Error()
+				if first {
+					close(sent)
+					first = false
+				}
+				if errors.Is(err, rueidis.ErrDedicatedClientRecycled) {
+					return
+				}
+			}
+		}()
+		<-sent
+		cancel()
+		<-done
+		rs := cache.DoMulti(ctx, cache.B().Multi().Build(), cache.B().Get().Key("x").Build(), cache.B().Exec().Build())
+		if rs[0].Error() != nil {
+			broken++
+		}
+		for i, r := range rs {
+			if vs, err := r.ToArray(); err == nil {
+				for _, v := range vs {
+					if s, _ := v.ToString(); strings.Contains(s, secret) {
+						t.Errorf("round %d: the cache part's transaction, reply %d, carries the session's secret", rounds, i)
+						leaked++
+					}
+				}
+			}
+		}
+	}
+	if broken != 0 {
+		t.Errorf("%d of %d transactions of the cache part met a MULTI another caller left open", broken, rounds)
+	}
 }
