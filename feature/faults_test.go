@@ -30,7 +30,7 @@ const faultChild = "WIREREDIS_FAULT_CHILD"
 
 // faultRounds is how many children a reproduction starts: each must end
 // cleanly.
-func faultRounds(t *testing.T) int {
+func faultRounds(t *testing.T, inSuite int) int {
 	t.Helper()
 	if v := os.Getenv("WIREREDIS_FAULT_ROUNDS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -39,11 +39,8 @@ func faultRounds(t *testing.T) int {
 		}
 		return n
 	}
-	return faultRoundsInSuite
+	return inSuite
 }
-
-// faultRoundsInSuite is the rounds of each reproduction in make test.
-const faultRoundsInSuite = 2
 
 // inChildren runs test's scenario in rounds child processes and fails
 // for each that does not end cleanly, quoting its panic. It logs how
@@ -152,7 +149,7 @@ func TestFaultBatchKilledConnection(t *testing.T) {
 		return
 	}
 	t.Parallel() // its rounds run in child processes with servers of their own
-	inChildren(t, "TestFaultBatchKilledConnection", "batch and kills", faultRounds(t))
+	inChildren(t, "TestFaultBatchKilledConnection", "batch and kills", faultRounds(t, 2))
 }
 
 func batchKilledScenario(t *testing.T, length time.Duration) {
@@ -220,7 +217,7 @@ func TestFaultKeyspaceNotificationsRESP3(t *testing.T) {
 	t.Parallel() // its rounds run in child processes with servers of their own
 	for _, s := range []string{"DoCache", "MGET", "XREADGROUP"} {
 		t.Run(s, func(t *testing.T) {
-			inChildren(t, "TestFaultKeyspaceNotificationsRESP3", s, faultRounds(t))
+			inChildren(t, "TestFaultKeyspaceNotificationsRESP3", s, faultRounds(t, 2))
 		})
 	}
 }
@@ -335,7 +332,7 @@ func TestFaultDedicatedSubscribedTransaction(t *testing.T) {
 	t.Parallel() // its rounds run in child processes with servers of their own
 	for _, s := range []string{"Dedicated", "Dedicate", "Dedicated with Receive"} {
 		t.Run(s, func(t *testing.T) {
-			inChildren(t, "TestFaultDedicatedSubscribedTransaction", s, faultRounds(t))
+			inChildren(t, "TestFaultDedicatedSubscribedTransaction", s, faultRounds(t, 2))
 		})
 	}
 }
@@ -398,7 +395,7 @@ func TestFaultSubscribedConnectionReads(t *testing.T) {
 	t.Parallel() // its rounds run in child processes with servers of their own
 	for _, s := range []string{"Do", "DoMulti", "Dedicated"} {
 		t.Run(s, func(t *testing.T) {
-			inChildren(t, "TestFaultSubscribedConnectionReads", s, faultRounds(t))
+			inChildren(t, "TestFaultSubscribedConnectionReads", s, faultRounds(t, 2))
 		})
 	}
 }
