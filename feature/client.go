@@ -149,6 +149,9 @@ func (c *Client) B() rueidis.Builder {
 // Do sends cmd with its keys prefixed, and gives the reply back with the
 // prefix taken off the names it carries.
 func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	if cmd.IsEmpty() {
+		return rueidis.NewErrorResult(c.empty())
+	}
 	if c.obs != nil {
 		return c.observedDo(ctx, cmd)
 	}
@@ -195,6 +198,9 @@ func (c *Client) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 // When one of them cannot be sent, none is: its result carries a
 // *CommandError, the others ErrNotSent.
 func (c *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
+	if i := firstEmpty(multi); i >= 0 {
+		return batchFailed(len(multi), i, c.empty())
+	}
 	if c.obs != nil {
 		return c.observedDoMulti(ctx, multi)
 	}
@@ -233,6 +239,9 @@ func (c *Client) doMulti(ctx context.Context, multi []rueidis.Completed) []rueid
 // DoCache is Do with client-side caching; invalidations arrive for the
 // prefixed key, which is the key the cache holds.
 func (c *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
+	if asCompleted := rueidis.Completed(cmd); asCompleted.IsEmpty() {
+		return rueidis.NewErrorResult(c.empty())
+	}
 	if c.obs != nil {
 		return c.observedDoCache(ctx, cmd, ttl)
 	}
@@ -265,6 +274,11 @@ func (c *Client) doCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Du
 
 // DoMultiCache is DoMulti with client-side caching.
 func (c *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL) []rueidis.RedisResult {
+	for i := range multi {
+		if asCompleted := rueidis.Completed(multi[i].Cmd); asCompleted.IsEmpty() {
+			return batchFailed(len(multi), i, c.empty())
+		}
+	}
 	if c.obs != nil {
 		return c.observedDoMultiCache(ctx, multi)
 	}
@@ -289,6 +303,9 @@ func (c *Client) doMultiCache(ctx context.Context, multi []rueidis.CacheableTTL)
 // is a string the server wrote (rueidis streams no arrays), which names no
 // key: it is not rewritten.
 func (c *Client) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResultStream {
+	if cmd.IsEmpty() {
+		return rueidis.NewErrorResultStream(c.empty())
+	}
 	if c.obs != nil {
 		return c.observedDoStream(ctx, cmd)
 	}
@@ -308,6 +325,9 @@ func (c *Client) doStream(ctx context.Context, cmd rueidis.Completed) rueidis.Re
 
 // DoMultiStream is DoMulti with the replies streamed.
 func (c *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) rueidis.MultiRedisResultStream {
+	if firstEmpty(multi) >= 0 {
+		return rueidis.NewErrorResultStream(c.empty())
+	}
 	if c.obs != nil {
 		return c.observedDoMultiStream(ctx, multi)
 	}
@@ -331,6 +351,9 @@ func (c *Client) doMultiStream(ctx context.Context, multi []rueidis.Completed) r
 // parts share (see receiveApart), and subscribes again when that
 // connection breaks.
 func (c *Client) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
+	if subscribe.IsEmpty() {
+		return c.empty()
+	}
 	if c.obs != nil {
 		return c.observedReceive(ctx, subscribe, fn)
 	}

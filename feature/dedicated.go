@@ -7,6 +7,7 @@ package feature
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/redis/rueidis"
 
@@ -18,10 +19,12 @@ import (
 // the DedicatedClient fn gets is namespaced too.
 //
 // A transaction fn may have left open (MULTI without EXEC, WATCH without
-// EXEC or UNWATCH) is closed before rueidis takes the connection back.
+// EXEC or UNWATCH) is closed before rueidis takes the connection back;
+// commands sent on it after fn returned fail with
+// rueidis.ErrDedicatedClientRecycled.
 func (c *Client) Dedicated(fn func(rueidis.DedicatedClient) error) error {
 	return c.shared.Dedicated(func(d rueidis.DedicatedClient) error {
-		dd := &dedicated{d: d, c: c}
+		dd := newDedicated(d, c)
 		defer dd.close()
 		return fn(dd)
 	})
@@ -31,7 +34,7 @@ func (c *Client) Dedicated(fn func(rueidis.DedicatedClient) error) error {
 // connection back.
 func (c *Client) Dedicate() (rueidis.DedicatedClient, func()) {
 	d, cancel := c.shared.Dedicate()
-	dd := &dedicated{d: d, c: c}
+	dd := newDedicated(d, c)
 	return dd, func() {
 		dd.close()
 		cancel()
@@ -39,35 +42,73 @@ func (c *Client) Dedicate() (rueidis.DedicatedClient, func()) {
 }
 
 // dedicated is a namespaced rueidis.DedicatedClient. Like rueidis's, it
-// may be used by several goroutines (a Receive beside commands, say).
+// may be used by several goroutines (a Receive beside commands, say), but
+// its commands go one at a time: each holds the turn from its check to
+// its reply, so that the part follows the connection's state (its
+// transaction, its subscription, its cluster slot) in the order the
+// server runs the commands. Checked under a lock and sent after it, a
+// long batch checked first could run after a short command checked
+// second, and rueidis then stopped the process (a read on a connection
+// that had just subscribed, a PING that bound no slot, a SUBSCRIBE
+// inside a MULTI the part thought ended: feature/attack2_test.go).
 type dedicated struct {
-	d  rueidis.DedicatedClient
-	c  *Client
-	mu sync.Mutex
-	// state follows the connection's transaction and slot; guarded by mu.
+	d rueidis.DedicatedClient
+	c *Client
+	// turn is held (a value in it) by the command under way, and by
+	// close; state is guarded by it.
+	turn  chan struct{}
 	state dedicatedState
+	// givenBack is set once close began: commands after it fail.
+	givenBack atomic.Bool
+	mu        sync.Mutex
 	// invalidations is set once SetOnInvalidations installed a hook;
 	// guarded by mu.
 	invalidations bool
 }
 
+func newDedicated(d rueidis.DedicatedClient, c *Client) *dedicated {
+	return &dedicated{d: d, c: c, turn: make(chan struct{}, 1)}
+}
+
+// take waits for the turn, or for ctx, and fails once the connection is
+// being given back.
+func (d *dedicated) take(ctx context.Context) error {
+	select {
+	case d.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if d.givenBack.Load() {
+		d.give()
+		return rueidis.ErrDedicatedClientRecycled
+	}
+	return nil
+}
+
+// give ends the turn.
+func (d *dedicated) give() { <-d.turn }
+
 // close ends what a transaction left open, before rueidis takes the
-// connection back.
+// connection back. It waits (closeTimeout at most) for the command under
+// way; a connection still busy after that (a blocking command) is closed
+// rather than given back in a state the part cannot vouch for.
 func (d *dedicated) close() {
+	d.givenBack.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	select {
+	case d.turn <- struct{}{}:
+		d.state.txn.close(ctx, d.d)
+		d.give()
+	case <-ctx.Done():
+		d.d.Close()
+	}
 	d.mu.Lock()
-	txn, invalidations := d.state.txn, d.invalidations
+	invalidations := d.invalidations
 	d.mu.Unlock()
-	txn.close(d.d)
 	if invalidations {
 		d.d.SetOnInvalidations(nil) // see SetOnInvalidations
 	}
-}
-
-// rewrite rewrites commands for the connection, and follows its state.
-func (d *dedicated) rewrite(ctx context.Context, multi []rueidis.Completed) ([]rueidis.Completed, []replyNames, int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.c.rewriteAll(ctx, multi, onDedicated, &d.state)
 }
 
 // dedicatedState is what a dedicated connection keeps between commands.
@@ -129,6 +170,9 @@ func (d *dedicated) B() rueidis.Builder { return d.c.B() }
 // Do sends cmd as a batch of one: its keys are written only once every
 // check passed, the slot one included.
 func (d *dedicated) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	if cmd.IsEmpty() {
+		return rueidis.NewErrorResult(d.c.empty())
+	}
 	if d.c.obs != nil {
 		return d.observedDo(ctx, cmd)
 	}
@@ -136,7 +180,11 @@ func (d *dedicated) Do(ctx context.Context, cmd rueidis.Completed) rueidis.Redis
 }
 
 func (d *dedicated) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	out, names, _, err := d.rewrite(ctx, []rueidis.Completed{cmd})
+	if err := d.take(ctx); err != nil {
+		return rueidis.NewErrorResult(err)
+	}
+	defer d.give()
+	out, names, _, err := d.c.rewriteAll(ctx, []rueidis.Completed{cmd}, onDedicated, &d.state)
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
@@ -144,6 +192,9 @@ func (d *dedicated) do(ctx context.Context, cmd rueidis.Completed) rueidis.Redis
 }
 
 func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
+	if i := firstEmpty(multi); i >= 0 {
+		return batchFailed(len(multi), i, d.c.empty())
+	}
 	if d.c.obs != nil && len(multi) > 0 {
 		return d.observedDoMulti(ctx, multi)
 	}
@@ -151,7 +202,11 @@ func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []r
 }
 
 func (d *dedicated) doMulti(ctx context.Context, multi []rueidis.Completed) []rueidis.RedisResult {
-	out, names, at, err := d.rewrite(ctx, multi)
+	if err := d.take(ctx); err != nil {
+		return errorResults(len(multi), err)
+	}
+	defer d.give()
+	out, names, at, err := d.c.rewriteAll(ctx, multi, onDedicated, &d.state)
 	if err != nil {
 		return batchFailed(len(multi), at, err)
 	}
@@ -159,14 +214,26 @@ func (d *dedicated) doMulti(ctx context.Context, multi []rueidis.Completed) []ru
 }
 
 func (d *dedicated) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
+	if subscribe.IsEmpty() {
+		return d.c.empty()
+	}
 	if d.c.obs != nil {
 		return d.observedReceive(ctx, subscribe, fn)
 	}
 	return d.receive(ctx, subscribe, fn)
 }
 
+// receive checks the subscription in its turn, marking the connection
+// subscribed, and ends the turn before it subscribes: commands checked
+// after it see the mark, and those before it have had their replies.
+// Only Pub/Sub commands and PING may then run beside it (an UNSUBSCRIBE
+// that ends it, say).
 func (d *dedicated) receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
+	if err := d.take(ctx); err != nil {
+		return err
+	}
 	subscribe, err := d.rewriteReceive(ctx, subscribe)
+	d.give()
 	if err != nil {
 		return err
 	}
@@ -174,10 +241,8 @@ func (d *dedicated) receive(ctx context.Context, subscribe rueidis.Completed, fn
 }
 
 // rewriteReceive rewrites a subscription for the connection, and follows
-// its state.
+// its state; the caller holds the turn.
 func (d *dedicated) rewriteReceive(ctx context.Context, subscribe rueidis.Completed) (rueidis.Completed, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	state := d.state
 	err := state.txn.next(d.c, commandName(subscribe), len(subscribe.Commands()), false)
 	if err == nil {

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/redis/rueidis"
+
 	"github.com/wireredis/wireredis/internal/keyspec"
 )
 
@@ -89,6 +91,22 @@ func (c *Client) fail(name, reason string, err error) error {
 		c.log.Warn("wireredis: command refused", "namespace", c.ns, "command", name, "reason", reason)
 	}
 	return &CommandError{Namespace: c.ns, Command: name, Reason: reason, Err: err}
+}
+
+// empty is the error of a command with nothing in it: a zero
+// rueidis.Completed, which rueidis itself would dereference as nil.
+func (c *Client) empty() error {
+	return c.fail("(empty command)", "it has no name: build commands with B()", ErrBadArguments)
+}
+
+// firstEmpty returns the index of the first empty command of multi, or -1.
+func firstEmpty(multi []rueidis.Completed) int {
+	for i := range multi {
+		if multi[i].IsEmpty() {
+			return i
+		}
+	}
+	return -1
 }
 
 func (c *Client) crossSlot(name, detail string) error {

@@ -3,6 +3,7 @@ package feature
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -42,7 +43,14 @@ func (c *Client) rewriteSubscribe(ctx context.Context, subscribe rueidis.Complet
 // channels rewrites the Pub/Sub commands: channel names get the prefix,
 // patterns the glob-escaped prefix. The SUBSCRIBE family cannot go through
 // rueidis's Arbitrary builder, so the typed builders rebuild them.
-func (c *Client) channels(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, at where) (rueidis.Completed, error) {
+func (c *Client) channels(cmd rueidis.Completed, args []string, spec *keyspec.Command, skip int, at where) (out rueidis.Completed, err error) {
+	defer func() {
+		// A cluster builder panics on shard channels of two slots (the
+		// caller's, built with a builder that does not check slots).
+		if r := recover(); r != nil {
+			out, err = cmd, c.crossSlot(spec.Name, fmt.Sprint(r))
+		}
+	}()
 	names := args[skip:]
 	b := c.shared.B()
 	switch spec.Name {

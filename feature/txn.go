@@ -122,12 +122,10 @@ const closeTimeout = 5 * time.Second
 // transaction command went out, it sends DISCARD and UNWATCH whatever the
 // part thinks is open: the server's word, not the part's reading, is
 // what counts (DISCARD without MULTI is a harmless error).
-func (s *txnState) close(d rueidis.DedicatedClient) {
+func (s *txnState) close(ctx context.Context, d rueidis.DedicatedClient) {
 	if !s.touched {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-	defer cancel()
 	for _, r := range d.DoMulti(ctx, d.B().Discard().Build(), d.B().Unwatch().Build()) {
 		_ = r.Error() // a broken connection is rueidis's to drop
 	}
