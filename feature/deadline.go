@@ -224,13 +224,19 @@ func blockTime(args []string) (d time.Duration, forever bool) {
 	return 0, true
 }
 
+// serverTick is added to a blocking command's own time: Redis before 7.0
+// ends a blocked client's wait on its 10 Hz tick, up to 100 ms after the
+// time asked (TestBlockingCommandGetsItsOwnTimeToo failed on 6.2.16 with
+// a 100 ms part timeout).
+const serverTick = 100 * time.Millisecond
+
 // shapeOf is the shape of one command.
 func shapeOf(cmd rueidis.Completed) shape {
 	if !cmd.IsBlock() {
 		return shape{}
 	}
 	block, forever := blockTime(cmd.Commands())
-	return shape{pooled: true, block: block, forever: forever}
+	return shape{pooled: true, block: block + serverTick, forever: forever}
 }
 
 // batchShape is the shape of a DoMulti: pooled when one command blocks

@@ -298,6 +298,8 @@ type fuzzWorld struct {
 // groups the effect oracle probes after. It fails on any escape, naming
 // the attack (a regression line for issue21Attacks).
 func TestDifferentialFuzz(t *testing.T) {
+	// Its commands come from COMMAND DOCS, which Redis 7.0 added.
+	redistest.RequireBinary(t, redistest.KeySpecs.Name, func(v redistest.Version) bool { return v.AtLeast(7, 0) })
 	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	commands, seed, which := fuzzSettings(t)
 	all := []fuzzWorld{

@@ -193,6 +193,8 @@ var issue21Attacks = [][]string{
 // the effect oracle judges (keyspace events outside the namespace, the
 // server's state, secrets in replies, the other part's replies).
 func TestIssue21Examples(t *testing.T) {
+	// Its commands come from COMMAND DOCS, which Redis 7.0 added.
+	redistest.RequireBinary(t, redistest.KeySpecs.Name, func(v redistest.Version) bool { return v.AtLeast(7, 0) })
 	t.Parallel() // servers of its own and no globals: runs beside the other slow tests
 	if testing.Short() {
 		t.Skip("starts servers and a cluster")

@@ -395,7 +395,8 @@ func TestRESP2TurnsClientCachingOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	for line := range strings.Lines(list) {
-		if !strings.Contains(line, " name=redistest ") && (strings.Contains(line, "flags=t") || !strings.Contains(line, "resp=2")) {
+		// Redis 6.2's CLIENT LIST has no resp field: there, the flags say it.
+		if !strings.Contains(line, " name=redistest ") && (strings.Contains(line, "flags=t") || strings.Contains(line, " resp=") && !strings.Contains(line, " resp=2")) {
 			t.Errorf("the connection should be RESP2 without tracking:\n%s", list)
 		}
 	}
