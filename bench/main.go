@@ -26,6 +26,9 @@ import (
 // allLevels are the goroutine counts of the report.
 const allLevels = "1,8,64,256,1024"
 
+// idlePartsK is how many parts the idle-part measurement opens.
+const idlePartsK = 1000
+
 // The clients' names, as the report and -clients know them.
 const (
 	nameRaw      = "raw rueidis"
@@ -114,7 +117,7 @@ func run(cfg config) error {
 		if err := placeProcesses(pinned, server.Pid()); err != nil {
 			return err
 		}
-		ph := phase{name: name, pinned: pinned, procs: runtime.GOMAXPROCS(0), clients: names(clients), results: newResults(clients)}
+		ph := phase{name: name, pinned: pinned, procs: runtime.GOMAXPROCS(0), clients: names(clients), results: newResults(clients), hits: newHits(clients)}
 		fmt.Fprintf(os.Stderr, "%s: GOMAXPROCS %d\n", name, ph.procs)
 		for round := range cfg.rounds {
 			if err := measureRound(ctx, &ph, clients, levels, round, cfg.trial); err != nil {
@@ -137,15 +140,15 @@ func run(cfg config) error {
 		}
 		return nil
 	}
-	// The issue-7 measurements, pinned as the first run.
+	// The issue-7 DoMulti measurement, pinned as the first run.
 	if err := placeProcesses(true, server.Pid()); err != nil {
-		return err
-	}
-	if rep.hit, err = cacheHits(ctx, clients); err != nil {
 		return err
 	}
 	if rep.multi, err = batches(ctx, clients, server.Addr); err != nil {
 		return err
+	}
+	if rep.idle, err = measureIdleParts(ctx, server.Addr, idlePartsK); err != nil {
+		return fmt.Errorf("idle parts: %w", err)
 	}
 	if cfg.clusterRounds > 0 {
 		ph, err := clusterRun(ctx, levels, cfg.clusterRounds, cfg.trial)
