@@ -49,8 +49,9 @@ func main() {
 	only := flag.String("clients", "", "measure only the clients whose names contain one of these comma-separated words")
 	phases := flag.String("phases", "pinned,unpinned", "the runs on one server: pinned (taskset: server on CPU 0, clients on CPU 1) and unpinned")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the trials here")
+	hits := flag.Bool("hits", true, "measure cache hits (DoCache of a hot key) each round, after SET+GET")
 	flag.Parse()
-	cfg := config{out: *out, svg: *svg, trial: *trial, rounds: *rounds, clusterRounds: *clusterRounds, levelList: *levels, only: *only, phaseList: *phases, cpuprofile: *cpuprofile}
+	cfg := config{out: *out, svg: *svg, trial: *trial, rounds: *rounds, clusterRounds: *clusterRounds, levelList: *levels, only: *only, phaseList: *phases, cpuprofile: *cpuprofile, hits: *hits}
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -61,6 +62,7 @@ type config struct {
 	out, svg, levelList, only, phaseList, cpuprofile string
 	trial                                            time.Duration
 	rounds, clusterRounds                            int
+	hits                                             bool
 }
 
 // client is one of the compared clients: a SET or a GET of a key.
@@ -117,7 +119,10 @@ func run(cfg config) error {
 		if err := placeProcesses(pinned, server.Pid()); err != nil {
 			return err
 		}
-		ph := phase{name: name, pinned: pinned, procs: runtime.GOMAXPROCS(0), clients: names(clients), results: newResults(clients), hits: newHits(clients)}
+		ph := phase{name: name, pinned: pinned, procs: runtime.GOMAXPROCS(0), clients: names(clients), results: newResults(clients)}
+		if cfg.hits {
+			ph.hits = newHits(clients)
+		}
 		fmt.Fprintf(os.Stderr, "%s: GOMAXPROCS %d\n", name, ph.procs)
 		for round := range cfg.rounds {
 			if err := measureRound(ctx, &ph, clients, levels, round, cfg.trial); err != nil {
