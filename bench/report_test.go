@@ -54,6 +54,7 @@ func TestRender(t *testing.T) {
 		"| SessionRedis p99 ≤ go-redis AutoPipeline p99, 256 goroutines, pinned | 2ms (2ms–2ms) vs 2ms (2ms–2ms) | yes |",
 		"| SessionRedis ≥ 1.0× raw rueidis, 8 goroutines, unpinned | 1.50 (1.50–1.50) × | yes |",
 		"| bytes per idle part reported | 4500 B, 30 objects (heap growth / 1000 parts) | – |",
+		"| cache hit (DoCache of a hot key): SessionRedis ≥ 0.9× raw rueidis, 1 goroutines, pinned | 0.85 (0.85–0.85) × | **no** (6 % short) |",
 		"| 64 | 4000000 (250 ns) 0 B, 0.0 allocs | 3400000 (294 ns) 0 B, 0.0 allocs | 0.85 (0.85–0.85) |",
 		"| SessionRedis ≥ 2× raw rueidis, 256 goroutines, cluster | 2.50 (2.50–2.50) × | yes |",
 		"### Cluster",
@@ -67,5 +68,14 @@ func TestRender(t *testing.T) {
 	}
 	if svg := string(r.chart()); !strings.Contains(svg, nameAuto) || !strings.Contains(svg, nameRedisBen) {
 		t.Error("the chart's legend lacks a peer")
+	}
+}
+
+// TestPercent: a target missed narrowly says by how much, not "0 %".
+func TestPercent(t *testing.T) {
+	for p, want := range map[float64]string{0.44: "0.4 %", 12.4: "12 %", 1: "1 %"} {
+		if got := percent(p); got != want {
+			t.Errorf("percent(%v) = %q, want %q", p, got, want)
+		}
 	}
 }
