@@ -26,6 +26,9 @@ import (
 // allLevels are the goroutine counts of the report.
 const allLevels = "1,8,64,256,1024"
 
+// idlePartsK is how many parts the idle-part measurement opens.
+const idlePartsK = 1000
+
 // The clients' names, as the report and -clients know them.
 const (
 	nameRaw      = "raw rueidis"
@@ -46,8 +49,9 @@ func main() {
 	only := flag.String("clients", "", "measure only the clients whose names contain one of these comma-separated words")
 	phases := flag.String("phases", "pinned,unpinned", "the runs on one server: pinned (taskset: server on CPU 0, clients on CPU 1) and unpinned")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the trials here")
+	hits := flag.Bool("hits", true, "measure cache hits (DoCache of a hot key) each round, after SET+GET")
 	flag.Parse()
-	cfg := config{out: *out, svg: *svg, trial: *trial, rounds: *rounds, clusterRounds: *clusterRounds, levelList: *levels, only: *only, phaseList: *phases, cpuprofile: *cpuprofile}
+	cfg := config{out: *out, svg: *svg, trial: *trial, rounds: *rounds, clusterRounds: *clusterRounds, levelList: *levels, only: *only, phaseList: *phases, cpuprofile: *cpuprofile, hits: *hits}
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -58,6 +62,7 @@ type config struct {
 	out, svg, levelList, only, phaseList, cpuprofile string
 	trial                                            time.Duration
 	rounds, clusterRounds                            int
+	hits                                             bool
 }
 
 // client is one of the compared clients: a SET or a GET of a key.
@@ -115,6 +120,9 @@ func run(cfg config) error {
 			return err
 		}
 		ph := phase{name: name, pinned: pinned, procs: runtime.GOMAXPROCS(0), clients: names(clients), results: newResults(clients)}
+		if cfg.hits {
+			ph.hits = newHits(clients)
+		}
 		fmt.Fprintf(os.Stderr, "%s: GOMAXPROCS %d\n", name, ph.procs)
 		for round := range cfg.rounds {
 			if err := measureRound(ctx, &ph, clients, levels, round, cfg.trial); err != nil {
@@ -137,15 +145,15 @@ func run(cfg config) error {
 		}
 		return nil
 	}
-	// The issue-7 measurements, pinned as the first run.
+	// The issue-7 DoMulti measurement, pinned as the first run.
 	if err := placeProcesses(true, server.Pid()); err != nil {
-		return err
-	}
-	if rep.hit, err = cacheHits(ctx, clients); err != nil {
 		return err
 	}
 	if rep.multi, err = batches(ctx, clients, server.Addr); err != nil {
 		return err
+	}
+	if rep.idle, err = measureIdleParts(ctx, server.Addr, idlePartsK); err != nil {
+		return fmt.Errorf("idle parts: %w", err)
 	}
 	if cfg.clusterRounds > 0 {
 		ph, err := clusterRun(ctx, levels, cfg.clusterRounds, cfg.trial)

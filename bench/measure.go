@@ -29,6 +29,10 @@ type phase struct {
 	// redisBenchmark is redis-benchmark -P 16's commands per second, a
 	// value a round.
 	redisBenchmark []float64
+	// hits holds the cache-hit trials (DoCache of one hot key) of raw
+	// rueidis and SessionRedis by goroutine count, a trial a round; nil
+	// when the phase measures none.
+	hits map[string]map[int][]trial
 }
 
 // trial is one measurement: commands per second and the latencies of
@@ -36,6 +40,11 @@ type phase struct {
 type trial struct {
 	ops      float64
 	p50, p99 time.Duration
+	// bytes and allocs are the heap bytes and objects the whole process
+	// allocated per command during the trial (runtime.MemStats deltas):
+	// the client's, and the load generator's own key string, which every
+	// client pays alike.
+	bytes, allocs float64
 }
 
 func newResults(clients []client) map[string]map[int][]trial {
@@ -59,12 +68,17 @@ func measureRound(ctx context.Context, ph *phase, clients []client, levels []int
 			if c.batches != nil {
 				b0, bc0 = c.batches()
 			}
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
 			t, err := measure(ctx, c, n, d)
 			if err != nil {
 				return fmt.Errorf("%s %s, %d goroutines: %w", ph.name, c.name, n, err)
 			}
-			ph.results[c.name][n] = append(ph.results[c.name][n], t)
+			runtime.ReadMemStats(&m1)
 			commands := t.ops * d.Seconds()
+			t.bytes = float64(m1.TotalAlloc-m0.TotalAlloc) / commands
+			t.allocs = float64(m1.Mallocs-m0.Mallocs) / commands
+			ph.results[c.name][n] = append(ph.results[c.name][n], t)
 			perCommand := (cpuTime() - before).Seconds() * 1e9 / commands
 			perWrite := commands / float64(max(1, writes()-w0))
 			batched := ""
@@ -73,8 +87,26 @@ func measureRound(ctx context.Context, ph *phase, clients []client, levels []int
 					batched = fmt.Sprintf("  %5.1f commands/batch, %3.0f%% batched", float64(bc1-bc0)/float64(b1-b0), float64(bc1-bc0)*100/commands)
 				}
 			}
-			fmt.Fprintf(os.Stderr, "%s round %d  %-28s %4d goroutines  %9.0f ops/s  p50 %7s  p99 %7s  %6.0f ns CPU/command  %5.1f commands/write%s\n",
-				ph.name, round+1, c.name, n, t.ops, t.p50, t.p99, perCommand, perWrite, batched)
+			fmt.Fprintf(os.Stderr, "%s round %d  %-28s %4d goroutines  %9.0f ops/s  p50 %7s  p99 %7s  %6.0f ns CPU/command  %5.1f commands/write  %5.0f B %4.1f allocs/command%s\n",
+				ph.name, round+1, c.name, n, t.ops, t.p50, t.p99, perCommand, perWrite, t.bytes, t.allocs, batched)
+		}
+	}
+	if ph.hits == nil {
+		return nil
+	}
+	for _, n := range hitLevels {
+		for i := range clients {
+			c := clients[(i+round)%len(clients)]
+			if _, ok := ph.hits[c.name]; !ok {
+				continue
+			}
+			t, err := measureHits(ctx, c.rueidis, n, d)
+			if err != nil {
+				return fmt.Errorf("%s %s, cache hits, %d goroutines: %w", ph.name, c.name, n, err)
+			}
+			ph.hits[c.name][n] = append(ph.hits[c.name][n], t)
+			fmt.Fprintf(os.Stderr, "%s round %d  %-28s %4d goroutines  %9.0f cache hits/s  %6.0f ns/hit  %5.0f B %4.1f allocs/hit\n",
+				ph.name, round+1, c.name, n, t.ops, 1e9/t.ops, t.bytes, t.allocs)
 		}
 	}
 	return nil
@@ -271,7 +303,17 @@ func (ph *phase) printMedians(levels []int) {
 			for i, t := range ts {
 				r = append(r, t.ops/ph.results[first][n][i].ops)
 			}
-			fmt.Fprintf(os.Stderr, "%s median  %-28s %4d goroutines  %9.0f ops/s  p99 %7s  %.3f × %s\n", ph.name, name, n, median(opsOf(ts)), medianDuration(p99Of(ts)), median(r), first)
+			fmt.Fprintf(os.Stderr, "%s median  %-28s %4d goroutines  %9.0f ops/s  p99 %7s  %.3f × %s  %s/command\n", ph.name, name, n, median(opsOf(ts)), medianDuration(p99Of(ts)), median(r), first, perCommand(ts))
+		}
+	}
+	for _, n := range hitLevels {
+		for _, name := range hitClients {
+			if ts := ph.hits[name][n]; len(ts) > 0 {
+				fmt.Fprintf(os.Stderr, "%s median  %-28s %4d goroutines  %9.0f cache hits/s  %s/hit\n", ph.name, name, n, median(opsOf(ts)), perCommand(ts))
+			}
+		}
+		if ph.hasHits() {
+			fmt.Fprintf(os.Stderr, "%s median  cache hit, SessionRedis / raw rueidis, %d goroutines: %s\n", ph.name, n, spread(ph.hitRatios(n)))
 		}
 	}
 }

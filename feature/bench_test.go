@@ -50,8 +50,12 @@ func serverCases(b *testing.B, name, suffix string, cl rueidis.Client, goroutine
 		_ = cl.Do(ctx, cl.B().Set().Key("hot").Value(value).Build()).Error()
 		_ = cl.DoCache(ctx, cl.B().Get().Key("hot").Cache(), 60e9).Error()
 		b.ReportAllocs()
+		cpu0, ok := processCPU()
 		for b.Loop() {
 			_ = cl.DoCache(ctx, cl.B().Get().Key("hot").Cache(), 60e9).Error()
+		}
+		if cpu1, _ := processCPU(); ok {
+			b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 		}
 	})
 	b.Run(name+"DoMulti64"+suffix, func(b *testing.B) {

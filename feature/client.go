@@ -25,6 +25,12 @@ type Client struct {
 	// modeCluster), once the connection is made: the rewrite depends on
 	// it (cluster slots, single-node builders).
 	mode atomic.Int32
+	// builder is what B returns when fixed: New and on set it for a
+	// connection already made, whose builder never changes; a lazy or
+	// background part asks its connection each time. (Asked through the
+	// registry's counted client, B cost every command two dynamic calls.)
+	builder rueidis.Builder
+	fixed   bool
 }
 
 // New wraps shared in the namespace. Closing the returned client does not
@@ -50,8 +56,18 @@ func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 	case seam.Deferred:
 	default:
 		c.known(shared.Mode())
+		c.fixBuilder()
 	}
 	return c
+}
+
+// fixBuilder sets B's answer for a connection already made; it runs before
+// the client is shared with other goroutines.
+func (c *Client) fixBuilder() {
+	c.builder, c.fixed = c.shared.B(), true
+	if c.hashTag && c.isCluster() {
+		c.builder = c.nodeBuilder
+	}
 }
 
 func newNamespace(ns string) *namespace {
@@ -62,6 +78,7 @@ func newNamespace(ns string) *namespace {
 func (c *Client) on(node rueidis.Client) *Client {
 	n := &Client{namespace: c.namespace, shared: node}
 	n.known(node.Mode())
+	n.fixBuilder()
 	return n
 }
 
@@ -132,6 +149,9 @@ func (c *Client) StripKey(k string) (key string, ok bool) { return strings.CutPr
 // cluster returns one that does not check cluster slots, since the keys
 // its callers write hash to other slots than the prefixed keys it sends.
 func (c *Client) B() rueidis.Builder {
+	if c.fixed {
+		return c.builder
+	}
 	b := c.shared.B() // a lazy part dials here
 	if c.mode.Load() == modeUnknown {
 		if conn, ok := c.shared.(seam.Deferred); ok {
@@ -248,14 +268,23 @@ func (c *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Du
 	if err := c.resolve(ctx); err != nil {
 		return rueidis.NewErrorResult(err)
 	}
-	cmd, names, err := c.rewriteCacheable(ctx, cmd, nil)
-	if err != nil {
-		return rueidis.NewErrorResult(err)
+	names := replyNames{keyed: true}
+	if !c.hotKey(&cmd) {
+		var err error
+		if cmd, names, err = c.rewriteCacheable(ctx, cmd, nil); err != nil {
+			return rueidis.NewErrorResult(err)
+		}
 	}
+	var r rueidis.RedisResult
 	if c.bounded(ctx) {
-		return c.unprefix(c.boundedDoCache(ctx, cmd, ttl), names, true)
+		r = c.boundedDoCache(ctx, cmd, ttl)
+	} else {
+		r = c.shared.DoCache(ctx, cmd, ttl)
 	}
-	return c.unprefix(c.shared.DoCache(ctx, cmd, ttl), names, true)
+	if names.untouched(&r) { // most replies: no call, no copy
+		return r
+	}
+	return c.unprefix(r, names, true)
 }
 
 func (c *Client) doCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {

@@ -125,6 +125,33 @@ func mayBlock(spec *keyspec.Command, args []string) bool {
 	return false
 }
 
+// hotKey prefixes in place the key of a one-key command handed over
+// whose key the part read before (see hotKeys): the common case of a
+// cache hit, without a lookup. It is rewriteCacheable's first step,
+// apart and small: the calls and results of the whole rewrite cost a
+// hit about a tenth of its time (BenchmarkServer/CacheHit). false leaves
+// cmd as it was.
+func (c *Client) hotKey(cmd *rueidis.Cacheable) bool {
+	completed := (*rueidis.Completed)(cmd)
+	args := completed.Commands()
+	if len(args) != 2 {
+		return false
+	}
+	inPlace, slotted := c.handedOver(completed)
+	if !inPlace {
+		return false
+	}
+	prefixed, ok := c.hot.find(args[0], args[1])
+	if !ok {
+		return false
+	}
+	args[1] = prefixed
+	if slotted {
+		*completed = completed.SetSlot(prefixed)
+	}
+	return true
+}
+
 // rewriteCacheable is rewrite for DoCache; later is as for rewriteAs.
 func (c *Client) rewriteCacheable(ctx context.Context, cmd rueidis.Cacheable, later *heldWrites) (rueidis.Cacheable, replyNames, error) {
 	out, spec, err := c.rewriteCacheableSpec(ctx, cmd, later)

@@ -221,12 +221,12 @@ func (t *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []ruei
 
 // DoCache sends cmd through the client-side cache, counted (a cache hit
 // too: it is a command the part ran).
-func (t *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
+func (t *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) (r rueidis.RedisResult) {
 	if !t.start(1) {
 		return rueidis.NewErrorResult(ErrReleased)
 	}
 	defer t.n.onPanic(1)
-	r := t.Client.DoCache(ctx, cmd, ttl)
+	r = t.Client.DoCache(ctx, cmd, ttl)
 	t.done(1, failed(&r))
 	return r
 }
