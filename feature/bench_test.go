@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/redis/rueidis"
 )
@@ -72,4 +73,42 @@ func serverCases(b *testing.B, name, suffix string, cl rueidis.Client, goroutine
 			}
 		}
 	})
+}
+
+// BenchmarkCacheHitPaired measures a client-side cache hit of raw rueidis,
+// a part over the same client and SessionRedis (called as users call it,
+// on its *Client) in turn, blocks of 500 hits each, in one loop: this
+// machine's speed swings between phases, and blocks this short see the
+// same phase. It reports each one's rate as a share of raw rueidis's
+// (part/raw, session/raw: 1 is as fast), the figure issue 25's target is
+// set in.
+func BenchmarkCacheHitPaired(b *testing.B) {
+	ctx := context.Background()
+	raw, part, session := rawPartSession(b)
+	hits := []func(){
+		func() { _ = raw.DoCache(ctx, raw.B().Get().Key("hot").Cache(), 60e9).Error() },
+		func() { _ = part.DoCache(ctx, part.B().Get().Key("hot").Cache(), 60e9).Error() },
+		func() { _ = session.Client.DoCache(ctx, session.Client.B().Get().Key("hot").Cache(), 60e9).Error() },
+	}
+	for _, c := range []rueidis.Client{raw, session.Client} {
+		_ = c.Do(ctx, c.B().Set().Key("hot").Value("0123456789abcdef").Build()).Error()
+	}
+	for _, hit := range hits {
+		hit()
+	}
+	const block = 500
+	var spent [3]time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, hit := range hits {
+			start := time.Now()
+			for range block {
+				hit()
+			}
+			spent[i] += time.Since(start)
+		}
+	}
+	b.ReportMetric(float64(spent[0])/float64(spent[1]), "part/raw")
+	b.ReportMetric(float64(spent[0])/float64(spent[2]), "session/raw")
+	b.ReportMetric(float64(spent[0])/float64(b.N*block), "raw-ns/hit")
 }

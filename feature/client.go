@@ -259,7 +259,9 @@ func (c *Client) doMulti(ctx context.Context, multi []rueidis.Completed) []rueid
 // DoCache is Do with client-side caching; invalidations arrive for the
 // prefixed key, which is the key the cache holds.
 func (c *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
-	if asCompleted := rueidis.Completed(cmd); asCompleted.IsEmpty() {
+	// Asked through a pointer: a converted copy of cmd cost a cache hit a
+	// stalled load (two 16-bit fields read back as one word).
+	if (*rueidis.Completed)(&cmd).IsEmpty() {
 		return rueidis.NewErrorResult(c.empty())
 	}
 	if c.obs != nil {

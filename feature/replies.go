@@ -23,7 +23,7 @@ func namesOf(spec *keyspec.Command) replyNames {
 // gives it back as it is. Small enough to inline where a copy of r into
 // unprefix and back costs a cache hit a noticeable share of its time.
 func (n replyNames) untouched(r *rueidis.RedisResult) bool {
-	return n.where == keyspec.NoNames && (!n.keyed || r.Error() == nil)
+	return n.where == keyspec.NoNames && (!n.keyed || rueidisx.Plain(r))
 }
 
 // unprefix gives r back with the prefix taken off the names it carries,

@@ -163,6 +163,9 @@ func (t *Client) done(n int, errs int) { t.n.done(n, errs) }
 // failed takes a pointer: a RedisResult is large, and this runs on every
 // command.
 func failed(r *rueidis.RedisResult) int {
+	if rueidisx.Plain(r) {
+		return 0
+	}
 	if err := r.Error(); err != nil && !rueidis.IsRedisNil(err) {
 		return 1
 	}

@@ -15,11 +15,12 @@ const CheckedVersion = "v1.0.80"
 // have the layout the mirrors expect.
 var ErrLayout = errors.New("rueidis's types differ from wireredis's mirrors of them")
 
-// Check reports whether both mirrors passed their check: nil, or an error
+// Check reports whether the mirrors passed their checks: nil, or an error
 // that says which failed, what follows, and which rueidis is linked in.
 // When the reply mirror fails, replies could keep the part's prefix, so
 // parts refuse to open; when only the command mirror fails, every command
-// is copied before it is prefixed (slower, never wrong).
+// is copied before it is prefixed (slower, never wrong); when only
+// the result mirror fails, Plain asks rueidis (slower, never wrong).
 func Check() error {
 	switch {
 	case !messageVerified:
@@ -27,6 +28,9 @@ func Check() error {
 			ErrLayout, LinkedVersion(), CheckedVersion, CheckedVersion)
 	case !pinVerified:
 		return fmt.Errorf("%w (command mirror; rueidis %s linked, %s checked): every command is copied before it is prefixed, which is slower",
+			ErrLayout, LinkedVersion(), CheckedVersion)
+	case !resultVerified:
+		return fmt.Errorf("%w (result mirror; rueidis %s linked, %s checked): every reply is asked whether it is an error the slower way",
 			ErrLayout, LinkedVersion(), CheckedVersion)
 	}
 	return nil

@@ -1,7 +1,7 @@
 // Package rueidisx does what rueidis (v1.0.80, whose layouts are those of
 // v1.0.79) does not export, for the namespaced client: build single-node
-// commands, tell whether a command is pinned, and take a prefix off the
-// names in a reply.
+// commands, tell whether a command is pinned, take a prefix off the
+// names in a reply, and tell cheaply whether a reply is an error.
 //
 // rueidis offers no constructor for a single-node command builder, no
 // accessor for a command's pin, and no way to change a RedisMessage. The
@@ -13,7 +13,8 @@
 // (PinVerified false) every command is copied (slower, never wrong), the
 // registry logs it once and ConnStats.CopiesCommands says so; when the
 // reply mirror fails (MessageVerified false) parts refuse to open, since
-// their replies would keep the prefix. CheckedVersion names the rueidis
+// their replies would keep the prefix; when the result mirror fails
+// (ResultVerified false) Plain asks rueidis (slower, never wrong). CheckedVersion names the rueidis
 // release the mirrors were checked against, and a test fails when go.mod
 // names another.
 package rueidisx

@@ -81,3 +81,34 @@ func TestReplyRewriting(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainAgreesWithError compares Plain with rueidis's own Error on
+// what a real server sends, RESP3 and RESP2, and on a client error; it
+// fails when a rueidis upgrade changes RedisResult (Plain then asks
+// rueidis, which is slower).
+func TestPlainAgreesWithError(t *testing.T) {
+	if !rueidisx.ResultVerified() {
+		t.Fatal("the layout of rueidis's RedisResult is not the one rueidisx mirrors: update the mirror in message.go")
+	}
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	for _, resp2 := range []bool{false, true} {
+		c := srv.NewClient(t, func(o *rueidis.ClientOption) { o.AlwaysRESP2 = resp2; o.DisableCache = resp2 })
+		_ = c.Do(ctx, c.B().Arbitrary("SET", "plain:s", "v").Build())
+		for _, args := range [][]string{
+			{"GET", "plain:s"}, {"GET", "plain:missing"}, {"INCR", "plain:s"}, {"PING"},
+			{"MGET", "plain:s", "plain:missing"}, {"HGETALL", "plain:s"}, {"NOSUCHCOMMAND"},
+			{"DBSIZE"}, {"EVAL", "return redis.error_reply('MY own')", "0"},
+			{"EVAL", "return false", "0"}, {"EVAL", "return {err='E2'}", "0"}, {"EVAL", "return 1.5", "0"},
+		} {
+			r := c.Do(ctx, c.B().Arbitrary(args...).Build())
+			if got, want := rueidisx.Plain(&r), r.Error() == nil; got != want {
+				t.Errorf("resp2=%v %q: Plain %v, Error %v", resp2, args, got, r.Error())
+			}
+		}
+	}
+	r := rueidis.NewErrorResult(context.Canceled)
+	if rueidisx.Plain(&r) {
+		t.Error("Plain of a client error is true")
+	}
+}
