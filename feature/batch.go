@@ -38,6 +38,7 @@ func (c *Client) rewriteAll(ctx context.Context, multi []rueidis.Completed, at w
 		if err == nil {
 			out[i], err = c.rewriteAs(cmd, args, spec, skip, &later, at)
 			names[i] = namesOf(spec)
+			markTransaction(names, i, spec.Name)
 		}
 		if err != nil {
 			return nil, nil, i, err

@@ -246,9 +246,9 @@ func (c *Client) doMulti(ctx context.Context, multi []rueidis.Completed) []rueid
 	}
 	var rs []rueidis.RedisResult
 	if c.bounded(ctx) {
-		rs = c.unprefixAll(c.boundedDoMulti(ctx, out), names, false)
+		rs = c.unprefixAll(c.boundedDoMulti(ctx, out), names, false, new(queuedNames))
 	} else {
-		rs = c.unprefixAll(c.shared.DoMulti(ctx, out...), names, false)
+		rs = c.unprefixAll(c.shared.DoMulti(ctx, out...), names, false, new(queuedNames))
 	}
 	for i, held := range apart {
 		rs[i] = unsubscribed(rs[i], held)
@@ -325,9 +325,9 @@ func (c *Client) doMultiCache(ctx context.Context, multi []rueidis.CacheableTTL)
 		return batchFailed(len(multi), at, err)
 	}
 	if c.bounded(ctx) {
-		return c.unprefixAll(c.boundedDoMultiCache(ctx, out), names, true)
+		return c.unprefixAll(c.boundedDoMultiCache(ctx, out), names, true, new(queuedNames))
 	}
-	return c.unprefixAll(c.shared.DoMultiCache(ctx, out...), names, true)
+	return c.unprefixAll(c.shared.DoMultiCache(ctx, out...), names, true, new(queuedNames))
 }
 
 // DoStream is Do with the reply streamed to an io.Writer. A streamed reply

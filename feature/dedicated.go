@@ -58,6 +58,9 @@ type dedicated struct {
 	// close; state is guarded by it.
 	turn  chan struct{}
 	state dedicatedState
+	// queued follows an open transaction's commands, whose replies
+	// come in EXEC's; guarded by turn.
+	queued queuedNames
 	// givenBack is set once close began: commands after it fail.
 	givenBack atomic.Bool
 	mu        sync.Mutex
@@ -188,7 +191,7 @@ func (d *dedicated) do(ctx context.Context, cmd rueidis.Completed) rueidis.Redis
 	if err != nil {
 		return rueidis.NewErrorResult(err)
 	}
-	return d.c.unprefix(d.d.Do(ctx, out[0]), names[0], false)
+	return d.c.unprefixAll([]rueidis.RedisResult{d.d.Do(ctx, out[0])}, names, false, &d.queued)[0]
 }
 
 func (d *dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
@@ -210,7 +213,7 @@ func (d *dedicated) doMulti(ctx context.Context, multi []rueidis.Completed) []ru
 	if err != nil {
 		return batchFailed(len(multi), at, err)
 	}
-	return d.c.unprefixAll(d.d.DoMulti(ctx, out...), names, false)
+	return d.c.unprefixAll(d.d.DoMulti(ctx, out...), names, false, &d.queued)
 }
 
 func (d *dedicated) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {

@@ -36,18 +36,29 @@ func (c *Client) unprefix(r rueidis.RedisResult, n replyNames, shared bool) ruei
 	}
 	m, err := r.ToMessage()
 	if err != nil {
-		if _, isRedis := rueidis.IsRedisErr(err); !isRedis || !n.keyed {
+		re, isRedis := rueidis.IsRedisErr(err)
+		if !isRedis || !n.keyed {
 			return r
+		}
+		// rueidis gives some server errors as the result's error rather
+		// than its message: an error queueing a command that DoCache
+		// wraps in MULTI ... EXEC (EXECABORT).
+		ownErr := r.NonRedisError() != nil
+		if ownErr {
+			m = rueidis.RedisMessage(*re)
 		}
 		// The message is the error's text, a string of its own: changing
 		// it leaves a cached reply as it was.
 		quoted := rueidisx.ReplaceInError(&m, "'"+c.prefix, "'")
 		// A server that lacks the command quotes its arguments: "unknown
 		// command `HEXPIRE`, with args beginning with: `session:h`, ...".
-		if rueidisx.ReplaceInError(&m, "`"+c.prefix, "`") || quoted {
-			return rueidis.NewResult(m, nil)
+		if !rueidisx.ReplaceInError(&m, "`"+c.prefix, "`") && !quoted {
+			return r
 		}
-		return r
+		if ownErr {
+			return rueidis.NewErrorResult((*rueidis.RedisError)(&m))
+		}
+		return rueidis.NewResult(m, nil)
 	}
 	if shared {
 		m = rueidisx.Clone(m)
@@ -89,12 +100,86 @@ func (c *Client) stripNames(m *rueidis.RedisMessage, where keyspec.Reply) {
 	}
 }
 
-// unprefixAll is unprefix for a batch.
-func (c *Client) unprefixAll(rs []rueidis.RedisResult, names []replyNames, shared bool) []rueidis.RedisResult {
+// Places of names that only a batch or a dedicated connection knows
+// (beyond keyspec's): the commands of a transaction answer QUEUED, and
+// their replies come in EXEC's, one element each.
+const (
+	txnBegin   keyspec.Reply = 255 - iota // MULTI
+	txnEnd                                // EXEC
+	txnDiscard                            // DISCARD
+)
+
+// markTransaction marks names[i] when it is a transaction's MULTI, EXEC
+// or DISCARD, for unprefixAll.
+func markTransaction(names []replyNames, i int, name string) {
+	switch name {
+	case "MULTI":
+		names[i].where = txnBegin
+	case "EXEC":
+		names[i] = replyNames{where: txnEnd}
+	case "DISCARD":
+		names[i].where = txnDiscard
+	}
+}
+
+// queuedNames follows an open transaction: the names of the commands
+// queued since MULTI. A batch on the shared connection has its own; a
+// dedicated connection keeps one across calls.
+type queuedNames struct {
+	open  bool
+	names []replyNames
+}
+
+// unprefixAll is unprefix for a batch; q follows its transactions. EXEC's
+// reply holds the replies of the commands queued since MULTI: element k
+// is unprefixed as the k-th of them would have been.
+func (c *Client) unprefixAll(rs []rueidis.RedisResult, names []replyNames, shared bool, q *queuedNames) []rueidis.RedisResult {
 	for i := range rs {
-		if i < len(names) {
-			rs[i] = c.unprefix(rs[i], names[i], shared)
+		if i >= len(names) {
+			break
+		}
+		switch n := names[i]; n.where {
+		case txnBegin:
+			q.open, q.names = rueidisx.Plain(&rs[i]), q.names[:0]
+		case txnEnd:
+			if q.open {
+				rs[i] = c.unprefixQueued(rs[i], q.names)
+			}
+			q.open, q.names = false, q.names[:0]
+		case txnDiscard:
+			q.open, q.names = false, q.names[:0]
+		default:
+			if q.open {
+				q.names = append(q.names, n)
+			}
+			rs[i] = c.unprefix(rs[i], n, shared)
 		}
 	}
 	return rs
+}
+
+// unprefixQueued unprefixes EXEC's reply r, whose elements answer the
+// commands queued, of the names given. A batch's replies are its own, not
+// a cache's: the elements change in place.
+func (c *Client) unprefixQueued(r rueidis.RedisResult, queued []replyNames) rueidis.RedisResult {
+	m, err := r.ToMessage()
+	if err != nil {
+		return r // EXECABORT, a discarded transaction: nothing of the queued
+	}
+	elems := rueidisx.Elements(&m)
+	for k := range elems {
+		if k >= len(queued) {
+			break
+		}
+		n := queued[k]
+		if elems[k].Error() != nil {
+			if n.keyed {
+				rueidisx.ReplaceInError(&elems[k], "'"+c.prefix, "'")
+				rueidisx.ReplaceInError(&elems[k], "`"+c.prefix, "`")
+			}
+			continue
+		}
+		c.stripNames(&elems[k], n.where)
+	}
+	return r
 }

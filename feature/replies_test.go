@@ -2,6 +2,7 @@ package feature_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -131,13 +132,20 @@ func TestRepliesAsIfNoPrefixExisted(t *testing.T) {
 				compare("Do", part.Do(ctx, part.B().Arbitrary(args...).Build()), plain.Do(ctx, plain.B().Arbitrary(args...).Build()), args)
 			}
 
-			// A cached read of a command with names (the cache's entry is
-			// shared: the copy taken off it must leave it as it was).
+			// A cached read whose reply quotes its key (twice: once
+			// cached, if rueidis caches it).
 			for range 2 {
 				cmd := func(c rueidis.Client) rueidis.Cacheable {
-					return rueidis.Cacheable(c.B().Arbitrary("XREAD", "STREAMS", "s", "0").ReadOnly())
+					return rueidis.Cacheable(c.B().Arbitrary("XPENDING", "s", "nogroup").ReadOnly())
 				}
-				compare("DoCache", part.DoCache(ctx, cmd(part), time.Minute), plain.DoCache(ctx, cmd(plain), time.Minute), []string{"XREAD", "STREAMS", "s", "0"})
+				compare("DoCache", part.DoCache(ctx, cmd(part), time.Minute), plain.DoCache(ctx, cmd(plain), time.Minute), []string{"XPENDING", "s", "nogroup"})
+			}
+			// The commands whose replies carry names do not have their key
+			// first, where rueidis keys its cache: DoCache refuses them
+			// (TestAttackHotCacheKeyNotTheKey).
+			xread := rueidis.Cacheable(part.B().Arbitrary("XREAD", "STREAMS", "s", "0").ReadOnly())
+			if err := part.DoCache(ctx, xread, time.Minute).Error(); !errors.Is(err, feature.ErrBadArguments) {
+				t.Errorf("DoCache XREAD STREAMS s 0: %v, want ErrBadArguments", err)
 			}
 		})
 	}

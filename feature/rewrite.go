@@ -192,26 +192,29 @@ func (c *Client) rewriteCacheableSpec(ctx context.Context, cmd rueidis.Cacheable
 		if len(args) < 4 || args[2] != "1" {
 			return cmd, spec, c.fail(spec.Name, "DoCache of a read-only script takes exactly one key (numkeys 1)", ErrBadArguments)
 		}
-		if !inPlace {
-			// Copied through Arbitrary, these would lose rueidis's
-			// read-only script tag, and the cache would key on the script
-			// instead of the key: the typed builders keep it. (In place,
-			// the command keeps every tag rueidis gave it.)
-			return c.rebuildScriptCache(args, spec), spec, nil
-		}
+		// Always rebuilt: only rueidis's read-only script tag, which the
+		// typed builders set and a command cast from Arbitrary lacks,
+		// makes the cache key on the key; without it rueidis keys on the
+		// script and sends PTTL <script> unprefixed.
+		return c.rebuildScriptCache(args, spec), spec, nil
 	}
 	if inPlace && len(args) == 2 && spec.SingleKey() == 1 {
 		prefixed := c.prefix + args[1]
 		c.hot.remember(args[0], args[1], prefixed)
 		return rueidis.Cacheable(setKey(completed, args, 1, prefixed, slotted, later)), spec, nil
 	}
-	if c.isCluster() {
-		// Without a key given (ZDIFF 0 ...), there is no slot to route
-		// by, and rueidis panics on it. Checked before anything is
-		// written.
-		var p keyspec.Positions
-		if err := spec.Find(args, &p); err == nil && p.Empty() {
+	// rueidis caches a reply under the second argument (MGET: each of
+	// its keys) and sends PTTL of it: that argument must be a key, or the
+	// server would read and track a name outside the namespace
+	// (SINTERCARD 1 k: PTTL 1). Checked before anything is written.
+	var p keyspec.Positions
+	if err := spec.Find(args, &p); err == nil {
+		if p.Empty() {
+			// ZDIFF 0 ...: no key, no slot (rueidis panics on a cluster).
 			return cmd, spec, c.fail(spec.Name, "DoCache caches replies by key, and none is given; send it with Do", ErrBadArguments)
+		}
+		if p.At(1) != keyspec.Key {
+			return cmd, spec, c.fail(spec.Name, "DoCache caches a reply under the command's first argument, which is not a key here; send it with Do", ErrBadArguments)
 		}
 	}
 	out, err := c.rewriteKeys(completed, args, spec, inPlace, slotted, later)
