@@ -703,7 +703,7 @@ func monitor(t *testing.T, addr string) (lines func() []string, stop func()) {
 			defer mu.Unlock()
 			return append([]string(nil), got...)
 		}, func() {
-			conn.Close()
+			_ = conn.Close()
 			<-done
 		}
 }
