@@ -879,3 +879,54 @@ func commandCalls(t *testing.T, raw rueidis.Client) map[string]int64 {
 	}
 	return calls
 }
+
+// TestAttackHotExecSkipsWhatWasNotQueued: inside MULTI, the server runs
+// WATCH at once and fails it ("WATCH inside MULTI is not allowed")
+// without ending the transaction, and refuses a nested MULTI the same
+// way: neither is an element of EXEC's reply. Counting them would shift
+// every later element onto another command's names: LRANGE's values,
+// which start with the part's prefix as data, would be taken for KEYS's
+// names and cut. Judged against the values the server holds.
+func TestAttackHotExecSkipsWhatWasNotQueued(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	shared := srv.NewClient(t, nil)
+	a := feature.New(shared, "a")
+	must(t, a.Do(ctx, a.B().Rpush().Key("l").Element("a:value").Build()))
+	txn := func(b rueidis.Builder) []rueidis.Completed {
+		return []rueidis.Completed{
+			b.Multi().Build(),
+			b.Arbitrary("WATCH").Keys("w").Build(),
+			b.Arbitrary("MULTI").Build(),
+			b.Keys().Pattern("l").Build(),
+			b.Lrange().Key("l").Start(0).Stop(-1).Build(),
+			b.Exec().Build(),
+		}
+	}
+	check := func(what string, exec rueidis.RedisResult) {
+		t.Helper()
+		arr, err := exec.ToArray()
+		if err != nil || len(arr) != 2 {
+			t.Fatalf("%s: EXEC = %v, %v", what, arr, err)
+		}
+		if keys, _ := arr[0].AsStrSlice(); len(keys) != 1 || keys[0] != "l" {
+			t.Errorf("%s: KEYS l in EXEC = %q, want [l]", what, keys)
+		}
+		if vals, _ := arr[1].AsStrSlice(); len(vals) != 1 || vals[0] != "a:value" {
+			t.Errorf("%s: LRANGE in EXEC = %q, want [a:value] (the value as stored)", what, vals)
+		}
+	}
+	err := a.Dedicated(func(d rueidis.DedicatedClient) error {
+		var last rueidis.RedisResult
+		for _, cmd := range txn(d.B()) {
+			last = d.Do(ctx, cmd)
+		}
+		check("Dedicated Do", last)
+		rs := d.DoMulti(ctx, txn(d.B())...)
+		check("Dedicated DoMulti", rs[len(rs)-1])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -140,7 +140,9 @@ func (c *Client) unprefixAll(rs []rueidis.RedisResult, names []replyNames, share
 		}
 		switch n := names[i]; n.where {
 		case txnBegin:
-			q.open, q.names = rueidisx.Plain(&rs[i]), q.names[:0]
+			if rueidisx.Plain(&rs[i]) { // not a nested MULTI's error
+				q.open, q.names = true, q.names[:0]
+			}
 		case txnEnd:
 			if q.open {
 				rs[i] = c.unprefixQueued(rs[i], q.names)
@@ -149,13 +151,23 @@ func (c *Client) unprefixAll(rs []rueidis.RedisResult, names []replyNames, share
 		case txnDiscard:
 			q.open, q.names = false, q.names[:0]
 		default:
-			if q.open {
+			// Only what the server queued answers in EXEC's reply: a
+			// command it ran at once (WATCH inside MULTI fails) or
+			// refused is not one of its elements.
+			if q.open && queued(&rs[i]) {
 				q.names = append(q.names, n)
 			}
 			rs[i] = c.unprefix(rs[i], n, shared)
 		}
 	}
 	return rs
+}
+
+// queued reports whether r is the server's answer to a command it queued
+// in a transaction.
+func queued(r *rueidis.RedisResult) bool {
+	s, err := r.ToString()
+	return err == nil && s == "QUEUED"
 }
 
 // unprefixQueued unprefixes EXEC's reply r, whose elements answer the
