@@ -905,6 +905,9 @@ func TestAttackHotExecSkipsWhatWasNotQueued(t *testing.T) {
 	}
 	check := func(what string, exec rueidis.RedisResult) {
 		t.Helper()
+		if err := exec.Error(); err != nil && strings.Contains(err.Error(), "EXECABORT") {
+			return // Valkey 8 refuses WATCH and MULTI inside MULTI, and discards the transaction
+		}
 		arr, err := exec.ToArray()
 		if err != nil || len(arr) != 2 {
 			t.Fatalf("%s: EXEC = %v, %v", what, arr, err)

@@ -85,6 +85,13 @@ func (d *dedicated) take(ctx context.Context) error {
 		d.give()
 		return rueidis.ErrDedicatedClientRecycled
 	}
+	// The select picks at random when both are ready: a context already
+	// done sends nothing, for sure, so that the part's view of an open
+	// transaction stays the server's (see queuedNames).
+	if err := ctx.Err(); err != nil {
+		d.give()
+		return err
+	}
 	return nil
 }
 

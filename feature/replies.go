@@ -1,6 +1,7 @@
 package feature
 
 import (
+	"fmt"
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/keyspec"
@@ -126,8 +127,34 @@ func markTransaction(names []replyNames, i int, name string) {
 // queued since MULTI. A batch on the shared connection has its own; a
 // dedicated connection keeps one across calls.
 type queuedNames struct {
-	open  bool
-	names []replyNames
+	open bool
+	// unsure is set when a call ended without the server's answer
+	// (cancelled, timed out, disconnected) or a command was queued in a
+	// transaction the part did not see open: the server may have
+	// queued what the part does not know of, so the next EXEC's
+	// elements cannot be matched, and its reply is withheld. A MULTI
+	// answered OK starts afresh.
+	unsure bool
+	names  []replyNames
+}
+
+// withheld is what EXEC gives when its elements cannot be matched.
+func (c *Client) withheld() rueidis.RedisResult {
+	return rueidis.NewErrorResult(fmt.Errorf("wireredis: part %q: EXEC ran, but its reply is withheld: a call inside the transaction ended without the server's answer (cancelled, timed out or disconnected), so the reply's elements cannot be matched to their commands and could show the prefix: %w", c.ns, ErrRefused))
+}
+
+// unanswered reports whether r ended without the server's answer: a
+// client error, not one the server sent.
+func unanswered(r *rueidis.RedisResult) bool {
+	if rueidisx.Plain(r) {
+		return false
+	}
+	err := r.NonRedisError()
+	if err == nil {
+		return false
+	}
+	_, isRedis := rueidis.IsRedisErr(err)
+	return !isRedis
 }
 
 // unprefixAll is unprefix for a batch; q follows its transactions. EXEC's
@@ -138,23 +165,32 @@ func (c *Client) unprefixAll(rs []rueidis.RedisResult, names []replyNames, share
 		if i >= len(names) {
 			break
 		}
+		if unanswered(&rs[i]) {
+			q.unsure = true
+		}
 		switch n := names[i]; n.where {
 		case txnBegin:
 			if rueidisx.Plain(&rs[i]) { // not a nested MULTI's error
-				q.open, q.names = true, q.names[:0]
+				q.open, q.unsure, q.names = true, false, q.names[:0]
 			}
 		case txnEnd:
-			if q.open {
+			switch {
+			case q.unsure && rueidisx.Plain(&rs[i]):
+				rs[i] = c.withheld()
+			case q.open:
 				rs[i] = c.unprefixQueued(rs[i], q.names)
 			}
-			q.open, q.names = false, q.names[:0]
+			q.open, q.unsure, q.names = false, false, q.names[:0]
 		case txnDiscard:
-			q.open, q.names = false, q.names[:0]
+			q.open, q.unsure, q.names = false, false, q.names[:0]
 		default:
 			// Only what the server queued answers in EXEC's reply: a
 			// command it ran at once (WATCH inside MULTI fails) or
 			// refused is not one of its elements.
-			if q.open && queued(&rs[i]) {
+			if queued(&rs[i]) {
+				if !q.open {
+					q.open, q.unsure = true, true // a MULTI the part did not see
+				}
 				q.names = append(q.names, n)
 			}
 			rs[i] = c.unprefix(rs[i], n, shared)
