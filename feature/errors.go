@@ -22,7 +22,10 @@ var (
 	// ErrRefused is matched by errors for commands that would cross the
 	// namespace (FLUSHDB, RANDOMKEY, SELECT, ...), reach the whole server
 	// (CONFIG, SHUTDOWN, CLIENT KILL, ...) or, sent alone on a shared
-	// connection, act on other parts' commands (MULTI, WATCH, ...).
+	// connection, act on other parts' commands (MULTI, WATCH, ...). It
+	// also matches an EXEC reply withheld on a dedicated connection
+	// when a call inside the transaction ended without the server's
+	// answer: its elements could not be matched to their commands.
 	ErrRefused = keyspec.ErrRefused
 	// ErrUnknownCommand is matched by errors for commands the key table does
 	// not know: their keys cannot be placed, so they are not sent.
