@@ -50,10 +50,7 @@ func (c *Client) unprefix(r rueidis.RedisResult, n replyNames, shared bool) ruei
 		}
 		// The message is the error's text, a string of its own: changing
 		// it leaves a cached reply as it was.
-		quoted := rueidisx.ReplaceInError(&m, "'"+c.prefix, "'")
-		// A server that lacks the command quotes its arguments: "unknown
-		// command `HEXPIRE`, with args beginning with: `session:h`, ...".
-		if !rueidisx.ReplaceInError(&m, "`"+c.prefix, "`") && !quoted {
+		if !c.unquote(&m) {
 			return r
 		}
 		if ownErr {
@@ -66,6 +63,15 @@ func (c *Client) unprefix(r rueidis.RedisResult, n replyNames, shared bool) ruei
 	}
 	c.stripNames(&m, n.where)
 	return rueidis.NewResult(m, nil)
+}
+
+// unquote takes the prefix off the names an error message m quotes, and
+// reports whether it changed m. Servers quote with ' (NOGROUP No such
+// key 'k') or, for the arguments of a command they lack, with `
+// ("unknown command `HEXPIRE`, with args beginning with: `session:h`").
+func (c *Client) unquote(m *rueidis.RedisMessage) bool {
+	quoted := rueidisx.ReplaceInError(m, "'"+c.prefix, "'")
+	return rueidisx.ReplaceInError(m, "`"+c.prefix, "`") || quoted
 }
 
 // stripNames takes the prefix off the names that where places in m.
@@ -220,14 +226,11 @@ func (c *Client) unprefixQueued(r rueidis.RedisResult, queued []replyNames) ruei
 			break
 		}
 		n := queued[k]
-		if elems[k].Error() != nil {
-			if n.keyed {
-				rueidisx.ReplaceInError(&elems[k], "'"+c.prefix, "'")
-				rueidisx.ReplaceInError(&elems[k], "`"+c.prefix, "`")
-			}
-			continue
+		if elems[k].Error() == nil {
+			c.stripNames(&elems[k], n.where)
+		} else if n.keyed {
+			c.unquote(&elems[k])
 		}
-		c.stripNames(&elems[k], n.where)
 	}
 	return r
 }
