@@ -81,23 +81,29 @@ func serverCases(b *testing.B, name, suffix string, cl rueidis.Client, goroutine
 // machine's speed swings between phases, and blocks this short see the
 // same phase. It reports each one's rate as a share of raw rueidis's
 // (part/raw, session/raw: 1 is as fast), the figure issue 25's target is
-// set in.
+// set in; and the same three under a context with a deadline, as a
+// request handler's is (deadline-part/raw, deadline-session/raw, each
+// against raw rueidis given the same context).
 func BenchmarkCacheHitPaired(b *testing.B) {
-	ctx := context.Background()
 	raw, part, session := rawPartSession(b)
-	hits := []func(){
-		func() { _ = raw.DoCache(ctx, raw.B().Get().Key("hot").Cache(), 60e9).Error() },
-		func() { _ = part.DoCache(ctx, part.B().Get().Key("hot").Cache(), 60e9).Error() },
-		func() { _ = session.Client.DoCache(ctx, session.Client.B().Get().Key("hot").Cache(), 60e9).Error() },
+	request, cancel := context.WithTimeout(context.Background(), time.Hour)
+	b.Cleanup(cancel)
+	var hits []func()
+	for _, ctx := range []context.Context{context.Background(), request} {
+		hits = append(hits,
+			func() { _ = raw.DoCache(ctx, raw.B().Get().Key("hot").Cache(), 60e9).Error() },
+			func() { _ = part.DoCache(ctx, part.B().Get().Key("hot").Cache(), 60e9).Error() },
+			func() { _ = session.Client.DoCache(ctx, session.Client.B().Get().Key("hot").Cache(), 60e9).Error() },
+		)
 	}
 	for _, c := range []rueidis.Client{raw, session.Client} {
-		_ = c.Do(ctx, c.B().Set().Key("hot").Value("0123456789abcdef").Build()).Error()
+		_ = c.Do(request, c.B().Set().Key("hot").Value("0123456789abcdef").Build()).Error()
 	}
 	for _, hit := range hits {
 		hit()
 	}
 	const block = 500
-	var spent [3]time.Duration
+	spent := make([]time.Duration, len(hits))
 	b.ReportAllocs()
 	for b.Loop() {
 		for i, hit := range hits {
@@ -108,7 +114,10 @@ func BenchmarkCacheHitPaired(b *testing.B) {
 			spent[i] += time.Since(start)
 		}
 	}
-	b.ReportMetric(float64(spent[0])/float64(spent[1]), "part/raw")
-	b.ReportMetric(float64(spent[0])/float64(spent[2]), "session/raw")
+	for i, name := range []string{"", "deadline-"} {
+		at := 3 * i
+		b.ReportMetric(float64(spent[at])/float64(spent[at+1]), name+"part/raw")
+		b.ReportMetric(float64(spent[at])/float64(spent[at+2]), name+"session/raw")
+	}
 	b.ReportMetric(float64(spent[0])/float64(b.N*block), "raw-ns/hit")
 }

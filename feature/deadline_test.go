@@ -249,3 +249,58 @@ func openWithK(t *testing.T, reg *registry.Registry, base provider.Options) *fea
 	}
 	return p
 }
+
+// TestCallerDeadlineAloneSparesTheConnection: a part without a timeout of
+// its own, called with a deadline (a request handler's context) while its
+// connection is idle, the server stalled. rueidis sends a command alone
+// on an idle connection synchronously, with the context's deadline on the
+// socket, and closes the connection when it passes; the part hands it the
+// context without its deadline, so the call fails naming the caller's
+// deadline and the connection stays. Each case on a connection of its
+// own: the first call that goes through rueidis's queue keeps the
+// connection pipelined, and it is the idle one that is at stake. (Given
+// the deadline, rueidis v1.0.79 closed the connection in the Do and
+// DoMulti cases; its cached calls queued theirs.)
+func TestCallerDeadlineAloneSparesTheConnection(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		call func(ctx context.Context, p *feature.Client) error
+	}{
+		{"Do", func(ctx context.Context, p *feature.Client) error {
+			return p.Do(ctx, p.B().Get().Key("k").Build()).Error()
+		}},
+		{"DoCache, a miss", func(ctx context.Context, p *feature.Client) error {
+			return p.DoCache(ctx, p.B().Get().Key("cold").Cache(), time.Minute).Error()
+		}},
+		{"DoMulti", func(ctx context.Context, p *feature.Client) error {
+			return p.DoMulti(ctx, p.B().Get().Key("k").Build(), p.B().Get().Key("cold").Build())[0].Error()
+		}},
+		{"DoMultiCache, a miss", func(ctx context.Context, p *feature.Client) error {
+			return p.DoMultiCache(ctx, rueidis.CT(p.B().Get().Key("cold").Cache(), time.Minute))[0].Error()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := redistest.Start(t)
+			reg, base := parts(t, "REDIS_URL="+srv.URL(), "REDIS_PIPELINE_MULTIPLEX=-1")
+			p := openWithK(t, reg, base)
+			before := partConns(t, srv)
+			srv.Pause()
+			callCtx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			start := time.Now()
+			err := tc.call(callCtx, p)
+			elapsed := time.Since(start)
+			cancel()
+			srv.Resume()
+			var de *feature.DeadlineError
+			if !errors.As(err, &de) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), `part "p": no reply before the caller's context deadline`) || elapsed > 2*time.Second {
+				t.Errorf("after %s: %v; want a DeadlineError naming the caller's deadline", elapsed, err)
+			}
+			if v, err := p.Do(context.Background(), p.B().Get().Key("k").Build()).ToString(); err != nil || v != "v" {
+				t.Errorf("GET k after the stall: %q, %v; want v", v, err)
+			}
+			if after := partConns(t, srv); !slices.Equal(before, after) {
+				t.Errorf("the connection was replaced: ids %v before, %v after", before, after)
+			}
+		})
+	}
+}
