@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,19 +17,45 @@ import (
 	"github.com/wireredis/wireredis/registry"
 )
 
-// hitLevels are the goroutine counts of the cache-hit trials.
-var hitLevels = []int{1, 64}
+// hitCase is one kind of cache-hit trial: n goroutines, each calling
+// with a context that has a deadline (as a request handler's has) or not.
+type hitCase struct {
+	n        int
+	deadline bool
+}
+
+// String names the case in the report: "64", "64, under a deadline".
+func (h hitCase) String() string {
+	if h.deadline {
+		return strconv.Itoa(h.n) + ", under a deadline"
+	}
+	return strconv.Itoa(h.n)
+}
+
+// goroutines names the case in a sentence: "64 goroutines, under a
+// deadline".
+func (h hitCase) goroutines() string {
+	s := strconv.Itoa(h.n) + " goroutines"
+	if h.deadline {
+		s += ", under a deadline"
+	}
+	return s
+}
+
+// hitCases are the cache-hit trials: 1 and 64 goroutines, without and
+// with a deadline.
+var hitCases = []hitCase{{1, false}, {64, false}, {1, true}, {64, true}}
 
 // hitClients are the clients whose cache hits are measured.
 var hitClients = []string{nameRaw, nameSession}
 
 // newHits makes the cache-hit results of the clients among hitClients.
-func newHits(clients []client) map[string]map[int][]trial {
-	h := map[string]map[int][]trial{}
+func newHits(clients []client) map[string]map[hitCase][]trial {
+	h := map[string]map[hitCase][]trial{}
 	for _, c := range clients {
 		for _, name := range hitClients {
 			if c.name == name && c.rueidis != nil {
-				h[c.name] = map[int][]trial{}
+				h[c.name] = map[hitCase][]trial{}
 			}
 		}
 	}
@@ -46,13 +73,19 @@ const hotValue = "0123456789abcdef"
 // returns hits per second and the bytes and allocations per hit. The key
 // is set (once: SET NX, as a write would invalidate the cached copy, at a
 // moment of the server's choosing) and read once first, so that every
-// read of the trial is a hit; more than 1 % misses is an error.
-func measureHits(ctx context.Context, c rueidis.Client, n int, d time.Duration) (trial, error) {
+// read of the trial is a hit; more than 1 % misses is an error. With
+// deadline, each read is given a context with a deadline (an hour off).
+func measureHits(ctx context.Context, c rueidis.Client, n int, deadline bool, d time.Duration) (trial, error) {
 	if err := c.Do(ctx, c.B().Set().Key("hot").Value(hotValue).Nx().Build()).Error(); err != nil && !rueidis.IsRedisNil(err) {
 		return trial{}, err
 	}
 	if err := c.DoCache(ctx, c.B().Get().Key("hot").Cache(), time.Minute).Error(); err != nil {
 		return trial{}, err
+	}
+	if deadline {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Hour)
+		defer cancel()
 	}
 	var hits, misses atomic.Int64
 	var firstErr atomic.Value

@@ -30,9 +30,9 @@ type phase struct {
 	// value a round.
 	redisBenchmark []float64
 	// hits holds the cache-hit trials (DoCache of one hot key) of raw
-	// rueidis and SessionRedis by goroutine count, a trial a round; nil
-	// when the phase measures none.
-	hits map[string]map[int][]trial
+	// rueidis and SessionRedis by case, a trial a round; nil when the
+	// phase measures none.
+	hits map[string]map[hitCase][]trial
 }
 
 // trial is one measurement: commands per second and the latencies of
@@ -94,19 +94,19 @@ func measureRound(ctx context.Context, ph *phase, clients []client, levels []int
 	if ph.hits == nil {
 		return nil
 	}
-	for _, n := range hitLevels {
+	for _, h := range hitCases {
 		for i := range clients {
 			c := clients[(i+round)%len(clients)]
 			if _, ok := ph.hits[c.name]; !ok {
 				continue
 			}
-			t, err := measureHits(ctx, c.rueidis, n, d)
+			t, err := measureHits(ctx, c.rueidis, h.n, h.deadline, d)
 			if err != nil {
-				return fmt.Errorf("%s %s, cache hits, %d goroutines: %w", ph.name, c.name, n, err)
+				return fmt.Errorf("%s %s, cache hits, %s: %w", ph.name, c.name, h.goroutines(), err)
 			}
-			ph.hits[c.name][n] = append(ph.hits[c.name][n], t)
-			fmt.Fprintf(os.Stderr, "%s round %d  %-28s %4d goroutines  %9.0f cache hits/s  %6.0f ns/hit  %5.0f B %4.1f allocs/hit\n",
-				ph.name, round+1, c.name, n, t.ops, 1e9/t.ops, t.bytes, t.allocs)
+			ph.hits[c.name][h] = append(ph.hits[c.name][h], t)
+			fmt.Fprintf(os.Stderr, "%s round %d  %-28s %s  %9.0f cache hits/s  %6.0f ns/hit  %5.0f B %4.1f allocs/hit\n",
+				ph.name, round+1, c.name, h.goroutines(), t.ops, 1e9/t.ops, t.bytes, t.allocs)
 		}
 	}
 	return nil
@@ -306,14 +306,14 @@ func (ph *phase) printMedians(levels []int) {
 			fmt.Fprintf(os.Stderr, "%s median  %-28s %4d goroutines  %9.0f ops/s  p99 %7s  %.3f × %s  %s/command\n", ph.name, name, n, median(opsOf(ts)), medianDuration(p99Of(ts)), median(r), first, perCommand(ts))
 		}
 	}
-	for _, n := range hitLevels {
+	for _, h := range hitCases {
 		for _, name := range hitClients {
-			if ts := ph.hits[name][n]; len(ts) > 0 {
-				fmt.Fprintf(os.Stderr, "%s median  %-28s %4d goroutines  %9.0f cache hits/s  %s/hit\n", ph.name, name, n, median(opsOf(ts)), perCommand(ts))
+			if ts := ph.hits[name][h]; len(ts) > 0 {
+				fmt.Fprintf(os.Stderr, "%s median  %-28s %s  %9.0f cache hits/s  %s/hit\n", ph.name, name, h.goroutines(), median(opsOf(ts)), perCommand(ts))
 			}
 		}
 		if ph.hasHits() {
-			fmt.Fprintf(os.Stderr, "%s median  cache hit, SessionRedis / raw rueidis, %d goroutines: %s\n", ph.name, n, spread(ph.hitRatios(n)))
+			fmt.Fprintf(os.Stderr, "%s median  cache hit, SessionRedis / raw rueidis, %s: %s\n", ph.name, h.goroutines(), spread(ph.hitRatios(h)))
 		}
 	}
 }

@@ -26,11 +26,11 @@ func TestRender(t *testing.T) {
 			}
 		}
 		ph.redisBenchmark = []float64{500000, 500000, 500000}
-		ph.hits = map[string]map[int][]trial{nameRaw: {}, nameSession: {}}
-		for _, n := range hitLevels {
+		ph.hits = map[string]map[hitCase][]trial{nameRaw: {}, nameSession: {}}
+		for _, h := range hitCases {
 			for range 3 {
-				ph.hits[nameRaw][n] = append(ph.hits[nameRaw][n], trial{ops: 4e6, bytes: 0})
-				ph.hits[nameSession][n] = append(ph.hits[nameSession][n], trial{ops: 3.4e6, bytes: 0})
+				ph.hits[nameRaw][h] = append(ph.hits[nameRaw][h], trial{ops: 4e6, bytes: 0})
+				ph.hits[nameSession][h] = append(ph.hits[nameSession][h], trial{ops: 3.4e6, bytes: 0})
 			}
 		}
 		return ph
@@ -56,6 +56,8 @@ func TestRender(t *testing.T) {
 		"| bytes per idle part reported | 4500 B, 30 objects (heap growth / 1000 parts) | – |",
 		"| cache hit (DoCache of a hot key): SessionRedis ≥ 0.9× raw rueidis, 1 goroutines, pinned | 0.85 (0.85–0.85) × | **no** (6 % short) |",
 		"| 64 | 4000000 (250 ns) 0 B, 0.0 allocs | 3400000 (294 ns) 0 B, 0.0 allocs | 0.85 (0.85–0.85) |",
+		"| 64, under a deadline | 4000000 (250 ns) 0 B, 0.0 allocs | 3400000 (294 ns) 0 B, 0.0 allocs | 0.85 (0.85–0.85) |",
+		"| cache hit (DoCache of a hot key): SessionRedis ≥ 0.9× raw rueidis, 1 goroutines, under a deadline, pinned | 0.85 (0.85–0.85) × | **no** (6 % short) |",
 		"| SessionRedis ≥ 2× raw rueidis, 256 goroutines, cluster | 2.50 (2.50–2.50) × | yes |",
 		"### Cluster",
 	} {
