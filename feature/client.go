@@ -280,13 +280,17 @@ func (c *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Du
 		}
 	}
 	var r rueidis.RedisResult
-	if c.bounded(ctx) {
+	bounded := c.bounded(ctx)
+	if bounded {
 		r = c.boundedDoCache(ctx, cmd, ttl)
 	} else {
 		r = c.shared.DoCache(ctx, cmd, ttl)
 	}
 	if names.untouched(&r) { // most replies: no call, no copy
 		return r
+	}
+	if !bounded { // bound.failed does it for the bounded
+		ownContextError(ctx, &r)
 	}
 	return c.unprefix(r, names, true)
 }
@@ -305,13 +309,17 @@ func (c *Client) doCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Du
 		}
 	}
 	var r rueidis.RedisResult
-	if c.bounded(ctx) {
+	bounded := c.bounded(ctx)
+	if bounded {
 		r = c.boundedDoCache(ctx, cmd, ttl)
 	} else {
 		r = c.shared.DoCache(ctx, cmd, ttl)
 	}
 	if names.untouched(&r) { // most replies: no call, no copy
 		return r
+	}
+	if !bounded { // bound.failed does it for the bounded
+		ownContextError(ctx, &r)
 	}
 	return c.unprefix(r, names, true)
 }
@@ -340,7 +348,13 @@ func (c *Client) doMultiCache(ctx context.Context, multi []rueidis.CacheableTTL)
 	if c.bounded(ctx) {
 		return c.unprefixAll(c.boundedDoMultiCache(ctx, out), names, true, new(queuedNames))
 	}
-	return c.unprefixAll(c.shared.DoMultiCache(ctx, out...), names, true, new(queuedNames))
+	rs := c.shared.DoMultiCache(ctx, out...)
+	if ctx.Err() != nil {
+		for i := range rs {
+			ownContextError(ctx, &rs[i])
+		}
+	}
+	return c.unprefixAll(rs, names, true, new(queuedNames))
 }
 
 // DoStream is Do with the reply streamed to an io.Writer. A streamed reply

@@ -95,10 +95,12 @@ func (c *Client) limit(ctx context.Context, s shape) bound {
 	}
 	if s.pooled {
 		// A connection of the call's own: the earlier deadline goes to
-		// rueidis as it is.
+		// rueidis as it is (it bounds the dial of that connection too).
+		// There rueidis waits on the socket, and sees a cancellation only
+		// at the deadline.
 		if own {
 			var cancel context.CancelFunc
-			b.ctx, cancel = context.WithDeadlineCause(ctx, b.ownDeadline, b.own)
+			b.ctx, cancel = context.WithDeadlineCause(honest{ctx}, b.ownDeadline, b.own)
 			b.cancel = func(error) { cancel() }
 		}
 		return b
@@ -109,22 +111,75 @@ func (c *Client) limit(ctx context.Context, s shape) bound {
 		// (those cost a cache hit six allocations, four times its time).
 		b.ctx = withoutDeadline{ctx}
 	}
+	timer, cause := c.timeout, error(b.own)
+	if !own && hasCaller && ctx.Done() == nil {
+		// A deadline that nothing ends (a context that breaks its
+		// contract, Done nil): without it, rueidis would wait forever.
+		own, timer, cause = true, time.Until(callerDeadline), &DeadlineError{Namespace: c.ns, By: callersDeadline}
+	}
 	if own {
 		var cancel context.CancelCauseFunc
-		b.ctx, cancel = context.WithCancelCause(b.ctx)
-		err := b.own
-		b.stop = time.AfterFunc(c.timeout, func() { cancel(err) }).Stop
+		b.ctx, cancel = context.WithCancelCause(honest{b.ctx})
 		b.cancel = cancel
+		if timer <= 0 { // passed already: rueidis must send nothing
+			cancel(cause)
+			return b
+		}
+		b.stop = time.AfterFunc(timer, func() { cancel(cause) }).Stop
 	}
 	return b
 }
 
-// withoutDeadline is a context without its deadline: its Done, Err and
-// values are those of the context it holds, so a call given it still ends
-// when that context ends, but rueidis puts no deadline on the socket.
+// callersDeadline is DeadlineError.By for the caller's deadline.
+const callersDeadline = "the caller's context deadline"
+
+// honest is a context whose Err is not nil once its Done is closed, as
+// the context package requires: a context derived from one whose Err
+// stays nil panics when its parent ends (in a goroutine of the context
+// package, which would end the process), and rueidis would take the
+// command for answered while it is still queued.
+type honest struct{ context.Context }
+
+func (h honest) Err() error { return errOf(h.Context) }
+
+func errOf(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return context.Canceled
+	default:
+		return nil
+	}
+}
+
+// withoutDeadline is a context without its deadline: its Done and values
+// are those of the context it holds, and its Err as honest's, so a call
+// given it still ends when that context ends, but rueidis puts no
+// deadline on the socket.
 type withoutDeadline struct{ context.Context }
 
 func (withoutDeadline) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+func (w withoutDeadline) Err() error { return errOf(w.Context) }
+
+// ownContextError gives a cached read that its caller's context ended the
+// caller's own error. A read waiting for another caller's fetch of the
+// same key gets that caller's error when the other call ends (its
+// deadline, say), and rueidis retries the read only while its own
+// context is alive.
+func ownContextError(ctx context.Context, r *rueidis.RedisResult) {
+	err := ctx.Err()
+	if err == nil {
+		return
+	}
+	if e := r.Error(); e != nil && (errors.Is(e, context.Canceled) || errors.Is(e, context.DeadlineExceeded)) {
+		if _, isRedis := rueidis.IsRedisErr(e); !isRedis {
+			*r = rueidis.NewErrorResult(err)
+		}
+	}
+}
 
 // failed turns the error of a result that a deadline ended into one that
 // says which deadline it was: a *DeadlineError (matching
@@ -148,7 +203,7 @@ func (b bound) failed(r rueidis.RedisResult) rueidis.RedisResult {
 		return rueidis.NewErrorResult(b.own)
 	}
 	if dl, ok := b.caller.Deadline(); ok && !now.Before(dl) || errors.Is(b.caller.Err(), context.DeadlineExceeded) {
-		return rueidis.NewErrorResult(&DeadlineError{Namespace: b.ns, By: "the caller's context deadline"})
+		return rueidis.NewErrorResult(&DeadlineError{Namespace: b.ns, By: callersDeadline})
 	}
 	if cerr := b.caller.Err(); cerr != nil {
 		return rueidis.NewErrorResult(cerr)
@@ -266,7 +321,7 @@ func (c *Client) callerFailed(caller context.Context, r *rueidis.RedisResult) {
 
 // boundedDo is the shared connection's Do, bounded.
 func (c *Client) boundedDo(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	if c.timeout == 0 && !cmd.IsBlock() { // not pooled: see callerFailed
+	if c.timeout == 0 && !cmd.IsBlock() && ctx.Done() != nil { // not pooled: see callerFailed
 		r := c.shared.Do(withoutDeadline{ctx}, cmd)
 		c.callerFailed(ctx, &r)
 		return r
@@ -289,7 +344,7 @@ func (c *Client) boundedDoMulti(ctx context.Context, multi []rueidis.Completed) 
 
 // boundedDoCache is the shared connection's DoCache, bounded.
 func (c *Client) boundedDoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
-	if c.timeout == 0 { // see callerFailed
+	if c.timeout == 0 && ctx.Done() != nil { // see callerFailed
 		r := c.shared.DoCache(withoutDeadline{ctx}, cmd, ttl)
 		c.callerFailed(ctx, &r)
 		return r
@@ -301,7 +356,10 @@ func (c *Client) boundedDoCache(ctx context.Context, cmd rueidis.Cacheable, ttl 
 
 // boundedDoMultiCache is the shared connection's DoMultiCache, bounded.
 func (c *Client) boundedDoMultiCache(ctx context.Context, multi []rueidis.CacheableTTL) []rueidis.RedisResult {
-	b := c.limit(ctx, shape{pooled: len(multi) >= pooledMulti})
+	// Never pooled, however large: rueidis sends a DoMultiCache on the
+	// shared connection (without a cache, as its DoMulti), so it must not
+	// see a deadline.
+	b := c.limit(ctx, shape{})
 	defer b.end()
 	rs := c.shared.DoMultiCache(b.ctx, multi...)
 	for i := range rs {
