@@ -13,11 +13,12 @@ package feature
 // but has no deadline goes through rueidis's queue instead, and its
 // cancellation only abandons the call: the reply, when it comes, is read
 // and dropped. So on the shared, pipelined connection the part hands
-// rueidis such a context, cancelled by its own timer (or by the caller's
-// deadline), and says which deadline ended the call. Commands that rueidis
-// sends on a pooled connection of their own (blocking commands, streams,
-// very large pipelines) ignore a cancellation: they get a real deadline,
-// which closes only that pooled connection.
+// rueidis such a context: the caller's without its deadline, or one
+// cancelled by the part's own timer as well; and it says which deadline
+// ended the call. Commands that rueidis sends on a pooled connection of
+// their own (blocking commands, streams, very large pipelines) ignore a
+// cancellation: they get a real deadline, which closes only that pooled
+// connection.
 
 import (
 	"context"
@@ -29,6 +30,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/rueidisx"
+	"github.com/wireredis/wireredis/internal/seam"
 )
 
 // withCommandTimeout bounds the part's commands by d (0: no bound); by
@@ -69,6 +71,9 @@ type bound struct {
 	// ownDeadline.
 	own         *DeadlineError
 	ownDeadline time.Time
+	// ends is the error the part's own timer or deadline cancels ctx
+	// with: the call's own end, unlike a cause the caller's context holds.
+	ends *DeadlineError
 }
 
 // shape is what bounding a call needs to know of it: whether rueidis
@@ -100,8 +105,8 @@ func (c *Client) limit(ctx context.Context, s shape) bound {
 		// at the deadline.
 		if own {
 			var cancel context.CancelFunc
-			b.ctx, cancel = context.WithDeadlineCause(honest{ctx}, b.ownDeadline, b.own)
-			b.cancel = func(error) { cancel() }
+			b.ctx, cancel = context.WithDeadlineCause(seam.Honest(ctx), b.ownDeadline, b.own)
+			b.cancel, b.ends = func(error) { cancel() }, b.own
 		}
 		return b
 	}
@@ -111,7 +116,7 @@ func (c *Client) limit(ctx context.Context, s shape) bound {
 		// (those cost a cache hit six allocations, four times its time).
 		b.ctx = withoutDeadline{ctx}
 	}
-	timer, cause := c.timeout, error(b.own)
+	timer, cause := c.timeout, b.own
 	if !own && hasCaller && ctx.Done() == nil {
 		// A deadline that nothing ends (a context that breaks its
 		// contract, Done nil): without it, rueidis would wait forever.
@@ -119,8 +124,8 @@ func (c *Client) limit(ctx context.Context, s shape) bound {
 	}
 	if own {
 		var cancel context.CancelCauseFunc
-		b.ctx, cancel = context.WithCancelCause(honest{b.ctx})
-		b.cancel = cancel
+		b.ctx, cancel = context.WithCancelCause(seam.Honest(b.ctx))
+		b.cancel, b.ends = cancel, cause
 		if timer <= 0 { // passed already: rueidis must send nothing
 			cancel(cause)
 			return b
@@ -133,48 +138,27 @@ func (c *Client) limit(ctx context.Context, s shape) bound {
 // callersDeadline is DeadlineError.By for the caller's deadline.
 const callersDeadline = "the caller's context deadline"
 
-// honest is a context whose Err is not nil once its Done is closed, as
-// the context package requires: a context derived from one whose Err
-// stays nil panics when its parent ends (in a goroutine of the context
-// package, which would end the process), and rueidis would take the
-// command for answered while it is still queued.
-type honest struct{ context.Context }
-
-func (h honest) Err() error { return errOf(h.Context) }
-
-func errOf(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	select {
-	case <-ctx.Done():
-		return context.Canceled
-	default:
-		return nil
-	}
-}
-
 // withoutDeadline is a context without its deadline: its Done and values
-// are those of the context it holds, and its Err as honest's, so a call
-// given it still ends when that context ends, but rueidis puts no
+// are those of the context it holds, and its Err as seam.Honest's, so a
+// call given it still ends when that context ends, but rueidis puts no
 // deadline on the socket.
 type withoutDeadline struct{ context.Context }
 
 func (withoutDeadline) Deadline() (time.Time, bool) { return time.Time{}, false }
 
-func (w withoutDeadline) Err() error { return errOf(w.Context) }
+func (w withoutDeadline) Err() error { return seam.ContextErr(w.Context) }
 
 // ownContextError gives a cached read that its caller's context ended the
 // caller's own error. A read waiting for another caller's fetch of the
 // same key gets that caller's error when the other call ends (its
-// deadline, say), and rueidis retries the read only while its own
-// context is alive.
+// deadline, say, or whatever its context's Err said), and rueidis
+// retries the read only while its own context is alive.
 func ownContextError(ctx context.Context, r *rueidis.RedisResult) {
-	err := ctx.Err()
+	err := seam.ContextErr(ctx)
 	if err == nil {
 		return
 	}
-	if e := r.Error(); e != nil && (errors.Is(e, context.Canceled) || errors.Is(e, context.DeadlineExceeded)) {
+	if e := r.Error(); e != nil {
 		if _, isRedis := rueidis.IsRedisErr(e); !isRedis {
 			*r = rueidis.NewErrorResult(err)
 		}
@@ -188,25 +172,31 @@ func ownContextError(ctx context.Context, r *rueidis.RedisResult) {
 // timer marks the context done: the deadline's time tells then.
 func (b bound) failed(r rueidis.RedisResult) rueidis.RedisResult {
 	err := r.Error()
-	if err == nil || !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+	if err == nil {
 		return r
 	}
 	if _, ok := rueidis.IsRedisErr(err); ok {
 		return r // the server's reply
 	}
-	var de *DeadlineError
-	if errors.As(context.Cause(b.ctx), &de) {
-		return rueidis.NewErrorResult(de)
+	callerErr := seam.ContextErr(b.caller)
+	if callerErr == nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return r // no context ended it: a connection's error, say
+	}
+	// Only the part's own timer's cause is taken at its word: a cause the
+	// caller's context carries (errgroup's first error, another part's
+	// DeadlineError) is not this call's.
+	if cause := context.Cause(b.ctx); b.ends != nil && errors.Is(cause, b.ends) {
+		return rueidis.NewErrorResult(b.ends)
 	}
 	now := time.Now()
 	if b.own != nil && !now.Before(b.ownDeadline) {
 		return rueidis.NewErrorResult(b.own)
 	}
-	if dl, ok := b.caller.Deadline(); ok && !now.Before(dl) || errors.Is(b.caller.Err(), context.DeadlineExceeded) {
+	if dl, ok := b.caller.Deadline(); ok && !now.Before(dl) || errors.Is(callerErr, context.DeadlineExceeded) {
 		return rueidis.NewErrorResult(&DeadlineError{Namespace: b.ns, By: callersDeadline})
 	}
-	if cerr := b.caller.Err(); cerr != nil {
-		return rueidis.NewErrorResult(cerr)
+	if callerErr != nil {
+		return rueidis.NewErrorResult(callerErr)
 	}
 	return r
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/wireredis/wireredis/internal/seam"
 	"github.com/wireredis/wireredis/provider"
 )
 
@@ -62,7 +63,7 @@ func explain(err error, tlsOn bool) error {
 // first, what it eventually returns is closed.
 func dial(ctx context.Context, co rueidis.ClientOption, opts provider.Options, c *conn, onDial func(error)) (rueidis.Client, error) {
 	limit := limitOf(ctx, opts)
-	ctx, cancel := context.WithTimeout(ctx, opts.PingTimeout)
+	ctx, cancel := context.WithTimeout(seam.Honest(ctx), opts.PingTimeout)
 	defer cancel()
 	fail := func(err error) error { return &ConnectError{Addr: opts.Addr(), Part: opts.Part(), Err: err} }
 	if co.Dialer.Timeout > opts.PingTimeout {

@@ -15,4 +15,7 @@
 //     its connection is made (Deferred).
 //   - The parts a program declares (declared.go): feature records them,
 //     the registry warns about variables that name none of them.
+//
+// And one guard both use (context.go): Honest, for deriving from a
+// caller's context that breaks the context package's contract.
 package seam
