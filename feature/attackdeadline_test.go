@@ -93,8 +93,13 @@ func TestAttackDeadlineCacheFlightSharesTheError(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			return ctx, cancel, true
 		}},
-		{"part timeout", []string{"REDIS_P_COMMAND_TIMEOUT=300ms"}, func() (context.Context, context.CancelFunc, bool) {
-			return context.Background(), func() {}, false
+		// B is on the same part, so its timeout is B's too: 2s, and A's
+		// earlier caller deadline ends A. (With A ended by the part's
+		// timeout, B's own would end B about as soon, and nothing could
+		// tell the two apart.)
+		{"part timeout, caller deadline", []string{"REDIS_P_COMMAND_TIMEOUT=2s"}, func() (context.Context, context.CancelFunc, bool) {
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			return ctx, cancel, false
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
