@@ -142,6 +142,11 @@ func TestChaos(t *testing.T) {
 	}
 	t.Log(total)
 	t.Log(totalCluster)
+	for _, c := range []chaosCounts{total, totalCluster} {
+		if c.Seconds > 0 && (c.Messages == 0 || c.Refused == 0) {
+			t.Errorf("%s: %d messages received, %d commands refused; want some of each: the Pub/Sub part of the scenario did not run", c.Config, c.Messages, c.Refused)
+		}
+	}
 }
 
 // chaosTarget is what the faults act on: one server or a cluster.
@@ -606,7 +611,10 @@ func chaosScenario(t *testing.T, cfg string) {
 	if counts.Misrouted != 0 || counts.Lost != 0 || counts.AppliedTwice != 0 {
 		t.Errorf("misrouted %d, lost %d, applied twice %d: want 0 each", counts.Misrouted, counts.Lost, counts.AppliedTwice)
 	}
-	if counts.Acknowledged == 0 || counts.Kills == 0 || counts.Messages == 0 || counts.Refused == 0 {
+	// Messages and refusals are rare under -race on a loaded machine (a
+	// CI run saw none in one configuration of 5 s): TestChaos asks for
+	// them over all the configurations of a kind.
+	if counts.Acknowledged == 0 || counts.Kills == 0 {
 		t.Errorf("the scenario did not run: %+v", counts)
 	}
 
