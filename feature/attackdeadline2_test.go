@@ -22,7 +22,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/wireredis/wireredis/feature"
-	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/redistest"
 )
 
@@ -572,32 +571,14 @@ func adl2Load(t *testing.T, proto, batch string) {
 				kd := kind(r / 5 % int(kinds))
 				k1, k2 := r%keys, (r/3)%keys
 				cctx, cancel := makeCtx(kd, ns, r)
-				switch (r / 13) % 4 {
-				case 0:
-					check(ns, kd, k1, p.Do(cctx, p.B().Get().Key(fmt.Sprint("k", k1)).Build()), "Do")
-				case 1:
-					rs := p.DoMulti(cctx, p.B().Get().Key(fmt.Sprint("k", k1)).Build(), p.B().Get().Key(fmt.Sprint("k", k2)).Build())
-					check(ns, kd, k1, rs[0], "DoMulti[0]")
-					check(ns, kd, k2, rs[1], "DoMulti[1]")
-				case 2:
-					check(ns, kd, k1, p.DoCache(cctx, p.B().Get().Key(fmt.Sprint("k", k1)).Cache(), time.Minute), "DoCache")
-				case 3:
-					rs := p.DoMultiCache(cctx, rueidis.CT(p.B().Get().Key(fmt.Sprint("k", k1)).Cache(), time.Minute),
-						rueidis.CT(p.B().Get().Key(fmt.Sprint("k", k2)).Cache(), time.Minute))
-					check(ns, kd, k1, rs[0], "DoMultiCache[0]")
-					check(ns, kd, k2, rs[1], "DoMultiCache[1]")
-				}
+				adlSendMix(cctx, p, r/13, k1, k2, func(k int, res rueidis.RedisResult, call string) { check(ns, kd, k, res, call) })
 				cancel()
 			}
 		}()
 	}
 	allDone := make(chan struct{})
 	go func() { wg.Wait(); close(allDone) }()
-	for range 3 {
-		srv.Pause()
-		testsupport.Eventually(time.Second, func() bool { st := reg.Stats(); return len(st) == 1 && st[0].InFlight >= 80 })
-		srv.Resume()
-	}
+	adlStallThrice(srv, reg, 80, time.Second)
 	<-allDone
 	close(stopWriter)
 	<-writerDone
@@ -605,21 +586,5 @@ func adl2Load(t *testing.T, proto, batch string) {
 		t.Error(p)
 	}
 	t.Logf("results: %v", counts)
-	if after := partConns(t, srv); !slices.Equal(before, after) {
-		t.Errorf("the connection was replaced: ids %v before, %v after", before, after)
-	}
-	// Every part still reads its own key. The 1ms and 2ms timeouts may
-	// end a read while the connection drains the load's abandoned
-	// replies: it must succeed once they are read, and never read
-	// another's value.
-	for i, p := range ps {
-		testsupport.WaitFor(t, 5*time.Second, names[i]+" GET k1 after the load", func() bool {
-			v, err := p.Do(ctx, p.B().Get().Key("k1").Build()).ToString()
-			if err == nil && !strings.HasPrefix(v, names[i]+":k1#") {
-				t.Errorf("%s GET k1 after the load: %q", names[i], v)
-				return true
-			}
-			return err == nil
-		})
-	}
+	adlStillOwn(t, srv, before, ps, names)
 }

@@ -62,6 +62,59 @@ func adlPaused(t *testing.T, srv *redistest.Server) (resume func()) {
 	return resume
 }
 
+// adlSendMix sends the call of the promise's four that choice picks,
+// reading keys k1 and k2 with ctx, and hands each result to check.
+func adlSendMix(ctx context.Context, p *feature.Client, choice, k1, k2 int, check func(k int, r rueidis.RedisResult, call string)) {
+	switch choice % 4 {
+	case 0:
+		check(k1, p.Do(ctx, p.B().Get().Key(fmt.Sprint("k", k1)).Build()), "Do")
+	case 1:
+		rs := p.DoMulti(ctx, p.B().Get().Key(fmt.Sprint("k", k1)).Build(), p.B().Get().Key(fmt.Sprint("k", k2)).Build())
+		check(k1, rs[0], "DoMulti[0]")
+		check(k2, rs[1], "DoMulti[1]")
+	case 2:
+		check(k1, p.DoCache(ctx, p.B().Get().Key(fmt.Sprint("k", k1)).Cache(), time.Minute), "DoCache")
+	case 3:
+		rs := p.DoMultiCache(ctx, rueidis.CT(p.B().Get().Key(fmt.Sprint("k", k1)).Cache(), time.Minute),
+			rueidis.CT(p.B().Get().Key(fmt.Sprint("k", k2)).Cache(), time.Minute))
+		check(k1, rs[0], "DoMultiCache[0]")
+		check(k2, rs[1], "DoMultiCache[1]")
+	}
+}
+
+// adlStallThrice stops the server three times under a load, each time
+// until inFlight calls pile up (or limit passes): deadlines pass, and the
+// replies of abandoned calls come after.
+func adlStallThrice(srv *redistest.Server, reg *registry.Registry, inFlight int64, limit time.Duration) {
+	for range 3 {
+		srv.Pause()
+		testsupport.Eventually(limit, func() bool { st := reg.Stats(); return len(st) == 1 && st[0].InFlight >= inFlight })
+		srv.Resume()
+	}
+}
+
+// adlStillOwn checks, after a load, that the shared connection is the one
+// of before and that every part still reads its own key k1. A part with a
+// timeout of a few milliseconds may time out while the connection drains
+// the load's abandoned replies: its read must succeed once they are read,
+// and never read another's value.
+func adlStillOwn(t *testing.T, srv *redistest.Server, before []string, ps []*feature.Client, names []string) {
+	t.Helper()
+	if after := partConns(t, srv); !slices.Equal(before, after) {
+		t.Errorf("the connection was replaced: ids %v before, %v after", before, after)
+	}
+	for i, p := range ps {
+		testsupport.WaitFor(t, 5*time.Second, names[i]+" GET k1 after the load", func() bool {
+			v, err := p.Do(context.Background(), p.B().Get().Key("k1").Build()).ToString()
+			if err == nil && !strings.HasPrefix(v, names[i]+":k1#") {
+				t.Errorf("%s GET k1 after the load: %q", names[i], v)
+				return true
+			}
+			return err == nil
+		})
+	}
+}
+
 // adlWantCallerDeadline fails t unless err is the caller's DeadlineError.
 func adlWantCallerDeadline(t *testing.T, what string, err error) {
 	t.Helper()
@@ -744,34 +797,14 @@ func adlLoad(t *testing.T, proto string) {
 				kd := kind(r / 7 % int(kinds))
 				k1, k2 := r%keys, (r/3)%keys
 				cctx, cancel := makeCtx(kd, r)
-				switch (r / 11) % 4 {
-				case 0:
-					check(ns, kd, k1, p.Do(cctx, p.B().Get().Key(fmt.Sprint("k", k1)).Build()), "Do")
-				case 1:
-					rs := p.DoMulti(cctx, p.B().Get().Key(fmt.Sprint("k", k1)).Build(), p.B().Get().Key(fmt.Sprint("k", k2)).Build())
-					check(ns, kd, k1, rs[0], "DoMulti[0]")
-					check(ns, kd, k2, rs[1], "DoMulti[1]")
-				case 2:
-					check(ns, kd, k1, p.DoCache(cctx, p.B().Get().Key(fmt.Sprint("k", k1)).Cache(), time.Minute), "DoCache")
-				case 3:
-					rs := p.DoMultiCache(cctx, rueidis.CT(p.B().Get().Key(fmt.Sprint("k", k1)).Cache(), time.Minute),
-						rueidis.CT(p.B().Get().Key(fmt.Sprint("k", k2)).Cache(), time.Minute))
-					check(ns, kd, k1, rs[0], "DoMultiCache[0]")
-					check(ns, kd, k2, rs[1], "DoMultiCache[1]")
-				}
+				adlSendMix(cctx, p, r/11, k1, k2, func(k int, res rueidis.RedisResult, call string) { check(ns, kd, k, res, call) })
 				cancel()
 			}
 		}()
 	}
-	// Three stalls under the load: calls pile up, deadlines pass, and the
-	// replies of abandoned calls come after.
 	allDone := make(chan struct{})
 	go func() { wg.Wait(); close(allDone) }()
-	for range 3 {
-		srv.Pause()
-		testsupport.Eventually(2*time.Second, func() bool { st := reg.Stats(); return len(st) == 1 && st[0].InFlight >= 100 })
-		srv.Resume()
-	}
+	adlStallThrice(srv, reg, 100, 2*time.Second)
 	<-allDone
 	close(stopWriter)
 	<-writerDone
@@ -779,22 +812,7 @@ func adlLoad(t *testing.T, proto string) {
 		t.Error(p)
 	}
 	t.Logf("results: %v", counts)
-	if after := partConns(t, srv); !slices.Equal(before, after) {
-		t.Errorf("the connection was replaced: ids %v before, %v after", before, after)
-	}
-	// Every part still reads its own key. Part t's 2ms timeout may end a
-	// read while the connection drains the load's abandoned replies: it
-	// must succeed once they are read, and never read another's value.
-	for i, p := range ps {
-		testsupport.WaitFor(t, 5*time.Second, names[i]+" GET k1 after the load", func() bool {
-			v, err := p.Do(ctx, p.B().Get().Key("k1").Build()).ToString()
-			if err == nil && !strings.HasPrefix(v, names[i]+":k1#") {
-				t.Errorf("%s GET k1 after the load: %q", names[i], v)
-				return true
-			}
-			return err == nil
-		})
-	}
+	adlStillOwn(t, srv, before, ps, names)
 }
 
 // TestAttackDeadlineCacheFlightLeaksTheDeadline: caller A misses key k in

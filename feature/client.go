@@ -289,8 +289,8 @@ func (c *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Du
 	if names.untouched(&r) { // most replies: no call, no copy
 		return r
 	}
-	if !bounded { // bound.failed does it for the bounded
-		ownContextError(ctx, &r)
+	if !bounded { // bound.failed did it for the bounded
+		c.callerFailed(ctx, &r)
 	}
 	return c.unprefix(r, names, true)
 }
@@ -318,8 +318,8 @@ func (c *Client) doCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Du
 	if names.untouched(&r) { // most replies: no call, no copy
 		return r
 	}
-	if !bounded { // bound.failed does it for the bounded
-		ownContextError(ctx, &r)
+	if !bounded { // bound.failed did it for the bounded
+		c.callerFailed(ctx, &r)
 	}
 	return c.unprefix(r, names, true)
 }
@@ -349,10 +349,8 @@ func (c *Client) doMultiCache(ctx context.Context, multi []rueidis.CacheableTTL)
 		return c.unprefixAll(c.boundedDoMultiCache(ctx, out), names, true, new(queuedNames))
 	}
 	rs := c.shared.DoMultiCache(ctx, out...)
-	if ctx.Err() != nil {
-		for i := range rs {
-			ownContextError(ctx, &rs[i])
-		}
+	for i := range rs {
+		c.callerFailed(ctx, &rs[i])
 	}
 	return c.unprefixAll(rs, names, true, new(queuedNames))
 }

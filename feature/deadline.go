@@ -148,23 +148,6 @@ func (withoutDeadline) Deadline() (time.Time, bool) { return time.Time{}, false 
 
 func (w withoutDeadline) Err() error { return seam.ContextErr(w.Context) }
 
-// ownContextError gives a cached read that its caller's context ended the
-// caller's own error. A read waiting for another caller's fetch of the
-// same key gets that caller's error when the other call ends (its
-// deadline, say, or whatever its context's Err said), and rueidis
-// retries the read only while its own context is alive.
-func ownContextError(ctx context.Context, r *rueidis.RedisResult) {
-	err := seam.ContextErr(ctx)
-	if err == nil {
-		return
-	}
-	if e := r.Error(); e != nil {
-		if _, isRedis := rueidis.IsRedisErr(e); !isRedis {
-			*r = rueidis.NewErrorResult(err)
-		}
-	}
-}
-
 // failed turns the error of a result that a deadline ended into one that
 // says which deadline it was: a *DeadlineError (matching
 // context.DeadlineExceeded), or the caller's cancellation. On a pooled
@@ -185,7 +168,7 @@ func (b bound) failed(r rueidis.RedisResult) rueidis.RedisResult {
 	// Only the part's own timer's cause is taken at its word: a cause the
 	// caller's context carries (errgroup's first error, another part's
 	// DeadlineError) is not this call's.
-	if cause := context.Cause(b.ctx); b.ends != nil && errors.Is(cause, b.ends) {
+	if b.ends != nil && errors.Is(context.Cause(b.ctx), b.ends) {
 		return rueidis.NewErrorResult(b.ends)
 	}
 	now := time.Now()
@@ -297,15 +280,20 @@ func batchShape(multi []rueidis.Completed) shape {
 	return s
 }
 
-// When the part has no timeout of its own, a call bounded by its caller's
-// deadline alone takes a shorter way than limit: rueidis gets the caller's
+// callerFailed is bound.failed for a call that only its caller's context
+// bounds: it says which deadline ended the call, and gives a call that its
+// context ended its own error (a cached read waiting for another caller's
+// fetch gets that caller's error, and rueidis retries it only while its
+// own context is alive).
+//
+// When the part has no timeout of its own, a call under its caller's
+// deadline takes a shorter way than limit: rueidis gets the caller's
 // context without its deadline, and there is no bound to build and end
 // (through limit, a cache hit under a deadline cost 1.7 times as much,
-// BenchmarkCacheHitPaired). callerFailed then says which deadline ended
-// the call, as bound.failed does.
+// BenchmarkCacheHitPaired).
 func (c *Client) callerFailed(caller context.Context, r *rueidis.RedisResult) {
 	if !rueidisx.Plain(r) {
-		*r = bound{ns: c.ns, ctx: withoutDeadline{caller}, caller: caller}.failed(*r)
+		*r = bound{ns: c.ns, caller: caller}.failed(*r)
 	}
 }
 
