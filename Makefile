@@ -35,8 +35,9 @@ chaos:
 # generated commands through a part, judged by the effect oracle, about
 # 30 minutes here. FUZZ_COMMANDS, FUZZ_SEED and FUZZ_WORLDS (server, or
 # all: hash-tag, RESP2 and cluster worlds too) change it. Then Go's native
-# fuzzing, FUZZTIME each, of the rewrite and of the ports of the server's
-# argument reading.
+# fuzzing, FUZZTIME each, of the rewrite, of the ports of the server's
+# argument reading, and of the reply guard (whatever a server writes,
+# rueidis reading it through the guard must not crash).
 FUZZ_COMMANDS ?= 1000000
 FUZZ_SEED ?= 21
 FUZZ_WORLDS ?= server
@@ -48,6 +49,7 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime $(FUZZTIME) ./feature
 	go test -run '^$$' -fuzz '^FuzzKeyword$$' -fuzztime $(FUZZTIME) ./internal/keyspec
 	go test -run '^$$' -fuzz '^FuzzParseInt$$' -fuzztime $(FUZZTIME) ./internal/keyspec
+	go test -run '^$$' -fuzz '^FuzzRueidisReadsWhatPasses$$' -fuzztime $(FUZZTIME) ./internal/respguard
 
 # The whole suite against every supported server, one at a time:
 # redis-server from PATH (7.0.15) and each build in REDIS_SERVERS_DIR

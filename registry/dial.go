@@ -14,9 +14,17 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/wireredis/wireredis/internal/respguard"
 	"github.com/wireredis/wireredis/internal/seam"
 	"github.com/wireredis/wireredis/provider"
 )
+
+// refusedAtFirstByte reports whether err is the guard's refusal of a
+// connection's very first byte.
+func refusedAtFirstByte(err error) bool {
+	var re *respguard.Error
+	return errors.As(err, &re) && re.Offset == 0
+}
 
 // ConnectError reports a connection that could not be made at start-up.
 // Its text names the address and the part, never a password.
@@ -50,8 +58,9 @@ func explain(err error, tlsOn bool) error {
 		return fmt.Errorf("%w (if the server expects TLS, set REDIS_TLS=true or use a rediss:// URL)", err)
 	case errors.Is(err, rueidis.ErrNoCache):
 		return fmt.Errorf("%w (the server has no client-side caching (CLIENT TRACKING): set REDIS_DISABLE_CACHE=true)", err)
-	case strings.HasPrefix(err.Error(), "received unknown message type"):
-		// rueidis's parser met a byte that starts no RESP reply.
+	case refusedAtFirstByte(err), strings.HasPrefix(err.Error(), "received unknown message type"):
+		// Its first reply was not RESP (the guard refused it, or
+		// rueidis's parser met a byte that starts no RESP reply).
 		return fmt.Errorf("%w (the server there does not speak RESP: is it a Redis server?)", err)
 	}
 	return err
@@ -61,7 +70,7 @@ func explain(err error, tlsOn bool) error {
 // caller's deadline, when that comes first). rueidis.NewClient takes no
 // context, so it runs aside, counted in c.dials; when the time is up
 // first, what it eventually returns is closed.
-func dial(ctx context.Context, co rueidis.ClientOption, opts provider.Options, c *conn, onDial func(error)) (rueidis.Client, error) {
+func dial(ctx context.Context, co rueidis.ClientOption, opts provider.Options, c *conn, onDial, onRefused func(error)) (rueidis.Client, error) {
 	limit := limitOf(ctx, opts)
 	ctx, cancel := context.WithTimeout(seam.Honest(ctx), opts.PingTimeout)
 	defer cancel()
@@ -69,7 +78,7 @@ func dial(ctx context.Context, co rueidis.ClientOption, opts provider.Options, c
 	if co.Dialer.Timeout > opts.PingTimeout {
 		co.Dialer.Timeout = opts.PingTimeout
 	}
-	co.DialCtxFn = c.socks.dialer(co.DialCtxFn, onDial)
+	co.DialCtxFn = c.socks.dialer(co.DialCtxFn, onDial, onRefused)
 	type result struct {
 		client rueidis.Client
 		err    error
@@ -175,8 +184,9 @@ var errShutDown = errors.New("wireredis: the connection was shut down")
 
 // dialer wraps a dial function (nil: rueidis's default) so that every
 // dial of the connection, rueidis's reconnections included, is reported to
-// onDial and its socket tracked.
-func (s *sockets) dialer(next func(context.Context, string, *net.Dialer, *tls.Config) (net.Conn, error), onDial func(error)) func(context.Context, string, *net.Dialer, *tls.Config) (net.Conn, error) {
+// onDial and its socket tracked; a socket whose reply the guard refuses
+// reports it to onRefused.
+func (s *sockets) dialer(next func(context.Context, string, *net.Dialer, *tls.Config) (net.Conn, error), onDial, onRefused func(error)) func(context.Context, string, *net.Dialer, *tls.Config) (net.Conn, error) {
 	return func(ctx context.Context, addr string, d *net.Dialer, cfg *tls.Config) (net.Conn, error) {
 		if s.isClosed() {
 			return nil, errShutDown
@@ -192,7 +202,7 @@ func (s *sockets) dialer(next func(context.Context, string, *net.Dialer, *tls.Co
 			conn, err = d.DialContext(ctx, "tcp", addr)
 		}
 		if err == nil {
-			conn, err = s.track(conn)
+			conn, err = s.track(conn, onRefused)
 		}
 		onDial(err)
 		return conn, err
@@ -212,7 +222,7 @@ func (s *sockets) isClosed() bool {
 	return s.closed
 }
 
-func (s *sockets) track(c net.Conn) (net.Conn, error) {
+func (s *sockets) track(c net.Conn, onRefused func(error)) (net.Conn, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -222,7 +232,7 @@ func (s *sockets) track(c net.Conn) (net.Conn, error) {
 	if s.open == nil {
 		s.open = map[*socket]struct{}{}
 	}
-	t := &socket{Conn: c, owner: s}
+	t := &socket{Conn: c, owner: s, replies: respguard.NewReader(c), onRefused: onRefused}
 	s.open[t] = struct{}{}
 	return t, nil
 }
@@ -239,10 +249,23 @@ func (s *sockets) closeAll() {
 	}
 }
 
-// socket is a tracked network connection; closing it forgets it.
+// socket is a tracked network connection; closing it forgets it. The
+// replies read from it are checked first: a reply that would end the
+// process in rueidis's reader closes the connection instead.
 type socket struct {
 	net.Conn
-	owner *sockets
+	owner     *sockets
+	replies   *respguard.Reader
+	onRefused func(error)
+	reported  atomic.Bool
+}
+
+func (t *socket) Read(b []byte) (int, error) {
+	n, err := t.replies.Read(b)
+	if errors.Is(err, respguard.ErrRefused) && !t.reported.Swap(true) {
+		t.onRefused(err)
+	}
+	return n, err
 }
 
 func (t *socket) Close() error {
@@ -250,6 +273,15 @@ func (t *socket) Close() error {
 	delete(t.owner.open, t)
 	t.owner.mu.Unlock()
 	return t.Conn.Close()
+}
+
+// refusalLogger logs and counts the replies the guard refused: each
+// closed one of the connection's sockets.
+func (r *Registry) refusalLogger(c *conn) func(error) {
+	return func(err error) {
+		c.badReplies.Add(1)
+		r.log.Warn("wireredis: the server sent a reply that cannot be read safely; its socket was closed", "addr", c.addr, "db", c.db, "error", err)
+	}
 }
 
 // dialLogger logs the connection's reconnections: the first failed dial

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/counted"
+	"github.com/wireredis/wireredis/internal/respguard"
 	"github.com/wireredis/wireredis/internal/rueidisx"
 	"github.com/wireredis/wireredis/internal/seam"
 	"github.com/wireredis/wireredis/provider"
@@ -27,6 +28,14 @@ var ErrClosed = errors.New("wireredis: registry is closed")
 // ErrNotReady is returned by the commands of a part whose start-up policy
 // is background while its connection is not made yet.
 var ErrNotReady = errors.New("wireredis: redis connection not ready yet")
+
+// ErrBadReply is what the error of a command matches (errors.Is) when
+// the server sent a reply that could not be read safely: one that breaks
+// RESP's grammar, or whose lengths would make the client allocate far more
+// than the server sent (see docs/operations.md). rueidis would have ended
+// the process; instead the socket is closed, the commands waiting on it
+// fail, ConnStats.BadReplies counts it and the registry logs it.
+var ErrBadReply = respguard.ErrRefused
 
 // Set provides a *Registry that logs to slog.Default(). Use New directly
 // (wire.NewSet(registry.New)) to inject a *slog.Logger of your own.
@@ -67,8 +76,9 @@ type conn struct {
 	n      counted.Counters
 	socks  sockets        // every network connection of the client
 	dials  sync.WaitGroup // rueidis.NewClient calls under way
-	// dialFailures and reconnects count what dialLogger sees.
-	dialFailures, reconnects atomic.Int64
+	// dialFailures and reconnects count what dialLogger sees, badReplies
+	// what refusalLogger does.
+	dialFailures, reconnects, badReplies atomic.Int64
 
 	// Under Registry.mu:
 	dialing chan struct{} // closed when the running dial is over
@@ -103,6 +113,10 @@ type ConnStats struct {
 	// Reconnects the times the connection came back after failures
 	// (logged as "wireredis: reconnected").
 	DialFailures, Reconnects int64
+	// BadReplies counts the replies refused because they could not be read
+	// safely (see ErrBadReply): each closed a socket, and failed the
+	// commands waiting on it.
+	BadReplies int64
 	// Batches counts the pipelines the connection made of concurrent Do
 	// calls (REDIS_BATCH=adaptive), BatchedCommands the commands sent in
 	// them; BatchSizes is their histogram by commands per batch, with the
@@ -324,7 +338,7 @@ func (r *Registry) connect(ctx context.Context, c *conn) error {
 	c.dialing = ch
 	r.mu.Unlock()
 
-	client, err := dial(ctx, c.co, c.opts, c, r.dialLogger(c))
+	client, err := dial(ctx, c.co, c.opts, c, r.dialLogger(c), r.refusalLogger(c))
 
 	r.mu.Lock()
 	c.dialing, c.err = nil, err
@@ -564,7 +578,7 @@ func (c *conn) stats() ConnStats {
 		Fingerprint: c.fingerprint, Addr: c.addr, DB: c.db, Refs: c.refs,
 		Connected: c.client.Load() != nil,
 		Commands:  c.n.Sent(), Errors: c.n.Failed(), InFlight: c.n.InFlight(),
-		Sockets: c.socks.count(), DialFailures: c.dialFailures.Load(), Reconnects: c.reconnects.Load(),
+		Sockets: c.socks.count(), DialFailures: c.dialFailures.Load(), Reconnects: c.reconnects.Load(), BadReplies: c.badReplies.Load(),
 		CopiesCommands: !rueidisx.PinVerified(),
 	}
 	b := c.n.Batches()

@@ -1,0 +1,33 @@
+// Package respguard checks the bytes a server sends before rueidis reads
+// them, so that no reply can end the process.
+//
+// rueidis v1.0.80 reads replies in a goroutine of its own, where a panic
+// cannot be recovered, and trusts the lengths it reads: a bulk string of
+// length -2 or an array of -2 elements makes it panic (makeslice), a
+// length of 10^12 makes the Go runtime fail for want of memory (a fatal
+// error, not a panic), and a reply nested a million arrays deep overflows
+// its stack. Redis never sends such replies; a server that is not Redis,
+// a broken proxy or a hostile peer can.
+//
+// A [Reader] sits between the socket and rueidis. It reads the stream as
+// rueidis will, message by message, and hands rueidis only bytes it has
+// checked:
+//
+//   - A reply that breaks RESP's grammar, or that rueidis cannot read
+//     without crashing (a negative length other than -1, -1 elements in
+//     a map, a number that overflows, aggregates nested deeper than
+//     [MaxDepth], a streamed "?" length), is refused: rueidis gets the
+//     bytes before it and then an *[Error], so it closes the connection
+//     and fails the commands waiting on it with that error.
+//   - What rueidis allocates for a reply as it reads its lengths (40 bytes
+//     an element, a bulk string's length) may not run ahead of the bytes
+//     that arrived: at most 16 times them plus 16 MiB. A longer length is
+//     held back, with the bytes after it, until enough of the reply has
+//     come. A reply that Redis sends always has the bytes its lengths
+//     promise, so it is held at most until it is complete; the replies of
+//     a few kilobytes that make up the traffic are never held.
+//
+// What it does not check: whether a well-formed reply answers a command
+// that was sent. A server that sends a reply nobody asked for still makes
+// rueidis panic ("protocol bug, message handled out of order").
+package respguard

@@ -1,0 +1,155 @@
+package respguard
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// guarded is a connection whose replies go through a Reader.
+type guarded struct {
+	net.Conn
+	replies *Reader
+}
+
+func (c guarded) Read(b []byte) (int, error) { return c.replies.Read(b) }
+
+// serveOnce plays a Redis server on conn: it answers the handshake, then
+// writes reply to the first other command and hangs up.
+func serveOnce(conn net.Conn, reply []byte) {
+	defer func() { _ = conn.Close() }()
+	r := bufio.NewReader(conn)
+	for {
+		args, err := readCommand(r)
+		if err != nil {
+			return
+		}
+		switch strings.ToUpper(args[0]) {
+		case "HELLO":
+			_, _ = conn.Write([]byte("%2\r\n+proto\r\n:3\r\n+version\r\n+7.0.15\r\n"))
+		case "CLIENT", "SELECT", "AUTH", "PING":
+			_, _ = conn.Write([]byte("+OK\r\n"))
+		default:
+			_, _ = conn.Write(reply)
+			return
+		}
+	}
+}
+
+// readCommand reads a command as rueidis writes it: an array of bulk
+// strings.
+func readCommand(r *bufio.Reader) ([]string, error) {
+	n, err := readLength(r)
+	if err != nil {
+		return nil, err
+	}
+	args := make([]string, n)
+	for i := range args {
+		m, err := readLength(r)
+		if err != nil {
+			return nil, err
+		}
+		b := make([]byte, m+2)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, err
+		}
+		args[i] = string(b[:m])
+	}
+	return args, nil
+}
+
+func readLength(r *bufio.Reader) (int, error) {
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(line[1:]))
+}
+
+// readThroughRueidis has a rueidis client read reply, through a Reader,
+// as the reply to a GET; it returns what the GET got.
+func readThroughRueidis(t testing.TB, reply []byte) rueidis.RedisResult {
+	t.Helper()
+	client, err := rueidis.NewClient(rueidis.ClientOption{
+		InitAddress:       []string{"fake:6379"},
+		ForceSingleClient: true,
+		DisableRetry:      true,
+		DialCtxFn: func(context.Context, string, *net.Dialer, *tls.Config) (net.Conn, error) {
+			ours, theirs := net.Pipe()
+			go serveOnce(theirs, reply)
+			return guarded{Conn: ours, replies: NewReader(ours)}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return client.Do(ctx, client.B().Get().Key("k").Build())
+}
+
+// Whatever a server writes, rueidis reading it through a Reader neither
+// panics nor runs out of memory: it reads the reply, or fails the command.
+func FuzzRueidisReadsWhatPasses(f *testing.F) {
+	for _, s := range good {
+		f.Add([]byte(s))
+	}
+	for _, s := range []string{"$-2\r\n", "*-2\r\n", "%-1\r\n", "$99999999999999999\r\n", "*4000000000\r\n",
+		"$1099511627776\r\n", "$?\r\n;-4\r\n", strings.Repeat("*1\r\n", 10000)} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, reply []byte) {
+		_ = readThroughRueidis(t, firstReply(reply)).Error()
+	})
+}
+
+// firstReply is b up to the end of its first complete reply, if it has
+// one. A GET reads one reply; a reply more would be one that nobody asked
+// for, which rueidis reads as a protocol bug (see the package's doc).
+func firstReply(b []byte) []byte {
+	var p parser
+	for i := range b {
+		if p.scan(b[i:i+1]) != nil {
+			break
+		}
+		if p.start > 0 {
+			return b[:p.start]
+		}
+	}
+	return b
+}
+
+// Each reply that once ended the process (checked with rueidis v1.0.80
+// unguarded) now fails the command: refused, or, when only its length is
+// wrong, held until the server hangs up.
+func TestRepliesThatEndedTheProcessFailTheCommand(t *testing.T) {
+	for _, tc := range []struct {
+		reply   string
+		refused bool
+	}{
+		{"$-2\r\n", true},                       // makeslice: len out of range
+		{"*-2\r\n", true},                       // the same
+		{"%-1\r\n", true},                       // the same: rueidis reads -2 elements
+		{"$99999999999999999\r\n", true},        // the same
+		{"*99999999999999999\r\n", true},        // the same
+		{"$?\r\n;-4\r\nabcd\r\n", true},         // strings.Builder.Grow: negative count
+		{strings.Repeat("*1\r\n", 1<<22), true}, // fatal error: stack overflow
+		{"*4000000000\r\n", false},              // fatal error: runtime: out of memory
+		{"$1099511627776\r\n", false},           // the same
+	} {
+		err := readThroughRueidis(t, []byte(tc.reply)).Error()
+		if tc.refused && !errors.Is(err, ErrRefused) || !tc.refused && !errors.Is(err, io.EOF) {
+			t.Errorf("%.20q...: %v, want the refusal (%v) or the server's hang-up", tc.reply, err, tc.refused)
+		}
+	}
+}
