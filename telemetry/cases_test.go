@@ -293,6 +293,42 @@ func TestReconnects(t *testing.T) {
 	}
 }
 
+// TestBadReplies: a server that sends a reply the client cannot read
+// safely (a negative length) fails the command, which its span says, and
+// each socket the refusal closed is counted, as the registry's Stats count
+// it.
+func TestBadReplies(t *testing.T) {
+	r := newRig(t, "REDIS_URL=redis://"+testsupport.FakeRedis(t, "$-2\r\n"))
+	part := r.open(t, "session")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := part.Do(ctx, part.B().Get().Key("evil").Build()).Error(); err == nil {
+		t.Fatal("GET evil succeeded")
+	}
+	if v, err := part.Do(context.Background(), part.B().Get().Key("good").Build()).ToString(); err != nil || v != "value" {
+		t.Fatalf("GET good: %q, %v", v, err)
+	}
+	pts := points(r.collect(t))
+	st := r.reg.Stats()[0]
+	if len(pts[telemetry.ConnectionBadReplies]) != 1 || st.BadReplies == 0 {
+		t.Fatalf("%s: %v; Stats: %d", telemetry.ConnectionBadReplies, pts[telemetry.ConnectionBadReplies], st.BadReplies)
+	}
+	for _, v := range pts[telemetry.ConnectionBadReplies] {
+		if v != st.BadReplies {
+			t.Errorf("%s = %d; Stats: %d", telemetry.ConnectionBadReplies, v, st.BadReplies)
+		}
+	}
+	failed := 0
+	for _, s := range r.ended() {
+		if s.Error {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d spans failed, want the GET of evil", failed)
+	}
+}
+
 // TestConcurrentParts: 64 goroutines over two parts of one batching
 // connection: one span per command, each in its part; the batch metrics
 // are the connection's Stats, and the server ran what the spans say.

@@ -26,6 +26,7 @@ const (
 	ConnectionInFlight     = "wireredis.connection.in_flight"
 	ConnectionDialFailures = "wireredis.connection.dial_failures"
 	ConnectionReconnects   = "wireredis.connection.reconnects"
+	ConnectionBadReplies   = "wireredis.connection.bad_replies"
 	// The adaptive batching of the parts' single commands (REDIS_BATCH).
 	ConnectionBatches         = "wireredis.connection.batches"
 	ConnectionBatchedCommands = "wireredis.connection.batched_commands"
@@ -41,6 +42,7 @@ type connInstruments struct {
 	count, inFlight                            metric.Int64ObservableUpDownCounter
 	parts                                      metric.Int64ObservableGauge
 	commands, errors, dialFailures, reconnects metric.Int64ObservableCounter
+	badReplies                                 metric.Int64ObservableCounter
 	batches, batched, batchSizes               metric.Int64ObservableCounter
 }
 
@@ -69,6 +71,7 @@ func newConnInstruments(m metric.Meter) (*connInstruments, error) {
 	ci.errors = counter(ConnectionErrors, "{command}", "Commands sent on the shared connection whose reply was an error (a nil reply is not one).")
 	ci.dialFailures = counter(ConnectionDialFailures, "{dial}", "Failed dials of the shared connection, retries included.")
 	ci.reconnects = counter(ConnectionReconnects, "{reconnect}", "Times the shared connection came back after failed dials.")
+	ci.badReplies = counter(ConnectionBadReplies, "{reply}", "Replies refused because they could not be read safely; each closed a socket.")
 	ci.batches = counter(ConnectionBatches, "{batch}", "Pipelines the shared connection made of the parts' concurrent Do calls (REDIS_BATCH=adaptive).")
 	ci.batched = counter(ConnectionBatchedCommands, "{command}", "Commands sent in those pipelines.")
 	ci.batchSizes = counter(ConnectionBatchSizes, "{batch}", "Those pipelines by commands per batch (wireredis.batch.size: a range).")
@@ -83,7 +86,7 @@ func newConnInstruments(m metric.Meter) (*connInstruments, error) {
 }
 
 func (ci *connInstruments) all() []metric.Observable {
-	return []metric.Observable{ci.count, ci.inFlight, ci.parts, ci.commands, ci.errors, ci.dialFailures, ci.reconnects, ci.batches, ci.batched, ci.batchSizes}
+	return []metric.Observable{ci.count, ci.inFlight, ci.parts, ci.commands, ci.errors, ci.dialFailures, ci.reconnects, ci.badReplies, ci.batches, ci.batched, ci.batchSizes}
 }
 
 // connTotals are one connection's numbers; connections that differ only
@@ -91,6 +94,7 @@ func (ci *connInstruments) all() []metric.Observable {
 type connTotals struct {
 	kvs                                                                  []attribute.KeyValue
 	sockets, parts, commands, errors, inFlight, dialFailures, reconnects int64
+	badReplies                                                           int64
 	batches, batched                                                     int64
 	batchSizes                                                           []int64 // by bucket (batchSizes); nil: none yet
 }
@@ -107,6 +111,7 @@ func (t *connTotals) addCounts(s registry.ConnStats) {
 	t.errors += s.Errors
 	t.dialFailures += s.DialFailures
 	t.reconnects += s.Reconnects
+	t.badReplies += s.BadReplies
 	t.batches += s.Batches
 	t.batched += s.BatchedCommands
 	for i, n := range s.BatchSizes {
@@ -196,6 +201,7 @@ func observeConnections(m metric.Meter, r *registry.Registry, closed *closedConn
 			t.errors += c.errors
 			t.dialFailures += c.dialFailures
 			t.reconnects += c.reconnects
+			t.badReplies += c.badReplies
 			t.batches += c.batches
 			t.batched += c.batched
 			sizes := t.sizes()
@@ -214,6 +220,7 @@ func observeConnections(m metric.Meter, r *registry.Registry, closed *closedConn
 			o.ObserveInt64(ci.inFlight, t.inFlight, attrs)
 			o.ObserveInt64(ci.dialFailures, t.dialFailures, attrs)
 			o.ObserveInt64(ci.reconnects, t.reconnects, attrs)
+			o.ObserveInt64(ci.badReplies, t.badReplies, attrs)
 			o.ObserveInt64(ci.batches, t.batches, attrs)
 			o.ObserveInt64(ci.batched, t.batched, attrs)
 			for i, n := range t.sizes() {
