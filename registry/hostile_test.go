@@ -1,122 +1,21 @@
 package registry_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/rueidis"
 
+	"github.com/wireredis/wireredis/internal/testsupport"
 	"github.com/wireredis/wireredis/redistest"
 	"github.com/wireredis/wireredis/registry"
 )
-
-// fakeRedis plays a Redis server well enough for rueidis's handshake and
-// GETs, and answers a GET of a key holding "evil" with evil. It returns
-// its address; the test's cleanup stops it.
-func fakeRedis(t *testing.T, evil string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		_ = l.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() { playRedis(c, evil) })
-		}
-	})
-	return l.Addr().String()
-}
-
-func playRedis(c net.Conn, evil string) {
-	defer func() { _ = c.Close() }()
-	r := bufio.NewReader(c)
-	w := bufio.NewWriter(c)
-	for {
-		args, err := readCommand(r)
-		if err != nil {
-			return
-		}
-		var reply string
-		switch cmd := strings.ToUpper(args[0]); {
-		case cmd == "HELLO":
-			reply = "%3\r\n+server\r\n+redis\r\n+version\r\n+7.0.15\r\n+proto\r\n:3\r\n"
-		case cmd == "CLUSTER":
-			reply = "-ERR This instance has cluster support disabled\r\n"
-		case cmd == "PING":
-			reply = "+PONG\r\n"
-		case cmd == "GET" && strings.Contains(args[1], "evil"):
-			reply = evil
-		case cmd == "GET":
-			reply = "$5\r\nvalue\r\n"
-		default:
-			reply = "+OK\r\n"
-		}
-		_, _ = w.WriteString(reply)
-		if r.Buffered() == 0 {
-			if w.Flush() != nil {
-				return
-			}
-		}
-	}
-}
-
-func readCommand(r *bufio.Reader) ([]string, error) {
-	n, err := readLength(r)
-	if err != nil || n < 1 {
-		return nil, fmt.Errorf("not a command: %w", err)
-	}
-	args := make([]string, n)
-	for i := range args {
-		m, err := readLength(r)
-		if err != nil {
-			return nil, err
-		}
-		b := make([]byte, m+2)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, err
-		}
-		args[i] = string(b[:m])
-	}
-	return args, nil
-}
-
-func readLength(r *bufio.Reader) (int, error) {
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(line[1:]))
-}
 
 // TestBadRepliesCloseASocketNotTheProcess: replies that made rueidis
 // v1.0.80 panic in its reader, or the runtime fail for want of memory or
@@ -139,7 +38,7 @@ func TestBadRepliesCloseASocketNotTheProcess(t *testing.T) {
 		{"bulk of a terabyte", "$1099511627776\r\n", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := fakeRedis(t, tc.reply)
+			addr := testsupport.FakeRedis(t, tc.reply)
 			reg, logs := newRegistry(t)
 			c, release, err := reg.Acquire(context.Background(), load(t, "session", "REDIS_URL=redis://"+addr, "REDIS_PROTOCOL=3"))
 			if err != nil {

@@ -15,19 +15,21 @@
 //
 //   - A reply that breaks RESP's grammar, or that rueidis cannot read
 //     without crashing (a negative length other than -1, -1 elements in
-//     a map, a number that overflows, aggregates nested deeper than
+//     a map, a number beyond 64 bits, aggregates nested deeper than
 //     [MaxDepth], a streamed "?" length), is refused: rueidis gets the
 //     bytes before it and then an *[Error], so it closes the connection
 //     and fails the commands waiting on it with that error.
 //   - What rueidis allocates for a reply as it reads its lengths (40 bytes
 //     an element, a bulk string's length) may not run ahead of the bytes
-//     that arrived: at most 16 times them plus 16 MiB. A longer length is
+//     that arrived: at most 16 times them plus 64 KiB. A longer length is
 //     held back, with the bytes after it, until enough of the reply has
 //     come. A reply that Redis sends always has the bytes its lengths
 //     promise, so it is held at most until it is complete; the replies of
 //     a few kilobytes that make up the traffic are never held.
 //
 // What it does not check: whether a well-formed reply answers a command
-// that was sent. A server that sends a reply nobody asked for still makes
-// rueidis panic ("protocol bug, message handled out of order").
+// that was sent, or has the shape that command's reply has. A server that
+// sends a reply nobody asked for, or an EXEC reply of the wrong length to
+// the transaction rueidis sends for a cached read, still makes rueidis
+// panic.
 package respguard

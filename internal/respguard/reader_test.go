@@ -51,7 +51,7 @@ var good = []string{
 	"+OK\r\n",
 	"+\r\n",
 	"-ERR unknown command 'FOO', with args beginning with: \r\n",
-	":0\r\n", ":-1\r\n", ":9223372036854775807\r\n", ":-9223372036854775807\r\n",
+	":0\r\n", ":-1\r\n", ":9223372036854775807\r\n", ":-9223372036854775808\r\n",
 	"$-1\r\n", "$0\r\n\r\n", "$5\r\nhello\r\n", "$4\r\n\r\n\r\n\r\n",
 	"*-1\r\n", "*0\r\n", "*2\r\n$1\r\na\r\n:1\r\n",
 	"_\r\n", "#t\r\n", "#f\r\n", ",3.14\r\n", ",inf\r\n", ",-nan\r\n",
@@ -67,7 +67,11 @@ var good = []string{
 	"|0\r\n+OK\r\n",
 	// Redis 7.0 writes a notification inside an EXEC's reply.
 	"*3\r\n+OK\r\n>3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nx\r\n:1\r\n",
-	// Nested as deep as allowed.
+	// What DEBUG PROTOCOL attrib sends.
+	"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n$39\r\nSome real reply following the attribute\r\n",
+	// A Lua table nested 7,000 deep (Redis refuses 8,000), and as deep as
+	// allowed.
+	strings.Repeat("*1\r\n", 7000) + ":1\r\n",
 	strings.Repeat("*1\r\n", MaxDepth) + ":1\r\n",
 }
 

@@ -7,12 +7,12 @@ import (
 	"errors"
 	"io"
 	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/rueidis"
+	"github.com/wireredis/wireredis/internal/testsupport"
 )
 
 // guarded is a connection whose replies go through a Reader.
@@ -29,7 +29,7 @@ func serveOnce(conn net.Conn, reply []byte) {
 	defer func() { _ = conn.Close() }()
 	r := bufio.NewReader(conn)
 	for {
-		args, err := readCommand(r)
+		args, err := testsupport.ReadCommand(r)
 		if err != nil {
 			return
 		}
@@ -43,36 +43,6 @@ func serveOnce(conn net.Conn, reply []byte) {
 			return
 		}
 	}
-}
-
-// readCommand reads a command as rueidis writes it: an array of bulk
-// strings.
-func readCommand(r *bufio.Reader) ([]string, error) {
-	n, err := readLength(r)
-	if err != nil {
-		return nil, err
-	}
-	args := make([]string, n)
-	for i := range args {
-		m, err := readLength(r)
-		if err != nil {
-			return nil, err
-		}
-		b := make([]byte, m+2)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, err
-		}
-		args[i] = string(b[:m])
-	}
-	return args, nil
-}
-
-func readLength(r *bufio.Reader) (int, error) {
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(line[1:]))
 }
 
 // readThroughRueidis has a rueidis client read reply, through a Reader,

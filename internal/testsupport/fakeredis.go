@@ -18,6 +18,20 @@ import (
 // is not Redis may send.
 func FakeRedis(t testing.TB, evil string) string {
 	t.Helper()
+	return FakeRedisAnswering(t, func(c net.Conn, args []string) bool {
+		if strings.ToUpper(args[0]) != "GET" || len(args) < 2 || !strings.Contains(args[1], "evil") {
+			return false
+		}
+		_, _ = c.Write([]byte(evil))
+		return true
+	})
+}
+
+// FakeRedisAnswering is FakeRedis whose answers answer chooses: it answers
+// one command on connection c, or returns false to leave it to the
+// default answers (the handshake, PING, GET, "+OK").
+func FakeRedisAnswering(t testing.TB, answer func(c net.Conn, args []string) bool) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -43,46 +57,46 @@ func FakeRedis(t testing.TB, evil string) string {
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
-			wg.Go(func() { playRedis(c, evil) })
+			wg.Go(func() { playRedis(c, answer) })
 		}
 	})
 	return l.Addr().String()
 }
 
-func playRedis(c net.Conn, evil string) {
+func playRedis(c net.Conn, answer func(c net.Conn, args []string) bool) {
 	defer func() { _ = c.Close() }()
 	r := bufio.NewReader(c)
-	w := bufio.NewWriter(c)
 	for {
-		args, err := readCommand(r)
+		args, err := ReadCommand(r)
 		if err != nil {
 			return
 		}
-		var reply string
-		switch cmd := strings.ToUpper(args[0]); {
-		case cmd == "HELLO":
-			reply = "%3\r\n+server\r\n+redis\r\n+version\r\n+7.0.15\r\n+proto\r\n:3\r\n"
-		case cmd == "CLUSTER":
-			reply = "-ERR This instance has cluster support disabled\r\n"
-		case cmd == "PING":
-			reply = "+PONG\r\n"
-		case cmd == "GET" && len(args) > 1 && strings.Contains(args[1], "evil"):
-			reply = evil
-		case cmd == "GET":
-			reply = "$5\r\nvalue\r\n"
-		default:
-			reply = "+OK\r\n"
+		if answer(c, args) {
+			continue
 		}
-		_, _ = w.WriteString(reply)
-		if r.Buffered() == 0 && w.Flush() != nil {
+		if _, err := c.Write([]byte(defaultAnswer(args))); err != nil {
 			return
 		}
 	}
 }
 
-// readCommand reads a command as rueidis writes it: an array of bulk
+func defaultAnswer(args []string) string {
+	switch strings.ToUpper(args[0]) {
+	case "HELLO":
+		return "%3\r\n+server\r\n+redis\r\n+version\r\n+7.0.15\r\n+proto\r\n:3\r\n"
+	case "CLUSTER":
+		return "-ERR This instance has cluster support disabled\r\n"
+	case "PING":
+		return "+PONG\r\n"
+	case "GET":
+		return "$5\r\nvalue\r\n"
+	}
+	return "+OK\r\n"
+}
+
+// ReadCommand reads a command as rueidis writes it: an array of bulk
 // strings.
-func readCommand(r *bufio.Reader) ([]string, error) {
+func ReadCommand(r *bufio.Reader) ([]string, error) {
 	n, err := readLength(r)
 	if err != nil || n < 1 {
 		return nil, fmt.Errorf("not a command: %w", err)
