@@ -69,6 +69,9 @@ func (g *Reader) Read(b []byte) (int, error) {
 			g.heldAt += int64(n)
 			if g.off == len(g.held) {
 				g.held, g.off = g.held[:0], 0
+				if cap(g.held) > 1<<20 {
+					g.held = nil // what a large reply needed, given back
+				}
 			}
 			return n, nil
 		}
