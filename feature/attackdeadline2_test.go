@@ -457,14 +457,7 @@ func adl2Load(t *testing.T, proto, batch string) {
 		ps[i] = adlOpen(t, reg, base, ns)
 	}
 	const keys = 30
-	for _, ns := range names {
-		for k := range keys {
-			key := fmt.Sprintf("%s:k%d", ns, k)
-			if err := srv.Client.Do(ctx, srv.Client.B().Set().Key(key).Value(key+"#0").Build()).Error(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	adlSeed(t, srv, names, keys)
 	for _, p := range ps {
 		p.Do(ctx, p.B().Get().Key("k0").Build())
 	}
@@ -499,34 +492,9 @@ func adl2Load(t *testing.T, proto, batch string) {
 		}
 		return ctx, func() {}
 	}
-	stopWriter := make(chan struct{})
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		for v := 1; ; v++ {
-			select {
-			case <-stopWriter:
-				return
-			default:
-			}
-			key := fmt.Sprintf("%s:k%d", names[v%len(names)], v%keys)
-			srv.Client.Do(ctx, srv.Client.B().Set().Key(key).Value(fmt.Sprintf("%s#%d", key, v)).Build())
-		}
-	}()
-
-	var (
-		mu       sync.Mutex
-		problems []string
-		counts   = map[string]int{}
-	)
-	report := func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(problems) < 20 {
-			problems = append(problems, fmt.Sprintf(format, args...))
-		}
-	}
-	count := func(what string) { mu.Lock(); counts[what]++; mu.Unlock() }
+	stopWriter := adlWriter(srv, names, keys)
+	var found adlFindings
+	report, count := found.report, found.count
 	check := func(ns string, kd kind, k int, r rueidis.RedisResult, call string) {
 		want := fmt.Sprintf("%s:k%d#", ns, k)
 		var de *feature.DeadlineError
@@ -580,11 +548,7 @@ func adl2Load(t *testing.T, proto, batch string) {
 	go func() { wg.Wait(); close(allDone) }()
 	adlStallThrice(srv, reg, 80, time.Second)
 	<-allDone
-	close(stopWriter)
-	<-writerDone
-	for _, p := range problems {
-		t.Error(p)
-	}
-	t.Logf("results: %v", counts)
+	stopWriter()
+	found.flush(t)
 	adlStillOwn(t, srv, before, ps, names)
 }

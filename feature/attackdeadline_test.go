@@ -82,6 +82,73 @@ func adlSendMix(ctx context.Context, p *feature.Client, choice, k1, k2 int, chec
 	}
 }
 
+// adlSeed sets key k<k> of each part to "<part>:k<k>#0", for k below keys.
+func adlSeed(t *testing.T, srv *redistest.Server, names []string, keys int) {
+	t.Helper()
+	for _, ns := range names {
+		for k := range keys {
+			key := fmt.Sprintf("%s:k%d", ns, k)
+			if err := srv.Client.Do(context.Background(), srv.Client.B().Set().Key(key).Value(key+"#0").Build()).Error(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// adlWriter bumps the versions of adlSeed's values until stop returns:
+// invalidations race the reads.
+func adlWriter(srv *redistest.Server, names []string, keys int) (stop func()) {
+	stopWriter := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		for v := 1; ; v++ {
+			select {
+			case <-stopWriter:
+				return
+			default:
+			}
+			key := fmt.Sprintf("%s:k%d", names[v%len(names)], v%keys)
+			srv.Client.Do(context.Background(), srv.Client.B().Set().Key(key).Value(fmt.Sprintf("%s#%d", key, v)).Build())
+		}
+	}()
+	return func() { close(stopWriter); <-writerDone }
+}
+
+// adlFindings are what a load test's goroutines found: the first
+// problems, and a count of each kind of result.
+type adlFindings struct {
+	mu       sync.Mutex
+	problems []string
+	counts   map[string]int
+}
+
+func (f *adlFindings) report(format string, args ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.problems) < 20 {
+		f.problems = append(f.problems, fmt.Sprintf(format, args...))
+	}
+}
+
+func (f *adlFindings) count(what string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.counts == nil {
+		f.counts = map[string]int{}
+	}
+	f.counts[what]++
+}
+
+// flush fails t with each problem, and logs the counts.
+func (f *adlFindings) flush(t *testing.T) {
+	t.Helper()
+	for _, p := range f.problems {
+		t.Error(p)
+	}
+	t.Logf("results: %v", f.counts)
+}
+
 // adlStallThrice stops the server three times under a load, each time
 // until inFlight calls pile up (or limit passes): deadlines pass, and the
 // replies of abandoned calls come after.
@@ -670,14 +737,7 @@ func adlLoad(t *testing.T, proto string) {
 		ps[i] = adlOpen(t, reg, base, ns)
 	}
 	const keys = 40
-	for _, ns := range names {
-		for k := range keys {
-			key := fmt.Sprintf("%s:k%d", ns, k)
-			if err := srv.Client.Do(ctx, srv.Client.B().Set().Key(key).Value(key+"#0").Build()).Error(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	adlSeed(t, srv, names, keys)
 	// Every part has called once (the connection is dialled).
 	for _, p := range ps {
 		if err := p.Do(ctx, p.B().Get().Key("k0").Build()).Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -723,36 +783,9 @@ func adlLoad(t *testing.T, proto string) {
 		}
 		return ctx, func() {}
 	}
-	// A writer bumps the values' versions: invalidations race the reads.
-	stopWriter := make(chan struct{})
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		for v := 1; ; v++ {
-			select {
-			case <-stopWriter:
-				return
-			default:
-			}
-			ns, k := names[v%len(names)], v%keys
-			key := fmt.Sprintf("%s:k%d", ns, k)
-			srv.Client.Do(ctx, srv.Client.B().Set().Key(key).Value(fmt.Sprintf("%s#%d", key, v)).Build())
-		}
-	}()
-
-	var (
-		mu       sync.Mutex
-		problems []string
-		counts   = map[string]int{}
-	)
-	report := func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(problems) < 20 {
-			problems = append(problems, fmt.Sprintf(format, args...))
-		}
-	}
-	count := func(what string) { mu.Lock(); counts[what]++; mu.Unlock() }
+	stopWriter := adlWriter(srv, names, keys)
+	var found adlFindings
+	report, count := found.report, found.count
 	// check judges one result of part ns for key k under context kind kd.
 	check := func(ns string, kd kind, k int, r rueidis.RedisResult, call string) {
 		want := fmt.Sprintf("%s:k%d#", ns, k)
@@ -806,12 +839,8 @@ func adlLoad(t *testing.T, proto string) {
 	go func() { wg.Wait(); close(allDone) }()
 	adlStallThrice(srv, reg, 100, 2*time.Second)
 	<-allDone
-	close(stopWriter)
-	<-writerDone
-	for _, p := range problems {
-		t.Error(p)
-	}
-	t.Logf("results: %v", counts)
+	stopWriter()
+	found.flush(t)
 	adlStillOwn(t, srv, before, ps, names)
 }
 
