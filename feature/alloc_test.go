@@ -139,10 +139,9 @@ func TestAllocationsAgainstRedis(t *testing.T) {
 		t.Errorf("cache hit of a hot key: %.0f allocations through a part, %.0f direct; the part's memory of hot keys no longer spares them", namespaced, direct)
 	}
 	// Under a caller's deadline, as a request handler's context has one:
-	// rueidis gets a view of the context without it (a context derived
-	// for each call cost six allocations, and four times a hit's time).
-	// A GET's view is one allocation, within issue 7's bound; a hit's is
-	// recycled (views.go), none.
+	// rueidis gets a view of the context without it, one allocation (a
+	// context derived for each call cost six, and four times a hit's
+	// time). A GET stays within issue 7's bound, a hit within one.
 	request, cancel := context.WithTimeout(ctx, time.Hour)
 	defer cancel()
 	get := allocCases[0].build
@@ -152,7 +151,7 @@ func TestAllocationsAgainstRedis(t *testing.T) {
 		most    float64
 	}{
 		{"GET under a deadline", func(c rueidis.Client) float64 { return runsIn(request, c, get) }, maxExtraAllocs},
-		{"cache hit under a deadline", func(c rueidis.Client) float64 { return hitIn(request, c) }, 0},
+		{"cache hit under a deadline", func(c rueidis.Client) float64 { return hitIn(request, c) }, 1},
 	} {
 		direct, namespaced, registered := tc.measure(raw), tc.measure(part), tc.measure(session)
 		t.Logf("%s: %.0f allocations direct, %.0f through a part, %.0f through SessionRedis", tc.name, direct, namespaced, registered)

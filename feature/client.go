@@ -31,9 +31,6 @@ type Client struct {
 	// registry's counted client, B cost every command two dynamic calls.)
 	builder rueidis.Builder
 	fixed   bool
-	// lendsViews: DoCache recycles the views of its callers' contexts it
-	// hands shared (views.go). keepViews, set by a test, keeps each apart.
-	lendsViews, keepViews bool
 }
 
 // New wraps shared in the namespace. Closing the returned client does not
@@ -47,7 +44,7 @@ func New(shared rueidis.Client, namespace string, opts ...Option) *Client {
 	if err := replyMirror(); err != nil {
 		panic(err)
 	}
-	c := &Client{namespace: newNamespace(namespace), shared: shared, lendsViews: lendsViews(shared)}
+	c := &Client{namespace: newNamespace(namespace), shared: shared}
 	for _, o := range opts {
 		o(c)
 	}
@@ -79,7 +76,7 @@ func newNamespace(ns string) *namespace {
 
 // on returns the part over another client (a node of shared).
 func (c *Client) on(node rueidis.Client) *Client {
-	n := &Client{namespace: c.namespace, shared: node, lendsViews: lendsViews(node), keepViews: c.keepViews}
+	n := &Client{namespace: c.namespace, shared: node}
 	n.known(node.Mode())
 	n.fixBuilder()
 	return n

@@ -323,14 +323,7 @@ func (c *Client) boundedDoMulti(ctx context.Context, multi []rueidis.Completed) 
 // boundedDoCache is the shared connection's DoCache, bounded.
 func (c *Client) boundedDoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
 	if c.timeout == 0 && ctx.Done() != nil { // see callerFailed
-		var r rueidis.RedisResult
-		if c.lendsViews {
-			v := lendView(ctx)
-			r = c.shared.DoCache(v, cmd, ttl)
-			giveBack(v, c.keepViews)
-		} else {
-			r = c.shared.DoCache(withoutDeadline{ctx}, cmd, ttl)
-		}
+		r := c.shared.DoCache(withoutDeadline{ctx}, cmd, ttl)
 		c.callerFailed(ctx, &r)
 		return r
 	}

@@ -12,16 +12,3 @@ func SetReplyMirror(t interface{ Cleanup(func()) }, check func() error) {
 	replyMirror = check
 	t.Cleanup(func() { replyMirror = old })
 }
-
-// KeepViews makes c keep each view of a caller's context apart after its
-// call, never lending it again (views.go); call it before c is used.
-func KeepViews(c *Client) { c.keepViews = true }
-
-// LendViews makes c recycle its views whatever its connection is.
-func LendViews(c *Client) { c.lendsViews = true }
-
-// LendsViews reports whether c recycles its views.
-func LendsViews(c *Client) bool { return c.lendsViews }
-
-// LateViewUses is how often a view was used after its call returned.
-func LateViewUses() int64 { return lateUses.Load() }
