@@ -582,18 +582,14 @@ func trunc(s string) string {
 // reads the EXEC reply of its [CLIENT CACHING YES, MULTI, PTTL, cmd,
 // EXEC] as [pttl, value] and indexes it without checking its length. An
 // EXEC reply shorter (or, for MGET, an inner array longer) than expected
-// is well-formed RESP: the guard passes it and rueidis panics, in the
+// is well-formed RESP: the guard passed it and rueidis panicked, in the
 // caller's goroutine (DoCache: exec[1]; MGET: exec[-1]) or in its reader
 // goroutine (MGET with a value array longer than the PTTLs: index out of
-// range while updating the cache), where no recover can help. These
-// replies do answer a command (EXEC); only their lengths are wrong.
-//
-// Not covered: the guard reads replies, not which command each answers,
-// and telling these apart would mean following rueidis's own bookkeeping
-// of what it sent (docs/operations.md). Remove the Skip to see the
-// process end.
+// range while updating the cache), where no recover can help. The guard
+// now follows the commands written on the socket and refuses an EXEC
+// reply that does not hold one reply for each command queued
+// (respguard/commands.go); the process lives.
 func TestAttackGuardDoCacheShortExecPanics(t *testing.T) {
-	t.Skip("not covered (docs/operations.md): rueidis panics on an EXEC reply of the wrong length to its cached read")
 	for _, tc := range []struct {
 		name, exec string
 		mget       bool

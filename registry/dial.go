@@ -233,6 +233,7 @@ func (s *sockets) track(c net.Conn, onRefused func(error)) (net.Conn, error) {
 		s.open = map[*socket]struct{}{}
 	}
 	t := &socket{Conn: c, owner: s, replies: respguard.NewReader(c), onRefused: onRefused}
+	t.replies.FollowCommands()
 	s.open[t] = struct{}{}
 	return t, nil
 }
@@ -250,8 +251,9 @@ func (s *sockets) closeAll() {
 }
 
 // socket is a tracked network connection; closing it forgets it. The
-// replies read from it are checked first: a reply that would end the
-// process in rueidis's reader closes the connection instead.
+// replies read from it are checked first, against the commands written:
+// a reply that would end the process in rueidis closes the connection
+// instead.
 type socket struct {
 	net.Conn
 	owner     *sockets
@@ -266,6 +268,13 @@ func (t *socket) Read(b []byte) (int, error) {
 		t.onRefused(err)
 	}
 	return n, err
+}
+
+// Write tells the guard of the commands in b before they go: their
+// replies may come as soon as they are written.
+func (t *socket) Write(b []byte) (int, error) {
+	t.replies.Sent(b)
+	return t.Conn.Write(b)
 }
 
 func (t *socket) Close() error {

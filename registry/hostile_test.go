@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"runtime"
 	"strconv"
 	"strings"
@@ -151,5 +152,177 @@ func TestLargeRepliesFromRedisPassWhole(t *testing.T) {
 	}
 	if s := reg.Stats(); s[0].BadReplies != 0 {
 		t.Fatalf("Stats: %+v", s)
+	}
+}
+
+// TestRepliesToNoCommandCloseASocketNotTheProcess: rueidis v1.0.80 pairs
+// each reply with the command at the head of its queue, and panics in its
+// reader goroutine on a reply that answers no command, or on a push
+// confirming a subscription that answers a command that is not one
+// ("protocol bug, message handled out of order"); and it indexes the EXEC
+// reply of its cached read by the commands it queued. Each of these
+// replies, well-formed, ended the process. The guard now follows the
+// commands written on the socket and refuses them; the pushes rueidis
+// takes from anyone still pass.
+func TestRepliesToNoCommandCloseASocketNotTheProcess(t *testing.T) {
+	push := func(kind string) string {
+		return ">3\r\n$" + strconv.Itoa(len(kind)) + "\r\n" + kind + "\r\n$2\r\nch\r\n:1\r\n"
+	}
+	for _, tc := range []struct {
+		name, reply string
+		refused     bool
+	}{
+		{"two replies to one GET", "$5\r\nvalue\r\n+OK\r\n", true},
+		{"three replies to one GET", "$5\r\nvalue\r\n:1\r\n*1\r\n+x\r\n", true},
+		{"a subscription confirmed before the reply", push("subscribe") + "$5\r\nvalue\r\n", true},
+		{"a pattern subscription confirmed", push("psubscribe") + "$5\r\nvalue\r\n", true},
+		{"a shard subscription confirmed", push("ssubscribe") + "$5\r\nvalue\r\n", true},
+		{"a subscription confirmed in simple strings", ">3\r\n+subscribe\r\n+ch\r\n:1\r\n$5\r\nvalue\r\n", true},
+		{"a subscription confirmed in an error", ">2\r\n-subscribe\r\n:1\r\n$5\r\nvalue\r\n", true},
+		{"a subscription confirmed in a blob error", ">2\r\n!9\r\nsubscribe\r\n:1\r\n$5\r\nvalue\r\n", true},
+		// What rueidis takes from anyone.
+		{"an unsubscription confirmed", push("unsubscribe") + "$5\r\nvalue\r\n", false},
+		{"an invalidation", ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n$5\r\nvalue\r\n", false},
+		{"a message", ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nm\r\n$5\r\nvalue\r\n", false},
+		{"a push of one element", ">1\r\n$9\r\nsubscribe\r\n$5\r\nvalue\r\n", false},
+		{"a push of a longer kind", push("subscribers") + "$5\r\nvalue\r\n", false},
+		{"a push of a verbatim kind", ">2\r\n=13\r\ntxt:subscribe\r\n:1\r\n$5\r\nvalue\r\n", false},
+		{"an attribute before the reply", "|1\r\n+a\r\n+b\r\n$5\r\nvalue\r\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := attackServer(t, func(c net.Conn, args []string) bool {
+				if strings.ToUpper(args[0]) != "GET" || args[1] != "evil" {
+					return false
+				}
+				_, _ = c.Write([]byte(tc.reply))
+				return true
+			})
+			reg, logs := newRegistry(t)
+			c, release, err := reg.Acquire(context.Background(), load(t, "session", "REDIS_URL=redis://"+addr, "REDIS_PROTOCOL=3"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer release()
+			// A call without a deadline moves the socket's replies to
+			// rueidis's reader goroutine for good, where an extra reply
+			// finds no command.
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if v, err := c.Do(ctx, c.B().Get().Key("good").Build()).ToString(); err != nil || v != "value" {
+				t.Fatalf("GET good: %q, %v", v, err)
+			}
+			// rueidis retries a refused read on a new socket while the
+			// context lives: the deadline ends that.
+			bounded, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			v, err := c.Do(bounded, c.B().Get().Key("evil").Build()).ToString()
+			switch {
+			case err == nil && v == "value": // it came before what was refused
+			case tc.refused && (errors.Is(err, registry.ErrBadReply) || errors.Is(err, context.DeadlineExceeded)):
+			default:
+				t.Errorf("GET evil: %q, %v", v, err)
+			}
+			// rueidis spreads commands over its sockets at random: the
+			// refusal of a reply that came after a command sent alone
+			// (synchronously, under a deadline) waits on that socket for
+			// its next read, which a later command makes.
+			if tc.refused {
+				testsupport.WaitFor(t, 5*time.Second, "the refusal", func() bool {
+					_ = c.Do(ctx, c.B().Get().Key("good").Build()).Error()
+					return reg.Stats()[0].BadReplies > 0
+				})
+			}
+			// The next commands get replies of their own: on the sockets
+			// they had when nothing was refused, else on new ones.
+			for range 32 {
+				testsupport.WaitFor(t, 5*time.Second, "the next command", func() bool {
+					v, err := c.Do(ctx, c.B().Get().Key("good").Build()).ToString()
+					return err == nil && v == "value"
+				})
+			}
+			refused := reg.Stats()[0].BadReplies
+			switch {
+			case tc.refused && refused == 0:
+				t.Errorf("nothing refused: %+v", reg.Stats())
+			case tc.refused && !strings.Contains(logs.String(), "cannot be read safely"):
+				t.Errorf("nothing logged: %s", logs)
+			case !tc.refused && refused != 0:
+				t.Errorf("%d replies refused, want none: %s", refused, logs)
+			}
+		})
+	}
+}
+
+// TestCachedReadOfTheWrongShapeFailsTheRead: rueidis's cached read sends
+// CLIENT CACHING YES, MULTI, PTTL, the read and EXEC, and reads the EXEC
+// reply as [pttl, value] (for MGET, n PTTLs and the values) without
+// checking its length: a shorter one panicked in the caller's goroutine
+// (exec[1]), an MGET array longer than its keys in the reader goroutine.
+// The guard knows the transaction it follows, and refuses an EXEC reply
+// that does not hold one reply for each command queued.
+func TestCachedReadOfTheWrongShapeFailsTheRead(t *testing.T) {
+	for _, tc := range []struct {
+		name, exec string
+		mget       bool
+		refused    bool
+	}{
+		{"GET, EXEC of one element", "*1\r\n:1\r\n", false, true},
+		{"GET, empty EXEC", "*0\r\n", false, true},
+		{"GET, EXEC of three elements", "*3\r\n:1\r\n$1\r\nv\r\n$1\r\nv\r\n", false, true},
+		{"GET, EXEC as a set", "~2\r\n:1\r\n$1\r\nv\r\n", false, true},
+		{"GET, EXEC as a map", "%1\r\n:1\r\n$1\r\nv\r\n", false, true},
+		{"MGET, empty EXEC", "*0\r\n", true, true},
+		{"MGET, more values than PTTLs", "*3\r\n:1\r\n:1\r\n*5\r\n:1\r\n:1\r\n:1\r\n:1\r\n:1\r\n", true, true},
+		{"MGET, fewer values than keys", "*3\r\n:1\r\n:1\r\n*1\r\n$1\r\nv\r\n", true, true},
+		{"MGET, the values as a map", "*3\r\n:1\r\n:1\r\n%1\r\n$1\r\nv\r\n$1\r\nw\r\n", true, true},
+		// As Redis answers.
+		{"GET, as Redis answers", "*2\r\n:-1\r\n$1\r\nv\r\n", false, false},
+		{"GET, an aborted transaction", "*-1\r\n", false, false},
+		{"MGET, as Redis answers", "*3\r\n:-1\r\n:-1\r\n*2\r\n$1\r\nv\r\n$1\r\nw\r\n", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := attackServer(t, func(c net.Conn, args []string) bool {
+				switch strings.ToUpper(args[0]) {
+				case "EXEC":
+					_, _ = c.Write([]byte(tc.exec))
+					return true
+				case "PTTL", "MGET":
+					_, _ = c.Write([]byte("+QUEUED\r\n"))
+					return true
+				case "GET":
+					if args[1] == "a" {
+						_, _ = c.Write([]byte("+QUEUED\r\n"))
+						return true
+					}
+				}
+				return false
+			})
+			reg, _ := newRegistry(t)
+			c, release, err := reg.Acquire(context.Background(), load(t, "session", "REDIS_URL=redis://"+addr, "REDIS_PROTOCOL=3"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer release()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			var r rueidis.RedisResult
+			if tc.mget {
+				r = c.DoCache(ctx, c.B().Mget().Key("a", "b").Cache(), time.Minute)
+			} else {
+				r = c.DoCache(ctx, c.B().Get().Key("a").Cache(), time.Minute)
+			}
+			refused := reg.Stats()[0].BadReplies
+			switch err := r.Error(); {
+			case tc.refused && (refused == 0 || !errors.Is(err, registry.ErrBadReply) && !errors.Is(err, context.DeadlineExceeded)):
+				t.Errorf("DoCache: %s, %d refused; want a refusal", show(r), refused)
+			case !tc.refused && tc.exec == "*-1\r\n" && (refused != 0 || !errors.Is(err, rueidis.ErrDoCacheAborted)):
+				t.Errorf("DoCache: %s, %d refused; want rueidis's ErrDoCacheAborted", show(r), refused)
+			case !tc.refused && tc.exec != "*-1\r\n" && (refused != 0 || err != nil && !rueidis.IsRedisNil(err)):
+				t.Errorf("DoCache: %s, %d refused; want Redis's reply", show(r), refused)
+			}
+			if v, err := c.Do(ctx, c.B().Get().Key("good").Build()).ToString(); err != nil || v != "value" {
+				t.Errorf("GET good after the cached read: %q, %v", v, err)
+			}
+		})
 	}
 }

@@ -19,6 +19,7 @@
 //     [MaxDepth], a streamed "?" length), is refused: rueidis gets the
 //     bytes before it and then an *[Error], so it closes the connection
 //     and fails the commands waiting on it with that error.
+//
 //   - What rueidis allocates for a reply as it reads its lengths (40 bytes
 //     an element, a bulk string's length) may not run ahead of the bytes
 //     that arrived: at most 16 times them plus 64 KiB. A longer length is
@@ -27,9 +28,15 @@
 //     promise, so it is held at most until it is complete; the replies of
 //     a few kilobytes that make up the traffic are never held.
 //
-// What it does not check: whether a well-formed reply answers a command
-// that was sent, or has the shape that command's reply has. A server that
-// sends a reply nobody asked for, or an EXEC reply of the wrong length to
-// the transaction rueidis sends for a cached read, still makes rueidis
-// panic.
+//   - Once [Reader.FollowCommands] is called, and [Reader.Sent] told of
+//     every command written, each reply must answer one: a reply when
+//     every command had had its reply, a push confirming a subscription
+//     on a socket that never subscribed, and an EXEC reply that does not
+//     hold one reply for each command its transaction queued are refused
+//     (rueidis panicked on each; commands.go says which commands make the
+//     guard stop following a socket rather than guess).
+//
+// What it does not check: the shape of a reply to another command than
+// EXEC (rueidis checks the types it reads and fails the command), and a
+// reply that answers a command with what another command would get.
 package respguard

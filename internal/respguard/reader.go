@@ -53,11 +53,23 @@ type Reader struct {
 	// gone; refused ends the stream at a reply rueidis must not read.
 	srcErr  error
 	refused *Error
+
+	// cmds follows the commands written on the socket (nil: FollowCommands
+	// was not called, and replies are not paired with commands).
+	cmds *commands
 }
 
 // NewReader returns a Reader of src, the stream of a connection's
 // replies from its start.
 func NewReader(src io.Reader) *Reader { return &Reader{src: src} }
+
+// FollowCommands makes g pair each reply with a command written on the
+// socket, which Sent must then be told of (commands.go). It must be
+// called before the first Read or Sent.
+func (g *Reader) FollowCommands() {
+	g.cmds = new(commands)
+	g.p.cmds = g.cmds
+}
 
 // Read reads checked bytes into b.
 func (g *Reader) Read(b []byte) (int, error) {
@@ -166,13 +178,41 @@ type parser struct {
 	// line (rueidis acts on no line before its '\n').
 	held     bool
 	holdFrom int64
+
+	// cmds follows the commands sent (nil: replies are not paired).
+	cmds *commands
+	// The message under way at the top: a push, or a reply and what it
+	// answers.
+	push bool
+	exec *expected // the EXEC the reply answers (nil: another command)
+	// word holds the first bytes of an element while capture is set
+	// (wordLen counts them all): the kind of a push, a key or value of
+	// HELLO's reply.
+	word    []byte
+	wordLen int64
+	capture bool
+	line    bool // the element captured is a line, its '\r' included
+
+	// The reply to HELLO: whether it is under way, whether the element
+	// under way is a key of it, whether the next is "version"'s value;
+	// and whether that said the server is Redis 6 (as rueidis reads it).
+	hello, helloKey, versionNext, version6 bool
+	// Redis 6 writes invalidations inside a reply; rueidis takes them out
+	// and reads as many messages after it as the reply's last elements.
+	// pushesIn counts them in the reply under way; cont is the messages
+	// still to come as elements of the last reply, contAt the place of
+	// the next, contNow says the message under way is one.
+	pushesIn, cont, contAt int64
+	contNow                bool
+	// elemAt is the place in the EXEC reply of the element under way.
+	elemAt int64
 }
 
 // level is an open aggregate: the elements still to come, and whether it
 // is an attribute (which comes before a message rather than being one).
 type level struct {
-	left int64
-	attr bool
+	left, total int64
+	attr        bool
 }
 
 type state uint8
@@ -198,6 +238,9 @@ func (p *parser) scan(chunk []byte) *Error {
 		case stPayload:
 			// The payload is skipped, not read.
 			skip := min(p.remain, int64(len(chunk)-i))
+			if p.capture {
+				p.keepWord(chunk[i : i+int(skip)])
+			}
 			p.remain -= skip
 			i += int(skip) - 1
 			if p.remain == 0 {
@@ -208,9 +251,15 @@ func (p *parser) scan(chunk []byte) *Error {
 			// must follow a '\r'.
 			j := bytes.IndexByte(chunk[i:], '\n')
 			if j < 0 {
+				if p.capture {
+					p.keepWord(chunk[i:])
+				}
 				p.cr = chunk[len(chunk)-1] == '\r'
 				i = len(chunk) - 1
 				break
+			}
+			if p.capture {
+				p.keepWord(chunk[i : i+j])
 			}
 			if j > 0 {
 				p.cr = chunk[i+j-1] == '\r'
@@ -221,7 +270,9 @@ func (p *parser) scan(chunk []byte) *Error {
 			}
 			p.cr = false
 			p.state = stType
-			p.finish(base + int64(i) + 1)
+			if err := p.finish(base + int64(i) + 1); err != "" {
+				return p.refuse(base+int64(i), err)
+			}
 		case stType:
 			if err := p.begin(c); err != "" {
 				return p.refuse(base+int64(i), err)
@@ -276,7 +327,9 @@ func (p *parser) scan(chunk []byte) *Error {
 				return p.refuse(base+int64(i), "a message not ended by \\r\\n")
 			}
 			p.state = stType
-			p.finish(base + int64(i) + 1)
+			if err := p.finish(base + int64(i) + 1); err != "" {
+				return p.refuse(base+int64(i), err)
+			}
 		case stBoolean:
 			if c != 't' && c != 'f' {
 				return p.refuse(base+int64(i), "a boolean neither t nor f")
@@ -312,6 +365,9 @@ func (p *parser) begin(c byte) string {
 	default:
 		return "a message of unknown type"
 	}
+	if p.cmds != nil && !p.cmds.stopped {
+		return p.answering(c)
+	}
 	return ""
 }
 
@@ -335,6 +391,7 @@ func (p *parser) number(end int64) string {
 			p.state = stCR
 			return ""
 		default:
+			p.wordLen = n
 			p.remain = n
 			p.state = stPayload
 			return ""
@@ -345,6 +402,9 @@ func (p *parser) number(end int64) string {
 		case n < 0:
 			return "a negative length"
 		default:
+			if err := p.arrayLength(n); err != "" {
+				return err
+			}
 			return p.open(n, false, end)
 		}
 	case '%', '|':
@@ -357,8 +417,7 @@ func (p *parser) number(end int64) string {
 		}
 		return p.open(2*n, p.typ == '|', end)
 	}
-	p.finish(end) // an integer or a null
-	return ""
+	return p.finish(end) // an integer or a null
 }
 
 // open opens an aggregate of n elements, whose length line ends at end.
@@ -371,9 +430,9 @@ func (p *parser) open(n int64, attr bool, end int64) string {
 	}
 	switch {
 	case n > 0:
-		p.levels = append(p.levels, level{left: n, attr: attr})
+		p.levels = append(p.levels, level{left: n, total: n, attr: attr})
 	case !attr: // an empty attribute is nothing; an empty aggregate, a message
-		p.finish(end)
+		return p.finish(end)
 	}
 	return ""
 }
@@ -395,20 +454,39 @@ func (p *parser) covered(end int64) bool {
 }
 
 // finish ends a message whose last byte is before offset end: an element
-// of the aggregates open, or the reply.
-func (p *parser) finish(end int64) {
+// of the aggregates open, or the reply. It returns why the message must
+// not reach rueidis, or "".
+func (p *parser) finish(end int64) string {
+	if p.capture && len(p.levels) == 1 {
+		if err := p.captured(); err != "" {
+			return err
+		}
+	}
+	var closed int64 // the elements of the top aggregate, when it closes
 	for len(p.levels) > 0 {
 		top := &p.levels[len(p.levels)-1]
 		if top.left--; top.left > 0 {
-			return
+			return ""
 		}
 		attr := top.attr
+		closed = top.total
 		p.levels = p.levels[:len(p.levels)-1]
 		if attr {
-			return // the message it comes before is still to come
+			return "" // the message it comes before is still to come
 		}
 	}
 	p.start, p.alloc, p.held = end, 0, false
+	switch {
+	case p.contNow && p.cont > 0, p.cmds == nil:
+		p.contNow = false
+		return ""
+	case !p.contNow && p.pushesIn > 0:
+		// The reply's last elements come as messages of their own.
+		p.cont, p.contAt, p.pushesIn = p.pushesIn, closed-p.pushesIn, 0
+		return ""
+	}
+	p.push, p.exec, p.hello, p.contNow = false, nil, false, false
+	return ""
 }
 
 // refuse ends the stream at offset at.

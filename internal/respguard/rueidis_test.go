@@ -15,17 +15,29 @@ import (
 	"github.com/wireredis/wireredis/internal/testsupport"
 )
 
-// guarded is a connection whose replies go through a Reader.
+// guarded is a connection whose replies go through a Reader that
+// follows the commands written, as the registry's sockets do.
 type guarded struct {
 	net.Conn
 	replies *Reader
 }
 
+func newGuarded(c net.Conn) guarded {
+	g := guarded{Conn: c, replies: NewReader(c)}
+	g.replies.FollowCommands()
+	return g
+}
+
 func (c guarded) Read(b []byte) (int, error) { return c.replies.Read(b) }
 
-// serveOnce plays a Redis server on conn: it answers the handshake, then
-// writes reply to the first other command and hangs up.
-func serveOnce(conn net.Conn, reply []byte) {
+func (c guarded) Write(b []byte) (int, error) {
+	c.replies.Sent(b)
+	return c.Conn.Write(b)
+}
+
+// serveOnce plays a Redis server of version on conn: it answers the
+// handshake, then writes reply to the first other command and hangs up.
+func serveOnce(conn net.Conn, reply []byte, version string) {
 	defer func() { _ = conn.Close() }()
 	r := bufio.NewReader(conn)
 	for {
@@ -35,7 +47,7 @@ func serveOnce(conn net.Conn, reply []byte) {
 		}
 		switch strings.ToUpper(args[0]) {
 		case "HELLO":
-			_, _ = conn.Write([]byte("%2\r\n+proto\r\n:3\r\n+version\r\n+7.0.15\r\n"))
+			_, _ = conn.Write([]byte("%2\r\n+proto\r\n:3\r\n+version\r\n+" + version + "\r\n"))
 		case "CLIENT", "SELECT", "AUTH", "PING":
 			_, _ = conn.Write([]byte("+OK\r\n"))
 		default:
@@ -46,8 +58,13 @@ func serveOnce(conn net.Conn, reply []byte) {
 }
 
 // readThroughRueidis has a rueidis client read reply, through a Reader,
-// as the reply to a GET; it returns what the GET got.
-func readThroughRueidis(t testing.TB, reply []byte) rueidis.RedisResult {
+// as the reply to a GET; it returns what the GET got. inReader has the
+// GET sent without a deadline, so that rueidis's reader goroutine reads
+// the reply and whatever comes after it (under a deadline, an idle
+// connection reads one reply in the caller's goroutine); the server says
+// it is Redis 7.0.15, or 6.2.16 with redis6 (rueidis then mends replies
+// with pushes inside).
+func readThroughRueidis(t testing.TB, reply []byte, inReader, redis6 bool) rueidis.RedisResult {
 	t.Helper()
 	client, err := rueidis.NewClient(rueidis.ClientOption{
 		InitAddress:       []string{"fake:6379"},
@@ -55,8 +72,12 @@ func readThroughRueidis(t testing.TB, reply []byte) rueidis.RedisResult {
 		DisableRetry:      true,
 		DialCtxFn: func(context.Context, string, *net.Dialer, *tls.Config) (net.Conn, error) {
 			ours, theirs := net.Pipe()
-			go serveOnce(theirs, reply)
-			return guarded{Conn: ours, replies: NewReader(ours)}, nil
+			version := "7.0.15"
+			if redis6 {
+				version = "6.2.16"
+			}
+			go serveOnce(theirs, reply, version)
+			return newGuarded(ours), nil
 		},
 	})
 	if err != nil {
@@ -64,6 +85,9 @@ func readThroughRueidis(t testing.TB, reply []byte) rueidis.RedisResult {
 	}
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if inReader {
+		ctx, cancel = context.WithCancel(context.Background()) // serveOnce hangs up
+	}
 	defer cancel()
 	return client.Do(ctx, client.B().Get().Key("k").Build())
 }
@@ -78,25 +102,16 @@ func FuzzRueidisReadsWhatPasses(f *testing.F) {
 		"$1099511627776\r\n", "$?\r\n;-4\r\n", strings.Repeat("*1\r\n", 10000)} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, reply []byte) {
-		_ = readThroughRueidis(t, firstReply(reply)).Error()
-	})
-}
-
-// firstReply is b up to the end of its first complete reply, if it has
-// one. A GET reads one reply; a reply more would be one that nobody asked
-// for, which rueidis reads as a protocol bug (see the package's doc).
-func firstReply(b []byte) []byte {
-	var p parser
-	for i := range b {
-		if p.scan(b[i:i+1]) != nil {
-			break
-		}
-		if p.start > 0 {
-			return b[:p.start]
-		}
+	// Replies to no command, and pushes rueidis acts on.
+	for _, s := range []string{"+OK\r\n+OK\r\n", "*2\r\n>1\r\n+i\r\n$1\r\nv\r\n$1\r\nw\r\n:1\r\n", "*1\r\n>1\r\n+i\r\n>1\r\n+i\r\n", "$1\r\nv\r\n:1\r\n", ">3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n+OK\r\n",
+		">3\r\n$11\r\nunsubscribe\r\n$1\r\nc\r\n:0\r\n+OK\r\n", "+OK\r\n>2\r\n-psubscribe\r\n:1\r\n", "*1\r\n>1\r\n+x\r\n:1\r\n"} {
+		f.Add([]byte(s))
 	}
-	return b
+	f.Fuzz(func(t *testing.T, reply []byte) {
+		_ = readThroughRueidis(t, reply, false, false).Error()
+		_ = readThroughRueidis(t, reply, true, false).Error()
+		_ = readThroughRueidis(t, reply, true, true).Error()
+	})
 }
 
 // Each reply that once ended the process (checked with rueidis v1.0.80
@@ -117,7 +132,7 @@ func TestRepliesThatEndedTheProcessFailTheCommand(t *testing.T) {
 		{"*4000000000\r\n", false},              // fatal error: runtime: out of memory
 		{"$1099511627776\r\n", false},           // the same
 	} {
-		err := readThroughRueidis(t, []byte(tc.reply)).Error()
+		err := readThroughRueidis(t, []byte(tc.reply), false, false).Error()
 		if tc.refused && !errors.Is(err, ErrRefused) || !tc.refused && !errors.Is(err, io.EOF) {
 			t.Errorf("%.20q...: %v, want the refusal (%v) or the server's hang-up", tc.reply, err, tc.refused)
 		}
