@@ -137,15 +137,6 @@ func (c *commands) nextReply() (exec *expected, ok, untraced bool) {
 	return e, true, false
 }
 
-// untrace stops following the socket (the reader's own finding).
-func (c *commands) untrace() {
-	c.stopped, c.taken = true, nil
-	c.mu.Lock()
-	c.untraced = true
-	c.sent = nil
-	c.mu.Unlock()
-}
-
 // outgoing parses the commands written: arrays of bulk strings, as
 // rueidis writes them. It reads lengths and skips payloads, keeping only
 // the first two arguments' first bytes.
