@@ -617,6 +617,13 @@ func chaosScenario(t *testing.T, cfg string) {
 	if counts.Acknowledged == 0 || counts.Kills == 0 {
 		t.Errorf("the scenario did not run: %+v", counts)
 	}
+	// Killed, stopped, restarted and failed over, Redis still sends only
+	// replies the guard follows (internal/respguard): it refused none.
+	for _, st := range reg.Stats() {
+		if st.BadReplies != 0 {
+			t.Errorf("the guard refused %d replies of a real server (%s)", st.BadReplies, st.Addr)
+		}
+	}
 
 	// Connections and goroutines back to their count: none once the parts
 	// are released, and the goroutines of before.
