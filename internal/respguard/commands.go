@@ -1,7 +1,6 @@
 package respguard
 
 import (
-	"strconv"
 	"strings"
 	"sync"
 )
@@ -20,20 +19,24 @@ import (
 //   - a reply when every command sent has had its reply;
 //   - a push confirming a subscription (subscribe, psubscribe,
 //     ssubscribe) on a socket that never subscribed;
-//   - an EXEC reply whose array does not hold one reply for each command
-//     of the transaction, or in it an MGET reply whose array does not
-//     hold one value for each key.
+//   - an EXEC reply that is not an array (or null, or an error) of one
+//     reply for each command of the transaction, or in it an MGET reply
+//     that is not an array of one value for each key;
+//   - "QUEUED" answering a subscription command (rueidis panics);
+//   - a push inside a reply: rueidis reads the reply short and its last
+//     elements as replies to the commands after it, or, told by HELLO
+//     that the server is Redis 6, mends it in its reader goroutine but
+//     not in a call that reads its own reply (Redis 7.0 and 6.2 write
+//     notifications there to a connection that subscribed; 7.2 and later
+//     never).
 //
-// Redis sends exactly one reply for every command but a few: the
-// subscription commands, MONITOR, replication's SYNC, PSYNC and REPLCONF,
-// and CLIENT REPLY, which turns replies off. Once one of those is sent on
-// a socket, the guard stops following its commands, for good: a guard
-// that cannot tell never refuses. Redis 6 writes invalidations inside an
-// array, and rueidis v1.0.80, when HELLO said the server is 6, takes them
-// out and reads as many messages after the array as its last elements;
-// the guard reads HELLO's reply and counts as rueidis does. (It must never
-// believe 6 where rueidis does not: it would then let through a reply to
-// no command.)
+// Redis sends exactly one reply for every command but a few: MONITOR,
+// replication's SYNC, PSYNC and REPLCONF, CLIENT REPLY, which turns
+// replies off, and the subscription commands, which rueidis answers with
+// a confirmation (or a reply) and then reads in ways of its own. Once one
+// of the first is written on a socket, or a subscription command on it is
+// answered, the guard stops following its commands, for good: a guard
+// that cannot tell never refuses.
 
 // commandNameMax is the longest command name the guard tells apart.
 const commandNameMax = 12
@@ -46,7 +49,10 @@ type expected struct {
 	exec  bool
 	count int64
 	mgets []mgetAt
-	hello bool // a HELLO: its reply says the server's version
+	// sub is set for a subscription command (SUBSCRIBE, UNSUBSCRIBE and
+	// their pattern and shard kinds): rueidis takes a confirmation or a
+	// reply as its answer, and panics on "QUEUED".
+	sub bool
 }
 
 // mgetAt is an MGET queued in a transaction: its place there, and the
@@ -372,17 +378,15 @@ func (o *outgoing) command() bool {
 	}
 	switch string(name) {
 	case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE",
-		"UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE",
-		"MONITOR", "SYNC", "PSYNC", "REPLCONF":
+		"UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE":
+		// Followed until it is answered (parser.answered), then not.
+		o.batch = append(o.batch, expected{sub: true})
+		return true
+	case "MONITOR", "SYNC", "PSYNC", "REPLCONF":
 		return false
 	case "CLIENT":
 		if o.subLen == 5 && string(o.sub[:5]) == "REPLY" {
 			return false
-		}
-	case "HELLO":
-		if !o.inMulti {
-			o.batch = append(o.batch, expected{hello: true})
-			return true
 		}
 	}
 	if o.inMulti || string(name) == "MULTI" {
@@ -433,17 +437,10 @@ func (o *outgoing) transaction(name []byte) bool {
 func (p *parser) answering(c byte) string {
 	depth := len(p.levels)
 	if depth == 0 {
-		switch {
-		case c == '|': // an attribute: the message it comes before is to come
+		if c == '|' { // an attribute: the message it comes before is to come
 			return ""
-		case p.cont > 0:
-			// Redis 6 (below): an element of the last reply.
-			p.cont--
-			p.contNow, p.elemAt = true, p.contAt
-			p.contAt++
-			return p.element(c)
 		}
-		p.push, p.exec, p.hello, p.contNow, p.pushesIn = false, nil, false, false, 0
+		p.push, p.exec, p.sub = false, nil, false
 		if c == '>' {
 			p.push = true
 			return ""
@@ -453,47 +450,38 @@ func (p *parser) answering(c byte) string {
 		case !ok:
 			return "a reply when every command sent had had its reply"
 		case untraced || e == nil:
-		case e.hello:
-			p.hello = true
-		case c == '~' || c == '%':
+		case e.sub:
+			p.sub = true
+			p.captureText(c) // "QUEUED"?
+		case strings.IndexByte("*_-!", c) < 0:
 			return "an EXEC reply that is not an array"
 		default:
 			p.exec = e
 		}
 		return ""
 	}
-	if depth != 1 || p.contNow || p.levels[0].attr {
+	if c == '>' && !p.push {
+		// Redis 7.0 writes a notification inside a reply, Redis 6 an
+		// invalidation too: rueidis reads the reply short, and its last
+		// elements as replies to the commands after it (or, having been
+		// told the server is 6, mends it when its reader goroutine reads
+		// it, not when a call reads its own reply).
+		return "a push inside a reply"
+	}
+	if depth != 1 || p.levels[0].attr {
 		return "" // rueidis reads deeper elements as they come
 	}
-	raw := p.levels[0].total - p.levels[0].left
-	switch {
-	case p.push:
-		if raw == 0 {
-			p.captureText(c)
+	if p.push {
+		if p.levels[0].total == p.levels[0].left {
+			p.captureText(c) // the kind of push
 		}
 		return ""
-	case c == '>' && p.version6:
-		// Redis 6 writes an invalidation inside a reply, and rueidis takes
-		// it out and reads the reply's last element as the next message.
-		p.pushesIn++
-		return ""
-	case p.hello:
-		p.captureText(c) // the version rueidis reads (below)
-		p.helloKey = raw%2 == 0
-		return ""
 	}
-	p.elemAt = raw - p.pushesIn
-	return p.element(c)
-}
-
-// element checks an element of an EXEC reply (at p.elemAt) that begins
-// with type byte c: one that answers an MGET must be an array (arrayLength
-// checks its length).
-func (p *parser) element(c byte) string {
 	if p.exec == nil {
 		return ""
 	}
-	if _, ok := p.exec.mgetAt(p.elemAt); ok && (c == '~' || c == '%' || c == '>') {
+	p.elemAt = p.levels[0].total - p.levels[0].left
+	if _, ok := p.exec.mgetAt(p.elemAt); ok && (c == '~' || c == '%') {
 		return "an MGET reply inside an EXEC reply that is not an array"
 	}
 	return ""
@@ -505,7 +493,7 @@ func (p *parser) element(c byte) string {
 func (p *parser) captureText(c byte) {
 	if strings.IndexByte("$!=+-,(", c) >= 0 {
 		p.capture, p.line = true, strings.IndexByte("+-,(", c) >= 0
-		p.word, p.wordLen = p.word[:0], 0
+		p.word, p.wordLen, p.captureAt = p.word[:0], 0, len(p.levels)
 	}
 }
 
@@ -516,11 +504,11 @@ func (p *parser) arrayLength(n int64) string {
 		return ""
 	}
 	switch {
-	case len(p.levels) == 0 && !p.contNow:
+	case len(p.levels) == 0:
 		if n != p.exec.count {
 			return "an EXEC reply that does not hold one reply for each command of its transaction"
 		}
-	case len(p.levels) == 0, len(p.levels) == 1 && !p.contNow && !p.levels[0].attr:
+	case len(p.levels) == 1 && !p.levels[0].attr:
 		if keys, ok := p.exec.mgetAt(p.elemAt); ok && n != keys {
 			return "an MGET reply inside an EXEC reply that does not hold one value for each key"
 		}
@@ -528,8 +516,8 @@ func (p *parser) arrayLength(n int64) string {
 	return ""
 }
 
-// captured acts on an element kept whole (captureText): the kind of a
-// push, or a key or value of HELLO's reply.
+// captured acts on a string kept whole (captureText): the kind of a push,
+// or the reply to a subscription command.
 func (p *parser) captured() string {
 	p.capture = false
 	word, n := p.word, p.wordLen
@@ -540,28 +528,20 @@ func (p *parser) captured() string {
 		}
 	}
 	whole := int64(len(word)) == n
-	switch {
-	case p.push:
-		// rueidis panics on a subscription confirmed that answers no
-		// subscription command (confirmations of unsubscribing it takes
-		// from anyone). The SUBSCRIBE was written before its confirmation
-		// came, maybe after the reader last looked.
-		switch string(word) {
-		case "subscribe", "psubscribe", "ssubscribe":
-			if whole && p.levels[0].total >= 2 && p.cmds.following() {
-				return "a subscription confirmed on a connection that never subscribed"
-			}
+	if !p.push { // the reply to a subscription command
+		if whole && string(word) == "QUEUED" {
+			return "a subscription command queued in a transaction"
 		}
-	case p.hello && p.helloKey:
-		p.versionNext = whole && string(word) == "version"
-	case p.hello && p.versionNext:
-		// rueidis reads the server's major version as ParseInt of what
-		// comes before the first '.', and mends Redis 6's replies: the
-		// guard believes 6 only when it read as much.
-		p.versionNext = false
-		major, _, dot := strings.Cut(string(word), ".")
-		v, err := strconv.ParseInt(major, 10, 32)
-		p.version6 = err == nil && v == 6 && (dot || whole)
+		return ""
+	}
+	// rueidis panics on a subscription confirmed that answers no
+	// subscription command (confirmations of unsubscribing it takes from
+	// anyone).
+	switch string(word) {
+	case "subscribe", "psubscribe", "ssubscribe":
+		if whole && p.levels[0].total >= 2 && !p.cmds.subscribed() {
+			return "a subscription confirmed on a connection that never subscribed"
+		}
 	}
 	return ""
 }
@@ -587,15 +567,25 @@ func (p *parser) keepWord(b []byte) {
 	}
 }
 
-// following reports whether the guard still follows the socket's
-// commands, as the writer last said.
-func (c *commands) following() bool {
-	if !c.stopped {
-		c.mu.Lock()
-		if c.untraced {
-			c.stopped, c.taken = true, nil
-		}
-		c.mu.Unlock()
+// subscribed answers a subscription's confirmation: whether the guard
+// stopped following the socket, or the command it waits on first is a
+// subscription command, which the confirmation answers (the guard then
+// stops following).
+func (c *commands) subscribed() bool {
+	e, ok, untraced := c.nextReply()
+	if !untraced && ok && e != nil && e.sub {
+		c.stop()
+		return true
 	}
-	return !c.stopped
+	return untraced
+}
+
+// stop stops following the socket: rueidis takes a subscribed socket's
+// replies in ways the guard does not follow.
+func (c *commands) stop() {
+	c.stopped, c.taken = true, nil
+	c.mu.Lock()
+	c.untraced = true
+	c.sent = nil
+	c.mu.Unlock()
 }

@@ -103,7 +103,7 @@ func TestFollowCommands(t *testing.T) {
 		return command("MULTI") + strings.Join(cmds, "") + command("EXEC")
 	}
 	get, set := command("GET", "k"), command("SET", "k", "v")
-	const hello6 = "%2\r\n+version\r\n+6.2.16\r\n+proto\r\n:3\r\n"
+	const pushInside = "a push inside a reply"
 	for _, tc := range []struct {
 		name  string
 		steps []step
@@ -137,52 +137,34 @@ func TestFollowCommands(t *testing.T) {
 			reply(":1\r\n-ERR unknown command\r\n-ERR unknown command\r\n-ERR unknown command\r\n"), refused(":1\r\n", noCommand),
 		}},
 		{"inline commands: no longer followed", []step{sent("PING\r\n"), reply("+PONG\r\n+PONG\r\n")}},
-		{"a push inside a reply: an element (Redis 7)", []step{
+		{"a push inside a reply", []step{
 			sent(command("MGET", "a", "b")),
-			refused("*2\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\na\r\n$1\r\nv\r\n$1\r\nw\r\n", noCommand),
+			refused("*2\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\na\r\n$1\r\nv\r\n$1\r\nw\r\n", pushInside),
 		}},
-		{"Redis 6: a push inside a reply, its last element after it", []step{
-			sent(command("HELLO", "3"), command("MGET", "a", "b")),
-			reply(hello6 + "*2\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\na\r\n$1\r\nv\r\n$1\r\nw\r\n"),
-			refused(":1\r\n", noCommand),
-		}},
-		{"Redis 6: two pushes, two elements after", []step{
-			sent(command("HELLO", "3"), command("MGET", "a", "b", "c"), get),
-			reply(hello6 + "*3\r\n$1\r\nv\r\n>1\r\n+invalidate\r\n>1\r\n+invalidate\r\n"),
-			reply("$1\r\nw\r\n>2\r\n+x\r\n+y\r\n"), // a push as an element, not handled as one
-			reply("$1\r\nv\r\n"),
-			refused("$1\r\nv\r\n", noCommand),
-		}},
-		{"Redis 6: an EXEC with a push inside, its MGET after it", []step{
-			sent(command("HELLO", "3"), multi(command("PTTL", "a"), command("MGET", "a"))),
-			reply(hello6 + "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n>1\r\n+invalidate\r\n:-1\r\n*1\r\n$1\r\nv\r\n"),
-		}},
-		{"Redis 6: an MGET too long after an EXEC with a push inside", []step{
-			sent(command("HELLO", "3"), multi(command("PTTL", "a"), command("MGET", "a"))),
-			refused(hello6+"+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:-1\r\n>1\r\n+invalidate\r\n*5\r\n", "one value for each key"),
-		}},
-		{"Redis 7: a push where an EXEC holds its MGET", []step{
+		{"a push deep inside a reply", []step{sent(get, get), reply("$1\r\nv\r\n"), refused("*1\r\n%1\r\n+k\r\n*1\r\n>1\r\n+x\r\n", pushInside)}},
+		{"a push inside an EXEC reply", []step{
 			sent(multi(command("PTTL", "a"), command("MGET", "a"))),
-			refused("+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:-1\r\n>3\r\n", "not an array"),
+			refused("+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:-1\r\n>3\r\n", pushInside),
 		}},
-		{"HELLO of another version", []step{
-			sent(command("HELLO", "3"), command("MGET", "a", "b")),
-			refused("%1\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n*2\r\n>1\r\n+invalidate\r\n$1\r\nv\r\n$1\r\nw\r\n", noCommand),
+		{"a push inside a push", []step{sent(get), reply(">2\r\n+message\r\n>1\r\n+x\r\n$1\r\nv\r\n")}},
+		{"SUBSCRIBE answered by a confirmation: no longer followed", []step{
+			sent(command("SUBSCRIBE", "a", "b")), reply(">3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n>3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n+PONG\r\n*1\r\n>1\r\n+x\r\n"),
 		}},
-		{"HELLO: a version rueidis reads as 6", []step{
-			sent(command("HELLO", "3"), command("MGET", "a"), command("HELLO", "3"), command("MGET", "a"), command("HELLO", "3"), command("MGET", "a")),
-			reply("*2\r\n+version\r\n+06.x\r\n*1\r\n>1\r\n+i\r\n:1\r\n"),
-			reply("%1\r\n+version\r\n$1\r\n6\r\n*1\r\n>1\r\n+i\r\n:1\r\n"),
-			reply("%1\r\n+version\r\n+6.2\r\n*1\r\n>1\r\n+i\r\n:1\r\n"),
+		{"SUBSCRIBE answered by an error: no longer followed", []step{sent(command("SUBSCRIBE", "a")), reply("-NOPERM no\r\n+OK\r\n+OK\r\n")}},
+		{"SUBSCRIBE answered QUEUED", []step{sent(command("SUBSCRIBE", "a")), refused("+QUEUED\r\n", "queued in a transaction")}},
+		{"SUBSCRIBE answered QUEUED in a bulk", []step{sent(command("SUBSCRIBE", "a")), refused("$6\r\nQUEUED\r\n", "queued in a transaction")}},
+		{"UNSUBSCRIBE answered QUEUED in an error", []step{sent(command("UNSUBSCRIBE")), refused("-QUEUED\r\n", "queued in a transaction")}},
+		{"SUBSCRIBE answered with a longer word", []step{sent(command("SUBSCRIBE", "a")), reply("+QUEUEDX\r\n+OK\r\n")}},
+		{"a confirmation for the command before the subscription", []step{
+			sent(get, command("SUBSCRIBE", "a")), refused(">3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n", subscription),
 		}},
-		{"HELLO: a version cut short is not 6", []step{
-			sent(command("HELLO", "3"), command("MGET", "a")),
-			refused("%1\r\n+version\r\n+000000000000006.1\r\n*1\r\n>1\r\n+i\r\n:1\r\n", noCommand),
+		{"UNSUBSCRIBE and rueidis's PING", []step{
+			sent(command("UNSUBSCRIBE", "a"), command("PING")), reply(">3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:0\r\n+PONG\r\n+extra\r\n"),
 		}},
-		{"HELLO: an error", []step{
-			sent(command("HELLO", "3"), command("MGET", "a")),
-			refused("-NOPROTO sorry\r\n*1\r\n>1\r\n+i\r\n:1\r\n", noCommand),
-		}},
+		{"an EXEC answered QUEUED", []step{sent(multi(get)), refused("+OK\r\n+QUEUED\r\n+QUEUED\r\n", "not an array")}},
+		{"an EXEC answered with a number", []step{sent(multi(get)), refused("+OK\r\n+QUEUED\r\n:5\r\n", "not an array")}},
+		{"an EXEC answered with a string", []step{sent(multi(get)), refused("+OK\r\n+QUEUED\r\n$1\r\nv\r\n", "not an array")}},
+		{"an EXEC answered with a blob error", []step{sent(multi(get)), reply("+OK\r\n+QUEUED\r\n!5\r\nERR x\r\n")}},
 		{"a transaction", []step{sent(multi(get, set)), reply("+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n$1\r\nv\r\n+OK\r\n"), refused(":1\r\n", noCommand)}},
 		{"lower case", []step{sent(command("multi"), get, command("exec")), refused("+OK\r\n+QUEUED\r\n*2\r\n", execLength)}},
 		{"an EXEC reply too short", []step{sent(multi(get, set)), refused("+OK\r\n+QUEUED\r\n+QUEUED\r\n*1\r\n$1\r\nv\r\n", execLength)}},

@@ -31,10 +31,11 @@
 //   - Once [Reader.FollowCommands] is called, and [Reader.Sent] told of
 //     every command written, each reply must answer one: a reply when
 //     every command had had its reply, a push confirming a subscription
-//     on a socket that never subscribed, and an EXEC reply that does not
-//     hold one reply for each command its transaction queued are refused
-//     (rueidis panicked on each; commands.go says which commands make the
-//     guard stop following a socket rather than guess).
+//     on a socket that never subscribed, an EXEC reply that does not hold
+//     one reply for each command its transaction queued, and a push inside
+//     a reply are refused (rueidis panicked on each, or read the replies
+//     after out of step; commands.go says which commands make the guard
+//     stop following a socket rather than guess).
 //
 // What it does not check: the shape of a reply to another command than
 // EXEC (rueidis checks the types it reads and fails the command), and a

@@ -188,22 +188,14 @@ type parser struct {
 	// word holds the first bytes of an element while capture is set
 	// (wordLen counts them all): the kind of a push, a key or value of
 	// HELLO's reply.
-	word    []byte
-	wordLen int64
-	capture bool
-	line    bool // the element captured is a line, its '\r' included
+	word      []byte
+	wordLen   int64
+	capture   bool
+	captureAt int  // the depth of the element captured
+	line      bool // the element captured is a line, its '\r' included
 
-	// The reply to HELLO: whether it is under way, whether the element
-	// under way is a key of it, whether the next is "version"'s value;
-	// and whether that said the server is Redis 6 (as rueidis reads it).
-	hello, helloKey, versionNext, version6 bool
-	// Redis 6 writes invalidations inside a reply; rueidis takes them out
-	// and reads as many messages after it as the reply's last elements.
-	// pushesIn counts them in the reply under way; cont is the messages
-	// still to come as elements of the last reply, contAt the place of
-	// the next, contNow says the message under way is one.
-	pushesIn, cont, contAt int64
-	contNow                bool
+	// sub: the reply under way answers a subscription command.
+	sub bool
 	// elemAt is the place in the EXEC reply of the element under way.
 	elemAt int64
 }
@@ -457,35 +449,27 @@ func (p *parser) covered(end int64) bool {
 // of the aggregates open, or the reply. It returns why the message must
 // not reach rueidis, or "".
 func (p *parser) finish(end int64) string {
-	if p.capture && len(p.levels) == 1 {
+	if p.capture && len(p.levels) == p.captureAt {
 		if err := p.captured(); err != "" {
 			return err
 		}
 	}
-	var closed int64 // the elements of the top aggregate, when it closes
 	for len(p.levels) > 0 {
 		top := &p.levels[len(p.levels)-1]
 		if top.left--; top.left > 0 {
 			return ""
 		}
 		attr := top.attr
-		closed = top.total
 		p.levels = p.levels[:len(p.levels)-1]
 		if attr {
 			return "" // the message it comes before is still to come
 		}
 	}
 	p.start, p.alloc, p.held = end, 0, false
-	switch {
-	case p.contNow && p.cont > 0, p.cmds == nil:
-		p.contNow = false
-		return ""
-	case !p.contNow && p.pushesIn > 0:
-		// The reply's last elements come as messages of their own.
-		p.cont, p.contAt, p.pushesIn = p.pushesIn, closed-p.pushesIn, 0
-		return ""
+	if p.sub && !p.cmds.stopped {
+		p.cmds.stop() // answered: rueidis takes what comes next its own way
 	}
-	p.push, p.exec, p.hello, p.contNow = false, nil, false, false
+	p.push, p.exec, p.sub = false, nil, false
 	return ""
 }
 
