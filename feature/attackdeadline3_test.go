@@ -82,13 +82,7 @@ func killConns(t testing.TB, admin rueidis.Client) {
 // SessionRedis, both of srv.
 func viewParts(t *testing.T, srv *redistest.Server) []*feature.Client {
 	t.Helper()
-	raw := srv.NewClient(t, nil)
-	reg, base := parts(t, "REDIS_URL="+srv.URL())
-	session, release, err := feature.ProvideSessionRedis(context.Background(), reg, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(release)
+	raw, _, session := rawPartSessionOf(t, srv)
 	return []*feature.Client{feature.New(raw, "views"), session.Client}
 }
 
@@ -213,7 +207,7 @@ func TestAttackViewsIsolationUnderLoad(t *testing.T) {
 		}
 		bctx, cancelB := context.WithTimeout(context.WithValue(context.Background(), ctxKey{}, id), within)
 		defer cancelB()
-		var ctx context.Context = bctx
+		ctx := bctx
 		cancel := cancelB
 		if kind == 3 {
 			o, c := newOwnDone(bctx)

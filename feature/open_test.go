@@ -36,7 +36,12 @@ func parts(t testing.TB, environ ...string) (*registry.Registry, provider.Option
 // connection of its own).
 func rawPartSession(tb testing.TB) (rueidis.Client, *feature.Client, feature.SessionRedis) {
 	tb.Helper()
-	srv := redistest.Start(tb)
+	return rawPartSessionOf(tb, redistest.Start(tb))
+}
+
+// rawPartSessionOf is rawPartSession over srv.
+func rawPartSessionOf(tb testing.TB, srv *redistest.Server) (rueidis.Client, *feature.Client, feature.SessionRedis) {
+	tb.Helper()
 	raw := srv.NewClient(tb, nil)
 	reg, base := parts(tb, "REDIS_URL="+srv.URL())
 	session, release, err := feature.ProvideSessionRedis(context.Background(), reg, base)

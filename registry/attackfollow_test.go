@@ -387,7 +387,10 @@ func TestAttackFollowVersionRueidisReadsAsSix(t *testing.T) {
 
 // servers are the builds of ../shared/servers (see its README) and the
 // redis-server on PATH ("").
-var followServers = []struct{ name, bin string }{
+// followServer is a server build: a name and its binary.
+type followServer struct{ name, bin string }
+
+var followServers = []followServer{
 	{"redis-7.0.15", ""},
 	{"redis-6.2.16", "../../shared/servers/redis-6.2.16/redis-server"},
 	{"redis-7.2.6", "../../shared/servers/redis-7.2.6/redis-server"},
@@ -567,31 +570,21 @@ func checkNoRefusal(t *testing.T, reg *registry.Registry, logs *testsupport.Buff
 // TestAttackFollowRealServersNeverRefused: real traffic against every
 // server build, RESP3 and RESP2, must never be refused.
 func TestAttackFollowRealServersNeverRefused(t *testing.T) {
-	for _, s := range followServers {
-		t.Run(s.name, func(t *testing.T) {
-			srv := startServer(t, s.bin)
-			for _, proto := range []string{"3", "2"} {
-				t.Run("RESP"+proto, func(t *testing.T) {
-					reg, logs := newRegistry(t)
-					c, release, err := reg.Acquire(context.Background(), load(t, "session", "REDIS_URL="+srv.URL(), "REDIS_PROTOCOL="+proto))
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer release()
-					n := followLoad(t, srv, c, 700*time.Millisecond, proto == "3", true, false)
-					t.Logf("%d calls", n)
-					checkNoRefusal(t, reg, logs)
-				})
-			}
-		})
-	}
+	followReal(t, followServers, 700*time.Millisecond, false)
 }
 
 // TestAttackFollowRealServersKilledUnderLoad: the same traffic, pub/sub
 // and keyspace notifications included, while every connection is killed
 // (CLIENT KILL) every 20 ms, on Redis 6.2.16 and 7.0.15.
 func TestAttackFollowRealServersKilledUnderLoad(t *testing.T) {
-	for _, s := range followServers[:2] {
+	followReal(t, followServers[:2], 1500*time.Millisecond, true)
+}
+
+// followReal runs followLoad for lasting on each of servers, RESP3 and
+// RESP2, killing every connection every 20 ms with kill, and checks that
+// nothing was refused.
+func followReal(t *testing.T, servers []followServer, lasting time.Duration, kill bool) {
+	for _, s := range servers {
 		t.Run(s.name, func(t *testing.T) {
 			srv := startServer(t, s.bin)
 			for _, proto := range []string{"3", "2"} {
@@ -602,7 +595,7 @@ func TestAttackFollowRealServersKilledUnderLoad(t *testing.T) {
 						t.Fatal(err)
 					}
 					defer release()
-					n := followLoad(t, srv, c, 1500*time.Millisecond, proto == "3", true, true)
+					n := followLoad(t, srv, c, lasting, proto == "3", true, kill)
 					t.Logf("%d calls; %+v", n, reg.Stats())
 					checkNoRefusal(t, reg, logs)
 				})

@@ -601,18 +601,7 @@ func TestAttackGuardDoCacheShortExecPanics(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, crashed := isolated(t, func(t *testing.T) {
-				addr := attackServer(t, func(c net.Conn, args []string) bool {
-					switch strings.ToUpper(args[0]) {
-					case "EXEC":
-						_, _ = c.Write([]byte(tc.exec))
-						return true
-					case "PTTL", "MGET":
-						_, _ = c.Write([]byte("+QUEUED\r\n"))
-						return true
-					}
-					return false
-				})
-				_, c := acquire(t, addr)
+				_, c := acquire(t, execServer(t, tc.exec))
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				defer cancel()
 				var r rueidis.RedisResult

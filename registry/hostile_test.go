@@ -281,22 +281,7 @@ func TestCachedReadOfTheWrongShapeFailsTheRead(t *testing.T) {
 		{"MGET, as Redis answers", "*3\r\n:-1\r\n:-1\r\n*2\r\n$1\r\nv\r\n$1\r\nw\r\n", true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := attackServer(t, func(c net.Conn, args []string) bool {
-				switch strings.ToUpper(args[0]) {
-				case "EXEC":
-					_, _ = c.Write([]byte(tc.exec))
-					return true
-				case "PTTL", "MGET":
-					_, _ = c.Write([]byte("+QUEUED\r\n"))
-					return true
-				case "GET":
-					if args[1] == "a" {
-						_, _ = c.Write([]byte("+QUEUED\r\n"))
-						return true
-					}
-				}
-				return false
-			})
+			addr := execServer(t, tc.exec)
 			reg, _ := newRegistry(t)
 			c, release, err := reg.Acquire(context.Background(), load(t, "session", "REDIS_URL=redis://"+addr, "REDIS_PROTOCOL=3"))
 			if err != nil {
@@ -325,4 +310,27 @@ func TestCachedReadOfTheWrongShapeFailsTheRead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// execServer is a fake server that answers the transaction of rueidis's
+// cached read of "a" (or MGET of keys) by queueing its commands and
+// answering EXEC with exec.
+func execServer(t *testing.T, exec string) string {
+	t.Helper()
+	return attackServer(t, func(c net.Conn, args []string) bool {
+		switch strings.ToUpper(args[0]) {
+		case "EXEC":
+			_, _ = c.Write([]byte(exec))
+			return true
+		case "PTTL", "MGET":
+			_, _ = c.Write([]byte("+QUEUED\r\n"))
+			return true
+		case "GET":
+			if args[1] == "a" {
+				_, _ = c.Write([]byte("+QUEUED\r\n"))
+				return true
+			}
+		}
+		return false
+	})
 }
