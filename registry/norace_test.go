@@ -1,0 +1,6 @@
+//go:build !race
+
+package registry_test
+
+// raceDetector is whether the race detector is on.
+const raceDetector = false
