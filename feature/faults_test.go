@@ -81,6 +81,9 @@ func panicText(out string) string {
 	if i := strings.Index(out, "panic:"); i >= 0 {
 		return out[i:min(len(out), i+1200)]
 	}
+	if i := strings.Index(out, "WARNING: DATA RACE"); i >= 0 { // whose race
+		return out[i:min(len(out), i+3000)] + "\n...\n" + out[max(0, len(out)-600):]
+	}
 	return out[max(0, len(out)-1500):]
 }
 
