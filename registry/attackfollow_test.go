@@ -36,27 +36,15 @@ func helloMap(version string) string {
 	return "%3\r\n+server\r\n+redis\r\n+version\r\n" + bulk(version) + "+proto\r\n:3\r\n"
 }
 
-// helloArray is a HELLO reply as RESP2 sends it: a flat array.
-func helloArray(version string, proto int) string {
-	return "*6\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n" + bulk(version) + "$5\r\nproto\r\n:" + string(rune('0'+proto)) + "\r\n"
+// helloArray is a HELLO 2 reply: a flat array.
+func helloArray(version string) string {
+	return "*6\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n" + bulk(version) + "$5\r\nproto\r\n:2\r\n"
 }
 
-func bulk(s string) string { return "$" + itoa(len(s)) + "\r\n" + s + "\r\n" }
+func bulk(s string) string { return "$" + strconv.Itoa(len(s)) + "\r\n" + s + "\r\n" }
 
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
-}
-
-// pushedArray is a reply of two elements with an invalidation written
-// before them, inside the array, as Redis 6 writes it: the array's
-// length counts the push, and its last element comes after it.
+// invalidation is a push Redis 6 may write inside a reply: the reply's
+// length counts it, and its last element comes after the reply.
 const invalidation = ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"
 
 // perConn keeps a count of the commands named so far on each connection
@@ -125,7 +113,7 @@ func TestAttackFollowRESP2HelloSaysSix(t *testing.T) {
 					switch strings.ToUpper(args[0]) {
 					case "HELLO":
 						if len(args) > 1 && args[1] == "2" {
-							return write(c, helloArray(version, 2))
+							return write(c, helloArray(version))
 						}
 						return write(c, "-ERR unknown command 'HELLO'\r\n")
 					case "GET":

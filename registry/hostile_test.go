@@ -194,8 +194,7 @@ func TestRepliesToNoCommandCloseASocketNotTheProcess(t *testing.T) {
 				if strings.ToUpper(args[0]) != "GET" || args[1] != "evil" {
 					return false
 				}
-				_, _ = c.Write([]byte(tc.reply))
-				return true
+				return write(c, tc.reply)
 			})
 			reg, logs := newRegistry(t)
 			c, release, err := reg.Acquire(context.Background(), load(t, "session", "REDIS_URL=redis://"+addr, "REDIS_PROTOCOL=3"))
@@ -320,15 +319,12 @@ func execServer(t *testing.T, exec string) string {
 	return attackServer(t, func(c net.Conn, args []string) bool {
 		switch strings.ToUpper(args[0]) {
 		case "EXEC":
-			_, _ = c.Write([]byte(exec))
-			return true
+			return write(c, exec)
 		case "PTTL", "MGET":
-			_, _ = c.Write([]byte("+QUEUED\r\n"))
-			return true
+			return write(c, "+QUEUED\r\n")
 		case "GET":
 			if args[1] == "a" {
-				_, _ = c.Write([]byte("+QUEUED\r\n"))
-				return true
+				return write(c, "+QUEUED\r\n")
 			}
 		}
 		return false

@@ -42,17 +42,17 @@ import (
 const commandNameMax = 12
 
 // expected is what the guard knows of the replies to commands sent: a
-// run of plain commands (one reply each, of any shape), or an EXEC sent
-// in a transaction, with the commands it queued and its MGETs.
+// run of plain commands (one reply each, of any shape), a subscription
+// command, or else an EXEC sent in a transaction, with the commands it
+// queued and its MGETs.
 type expected struct {
 	plain int64
-	exec  bool
-	count int64
-	mgets []mgetAt
 	// sub is set for a subscription command (SUBSCRIBE, UNSUBSCRIBE and
 	// their pattern and shard kinds): rueidis takes a confirmation or a
 	// reply as its answer, and panics on "QUEUED".
-	sub bool
+	sub   bool
+	count int64
+	mgets []mgetAt
 }
 
 // mgetAt is an MGET queued in a transaction: its place there, and the
@@ -108,11 +108,11 @@ func (g *Reader) Sent(b []byte) {
 	c.mu.Unlock()
 }
 
-// nextReply returns what the reply starting now answers: an EXEC's
-// expectation, or nil for a plain command; ok is false when no command is
+// nextReply returns what the reply starting now answers: a subscription
+// command's or an EXEC's expectation, or nil for a plain command; ok is false when no command is
 // waiting for a reply. untraced reports that the guard stopped following
 // the socket. The EXEC's expectation stays valid until the next call.
-func (c *commands) nextReply() (exec *expected, ok, untraced bool) {
+func (c *commands) nextReply() (e *expected, ok, untraced bool) {
 	if c.stopped {
 		return nil, true, true
 	}
@@ -132,7 +132,7 @@ func (c *commands) nextReply() (exec *expected, ok, untraced bool) {
 			return nil, false, false
 		}
 	}
-	e := &c.taken[c.next]
+	e = &c.taken[c.next]
 	if e.plain > 0 {
 		if e.plain--; e.plain == 0 {
 			c.next++
@@ -154,7 +154,7 @@ type outgoing struct {
 	args   int64 // the command's arguments
 	arg    int64 // the argument under way
 	remain int64 // its payload bytes still to come
-	argLen int64 // of argLen
+	argLen int64 // its length
 
 	// The command's name, upper-cased and cut short, and its length; and
 	// the same of its second argument, kept for CLIENT only.
@@ -245,12 +245,7 @@ func (o *outgoing) scan(b []byte) (batch []expected, stop bool) {
 				o.state = outLost
 				return nil, true
 			}
-			switch o.arg {
-			case 0:
-				o.nameLen = o.n
-			case 1:
-				o.subLen = o.n
-			}
+			o.argument(o.n)
 			o.remain, o.argLen = o.n, o.n
 			o.state = outPayload
 			if o.remain == 0 {
@@ -281,6 +276,17 @@ func (o *outgoing) scan(b []byte) (batch []expected, stop bool) {
 		}
 	}
 	return o.batch, false
+}
+
+// argument notes the length of the argument under way, if it is the name
+// or the second argument.
+func (o *outgoing) argument(length int64) {
+	switch o.arg {
+	case 0:
+		o.nameLen = length
+	case 1:
+		o.subLen = length
+	}
 }
 
 // keep keeps the bytes p of the argument under way, which begin at
@@ -333,16 +339,9 @@ func (o *outgoing) whole(b []byte) int {
 		if end+2 > len(b) || b[end] != '\r' || b[end+1] != '\n' {
 			return 0
 		}
-		switch arg {
-		case 0:
-			o.nameLen = l
-			upper(o.name[:], b[start:end], 0)
-		case 1:
-			if o.is("CLIENT") {
-				o.subLen = l
-				upper(o.sub[:], b[start:end], 0)
-			}
-		}
+		o.arg = arg
+		o.argument(l)
+		o.keep(b[start:end], 0)
 		pos = end + 2
 	}
 	return pos
@@ -379,7 +378,7 @@ func (o *outgoing) command() bool {
 	switch string(name) {
 	case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE",
 		"UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE":
-		// Followed until it is answered (parser.answered), then not.
+		// Followed until it is answered (parser.finish), then not.
 		o.batch = append(o.batch, expected{sub: true})
 		return true
 	case "MONITOR", "SYNC", "PSYNC", "REPLCONF":
@@ -413,7 +412,7 @@ func (o *outgoing) transaction(name []byte) bool {
 			o.inMulti, o.queued, o.mgets = true, 0, nil
 		}
 	case "EXEC":
-		o.batch = append(o.batch, expected{exec: true, count: o.queued, mgets: o.mgets})
+		o.batch = append(o.batch, expected{count: o.queued, mgets: o.mgets})
 		o.inMulti, o.mgets = false, nil
 		return true
 	case "DISCARD", "RESET":

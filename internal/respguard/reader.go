@@ -186,8 +186,8 @@ type parser struct {
 	push bool
 	exec *expected // the EXEC the reply answers (nil: another command)
 	// word holds the first bytes of an element while capture is set
-	// (wordLen counts them all): the kind of a push, a key or value of
-	// HELLO's reply.
+	// (wordLen counts them all): the kind of a push, or the reply to a
+	// subscription command.
 	word      []byte
 	wordLen   int64
 	capture   bool
@@ -383,7 +383,9 @@ func (p *parser) number(end int64) string {
 			p.state = stCR
 			return ""
 		default:
-			p.wordLen = n
+			if p.capture {
+				p.wordLen = n
+			}
 			p.remain = n
 			p.state = stPayload
 			return ""
