@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/wireredis/wireredis/internal/apart"
 	"github.com/wireredis/wireredis/internal/rueidisx"
 	"github.com/wireredis/wireredis/internal/seam"
 )
@@ -71,7 +72,7 @@ func (c *Client) fixBuilder() {
 }
 
 func newNamespace(ns string) *namespace {
-	return &namespace{ns: ns, prefix: keyPrefix(ns, false), hot: newHotKeys(), recent: new(recentCommands), receives: new(apartReceives)}
+	return &namespace{ns: ns, prefix: keyPrefix(ns, false), hot: newHotKeys(), recent: new(recentCommands), receives: new(apart.Receives)}
 }
 
 // on returns the part over another client (a node of shared).
@@ -183,8 +184,8 @@ func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 		return rueidis.NewErrorResult(err)
 	}
 	if cmd.IsUnsub() { // the apart Receives first: Do recycles cmd
-		apart := c.unsubscribeApart(ctx, cmd)
-		return unsubscribed(c.shared.Do(ctx, cmd), apart)
+		held := c.unsubscribeApart(ctx, cmd)
+		return apart.Unsubscribed(c.shared.Do(ctx, cmd), held)
 	}
 	if c.bounded(ctx) {
 		return c.unprefix(c.boundedDo(ctx, cmd), names, false)
@@ -205,8 +206,8 @@ func (c *Client) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 		return rueidis.NewErrorResult(err)
 	}
 	if cmd.IsUnsub() { // the apart Receives first: Do recycles cmd
-		apart := c.unsubscribeApart(ctx, cmd)
-		return unsubscribed(c.shared.Do(ctx, cmd), apart)
+		held := c.unsubscribeApart(ctx, cmd)
+		return apart.Unsubscribed(c.shared.Do(ctx, cmd), held)
 	}
 	if c.bounded(ctx) {
 		return c.unprefix(c.boundedDo(ctx, cmd), names, false)
@@ -235,13 +236,13 @@ func (c *Client) doMulti(ctx context.Context, multi []rueidis.Completed) []rueid
 	if err != nil {
 		return batchFailed(len(multi), at, err)
 	}
-	var apart []bool // by command: an UNSUBSCRIBE of the part's Receives
+	var heldBy []bool // by command: an UNSUBSCRIBE of the part's Receives
 	for i := range out {
 		if out[i].IsUnsub() {
-			if apart == nil {
-				apart = make([]bool, len(out))
+			if heldBy == nil {
+				heldBy = make([]bool, len(out))
 			}
-			apart[i] = c.unsubscribeApart(ctx, out[i])
+			heldBy[i] = c.unsubscribeApart(ctx, out[i])
 		}
 	}
 	var rs []rueidis.RedisResult
@@ -250,8 +251,8 @@ func (c *Client) doMulti(ctx context.Context, multi []rueidis.Completed) []rueid
 	} else {
 		rs = c.unprefixAll(c.shared.DoMulti(ctx, out...), names, false, new(queuedNames))
 	}
-	for i, held := range apart {
-		rs[i] = unsubscribed(rs[i], held)
+	for i, held := range heldBy {
+		rs[i] = apart.Unsubscribed(rs[i], held)
 	}
 	return rs
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/wireredis/wireredis/internal/apart"
 	"github.com/wireredis/wireredis/internal/seam"
 )
 
@@ -33,7 +34,7 @@ type namespace struct {
 	timeout   time.Duration
 	timeoutBy string
 	// receives are the Receives running on connections of their own.
-	receives *apartReceives
+	receives *apart.Receives
 }
 
 // keyPrefix is what a part puts in front of its keys and channels.

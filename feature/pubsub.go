@@ -2,12 +2,8 @@ package feature
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/redis/rueidis"
 
@@ -228,186 +224,38 @@ func (c *Client) stripHooks(h rueidis.PubSubHooks) rueidis.PubSubHooks {
 	return h
 }
 
-// Bounds of the wait between two attempts of receiveApart.
-const (
-	resubscribeFirstWait = 10 * time.Millisecond
-	resubscribeMaxWait   = time.Second
-)
-
-// receiveApart runs a subscription on a connection of its own, taken from
-// rueidis's pool of dedicated connections, rather than on the pipelined
-// connection the parts share. With RESP3 rueidis puts a Receive of the
-// shared client on that pipeline, and Redis 7.0 writes a keyspace
-// notification inside the reply of a command of the same connection (an
-// EXEC, an MGET of keys expiring, DoCache's MULTI/PTTL/GET/EXEC): rueidis's
-// reading goroutine then panics and the process ends
-// (TestFaultKeyspaceNotificationsRESP3). With no subscription on the
-// pipeline, no message can come inside its replies. With RESP2 too, so
-// that a Receive behaves alike on both protocols (rueidis's own RESP2
-// path ended a Receive with EOF when the server restarted: TestChaos).
-//
-// Like rueidis's Receive on the shared client, it subscribes again when
-// the connection breaks, on a new one, until ctx ends, the client closes,
-// the server refuses the subscription, or an UNSUBSCRIBE sent through the
-// part ends it (see unsubscribeApart).
+// receiveApart runs a subscription on a connection of its own (package
+// apart) rather than on the pipelined connection the parts share: Redis
+// 7.0 writes a keyspace notification inside the reply of a command of the
+// connection that subscribed (an EXEC, an MGET of keys expiring,
+// DoCache's MULTI/PTTL/GET/EXEC), and rueidis's reading goroutine then
+// panics and the process ends (TestFaultKeyspaceNotificationsRESP3). With
+// RESP2 too, so that a Receive behaves alike on both protocols (rueidis's
+// own RESP2 path ended a Receive with EOF when the server restarted:
+// TestChaos).
 func (c *Client) receiveApart(ctx context.Context, subscribe rueidis.Completed, fn func(rueidis.PubSubMessage)) error {
-	args := subscribe.Commands()
-	r := &apartReceive{kind: keyspec.Upper(args[0]), names: slices.Clone(args[1:])}
-	c.receives.add(r)
-	defer c.receives.remove(r)
-	wait := resubscribeFirstWait
-	for {
-		d, give := c.shared.Dedicate()
-		if !c.receives.attach(r, d) {
-			give()
-			return nil // unsubscribed through the part meanwhile
-		}
-		began := time.Now()
-		err := d.Receive(ctx, subscribe, fn)
-		c.receives.attach(r, nil)
-		give()
-		if ctx.Err() != nil {
-			return ctx.Err() // the caller ended it, whatever broke meanwhile
-		}
-		if !resubscribe(ctx, err) {
-			return err
-		}
-		if time.Since(began) > resubscribeMaxWait {
-			wait = resubscribeFirstWait // it ran a while: a new break
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-		wait = min(2*wait, resubscribeMaxWait)
-	}
+	return c.receives.Receive(ctx, c.shared, subscribe, fn)
 }
-
-// apartReceives are a part's Receives running on connections of their own
-// (receiveApart): an UNSUBSCRIBE sent through the part reaches them there.
-type apartReceives struct {
-	mu  sync.Mutex
-	all map[*apartReceive]struct{}
-}
-
-// apartReceive is one Receive of apartReceives.
-type apartReceive struct {
-	kind  string   // SUBSCRIBE, PSUBSCRIBE or SSUBSCRIBE
-	names []string // the channels or patterns, as sent (prefixed)
-	// conn is the connection it runs on; nil between two. ended is set by
-	// an UNSUBSCRIBE of one of its names: rueidis ends a Receive when any
-	// of its channels is unsubscribed. Both guarded by apartReceives.mu.
-	conn  rueidis.DedicatedClient
-	ended bool
-}
-
-func (a *apartReceives) add(r *apartReceive) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.all == nil {
-		a.all = map[*apartReceive]struct{}{}
-	}
-	a.all[r] = struct{}{}
-}
-
-func (a *apartReceives) remove(r *apartReceive) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.all, r)
-}
-
-// attach records the connection r runs on (nil: none); false means an
-// UNSUBSCRIBE ended r.
-func (a *apartReceives) attach(r *apartReceive, conn rueidis.DedicatedClient) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	r.conn = conn
-	return !r.ended
-}
-
-// unsubscribedKind is the subscription kind an unsubscribe command ends.
-var unsubscribedKind = map[string]string{"UNSUBSCRIBE": "SUBSCRIBE", "PUNSUBSCRIBE": "PSUBSCRIBE", "SUNSUBSCRIBE": "SSUBSCRIBE"}
 
 // unsubscribeApart sends an UNSUBSCRIBE (PUNSUBSCRIBE, SUNSUBSCRIBE) that
 // goes through the part, already rewritten, to the connections of the
 // part's Receives that hold its names as well: with them apart
-// (receiveApart), the shared connection holds none. A Receive between two
-// connections is marked ended, so that it does not subscribe again. It
-// reports whether any Receive held one of the names.
+// (receiveApart), the shared connection holds none. It reports whether
+// any Receive held one of the names.
 func (c *Client) unsubscribeApart(ctx context.Context, unsubscribe rueidis.Completed) bool {
-	args := unsubscribe.Commands()
-	kind := unsubscribedKind[keyspec.Upper(args[0])]
-	names := args[1:]
-	type send struct {
-		conn  rueidis.DedicatedClient
-		names []string
-	}
-	var sends []send
-	held := false
-	c.receives.mu.Lock()
-	for r := range c.receives.all {
-		if r.kind != kind {
-			continue
-		}
-		var common []string
-		for _, n := range names {
-			if slices.Contains(r.names, n) {
-				common = append(common, n)
-			}
-		}
-		if len(common) == 0 {
-			continue
-		}
-		held = true
-		r.ended = true
-		if r.conn != nil {
-			sends = append(sends, send{r.conn, common})
-		}
-	}
-	c.receives.mu.Unlock()
+	return c.receives.Unsubscribe(ctx, unsubscribe, c.unsubscribe)
+}
+
+// unsubscribe builds the unsubscribe command of kind for names, for a
+// connection of the part's Receives.
+func (c *Client) unsubscribe(kind string, names []string) rueidis.Completed {
 	b := c.shared.B()
-	for _, s := range sends {
-		var cmd rueidis.Completed
-		switch kind {
-		case "SUBSCRIBE":
-			cmd = c.toTagNode(b.Unsubscribe().Channel(s.names...).Build())
-		case "PSUBSCRIBE":
-			cmd = c.toTagNode(b.Punsubscribe().Pattern(s.names...).Build())
-		default:
-			cmd = b.Sunsubscribe().Channel(s.names...).Build()
-		}
-		// A connection that broke meanwhile is its Receive's to replace;
-		// ended keeps it from subscribing again.
-		_ = s.conn.Do(ctx, cmd).Error()
+	switch kind {
+	case "SUBSCRIBE":
+		return c.toTagNode(b.Unsubscribe().Channel(names...).Build())
+	case "PSUBSCRIBE":
+		return c.toTagNode(b.Punsubscribe().Pattern(names...).Build())
+	default:
+		return b.Sunsubscribe().Channel(names...).Build()
 	}
-	return held
-}
-
-// unsubscribed is the reply to an UNSUBSCRIBE (PUNSUBSCRIBE, SUNSUBSCRIBE)
-// that also went to the shared connection. When the part's Receives held
-// its names (apart: true), the shared connection holds no subscription,
-// and a server that says so (Valkey 8: "NOSUB ... not in subscribed
-// mode") speaks of the connection, not of what the caller asked: the
-// caller's subscriptions did end.
-func unsubscribed(r rueidis.RedisResult, apart bool) rueidis.RedisResult {
-	if re, ok := rueidis.IsRedisErr(r.Error()); apart && ok && strings.HasPrefix(re.Error(), "NOSUB") {
-		return rueidis.NewResult(rueidis.RedisMessage{}, nil)
-	}
-	return r
-}
-
-// resubscribe reports whether a Receive that ended with err should be
-// tried again on a new connection: the connection broke, and nothing else
-// (the caller, the server, the closing client) ended it.
-func resubscribe(ctx context.Context, err error) bool {
-	var redisErr *rueidis.RedisError
-	switch {
-	case err == nil, ctx.Err() != nil, errors.As(err, &redisErr),
-		errors.Is(err, rueidis.ErrClosing), errors.Is(err, rueidis.ErrDedicatedClientRecycled):
-		return false
-	}
-	return true
 }

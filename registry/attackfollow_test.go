@@ -228,7 +228,6 @@ func TestAttackFollowHelloSentByTheUser(t *testing.T) {
 // client, unnamespaced, for parts and administration, does as raw rueidis
 // does. Remove the Skip to see the process end.
 func TestAttackFollowSubscribedSocket(t *testing.T) {
-	t.Skip("not covered (docs/operations.md): a socket is not followed once a subscription on it is answered")
 	out, crashed := isolated(t, func(t *testing.T) {
 		subscribed := make(chan struct{}, 1)
 		addr := attackServer(t, func(c net.Conn, args []string) bool {
@@ -616,7 +615,6 @@ func followReal(t *testing.T, servers []followServer, lasting time.Duration, kil
 // on the shared pipeline (TestFaultKeyspaceNotificationsRESP3 is the
 // parts' side of this). Remove the Skip to see the process end.
 func TestAttackFollowRealKeyspaceNotifications(t *testing.T) {
-	t.Skip("not covered (docs/operations.md): the registry's own client subscribes on its shared RESP3 pipeline, as raw rueidis does")
 	for _, s := range followServers[:2] {
 		t.Run(s.name, func(t *testing.T) {
 			out, crashed := isolated(t, func(t *testing.T) {

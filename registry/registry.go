@@ -15,6 +15,7 @@ import (
 	"github.com/google/wire"
 	"github.com/redis/rueidis"
 
+	"github.com/wireredis/wireredis/internal/apart"
 	"github.com/wireredis/wireredis/internal/counted"
 	"github.com/wireredis/wireredis/internal/respguard"
 	"github.com/wireredis/wireredis/internal/rueidisx"
@@ -36,6 +37,15 @@ var ErrNotReady = errors.New("wireredis: redis connection not ready yet")
 // the process; instead the socket is closed, the commands waiting on it
 // fail, ConnStats.BadReplies counts it and the registry logs it.
 var ErrBadReply = respguard.ErrRefused
+
+// ErrSubscription is what the error matches (errors.Is) of a subscription
+// (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE) sent with Do or DoMulti through the
+// registry's clients, and of their Receive of another command. Their
+// Receive runs on a connection of its own: on the pipeline their commands
+// share, Redis 7.0 and 6.2 write a subscription's messages inside other
+// replies, and rueidis would end the process on them. A Dedicated
+// connection takes subscriptions with SetPubSubHooks.
+var ErrSubscription = apart.ErrSubscription
 
 // Set provides a *Registry that logs to slog.Default(). Use New directly
 // (wire.NewSet(registry.New)) to inject a *slog.Logger of your own.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/wireredis/wireredis/internal/apart"
 	"github.com/wireredis/wireredis/internal/rueidisx"
 )
 
@@ -129,6 +130,9 @@ type Client struct {
 	n     *Counters
 	mode  rueidis.ClientMode
 	batch *batcher // nil: every Do goes to rueidis as it comes
+	// receives are the Receives of the registry's own clients, each on a
+	// connection of its own (see Receive).
+	receives apart.Receives
 }
 
 // New counts the commands of client in n. With batch, Do joins the
@@ -187,6 +191,12 @@ func failedAll(rs []rueidis.RedisResult) int {
 // pub/sub, a cluster command without a key), it goes to rueidis as it
 // comes.
 func (t *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	if cmd.IsUnsub() {
+		return t.unsubscribe(ctx, cmd)
+	}
+	if apart.Subscribes(&cmd) {
+		return rueidis.NewErrorResult(apart.ErrSubscribeWithDo)
+	}
 	if !t.start(1) {
 		return rueidis.NewErrorResult(ErrReleased)
 	}
@@ -213,6 +223,28 @@ func (t *Client) batchable(cmd *rueidis.Completed) bool {
 
 // DoMulti sends the commands, each counted.
 func (t *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
+	var held []bool // by command: an UNSUBSCRIBE of the Receives
+	for i := range multi {
+		if apart.Subscribes(&multi[i]) {
+			return refused(len(multi), i, apart.ErrSubscribeWithDo)
+		}
+	}
+	for i := range multi {
+		if multi[i].IsUnsub() {
+			if held == nil {
+				held = make([]bool, len(multi))
+			}
+			held[i] = t.receives.Unsubscribe(ctx, multi[i], t.unsubscribeCommand)
+		}
+	}
+	rs := t.doMulti(ctx, multi)
+	for i, h := range held {
+		rs[i] = apart.Unsubscribed(rs[i], h)
+	}
+	return rs
+}
+
+func (t *Client) doMulti(ctx context.Context, multi []rueidis.Completed) []rueidis.RedisResult {
 	if !t.start(len(multi)) {
 		return ErrorResults(len(multi), ErrReleased)
 	}
@@ -220,6 +252,52 @@ func (t *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []ruei
 	rs := t.Client.DoMulti(ctx, multi...)
 	t.done(len(multi), failedAll(rs))
 	return rs
+}
+
+// refused is the results of a batch of n commands none of which is sent,
+// because command at is refused with err.
+func refused(n, at int, err error) []rueidis.RedisResult {
+	rs := ErrorResults(n, fmt.Errorf("wireredis: not sent: command %d of the batch was refused: %w", at+1, err))
+	rs[at] = rueidis.NewErrorResult(err)
+	return rs
+}
+
+// Receive runs the subscription on a connection of its own, as a part's
+// does (package apart): with RESP3, rueidis would subscribe on the
+// pipeline every command of the connection shares, where Redis 7.0 and
+// 6.2 write messages inside other commands' replies and rueidis's reader
+// goroutine panics on them. Like rueidis's, it subscribes again when the
+// connection breaks.
+func (t *Client) Receive(ctx context.Context, subscribe rueidis.Completed, fn func(msg rueidis.PubSubMessage)) error {
+	return t.receives.Receive(ctx, t.Client, subscribe, fn)
+}
+
+// unsubscribe sends an UNSUBSCRIBE (PUNSUBSCRIBE, SUNSUBSCRIBE) to the
+// connections of the Receives it ends, and to the shared connection, as
+// rueidis would.
+func (t *Client) unsubscribe(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	held := t.receives.Unsubscribe(ctx, cmd, t.unsubscribeCommand) // first: Do recycles cmd
+	if !t.start(1) {
+		return rueidis.NewErrorResult(ErrReleased)
+	}
+	defer t.n.onPanic(1)
+	r := t.Client.Do(ctx, cmd)
+	t.done(1, failed(&r))
+	return apart.Unsubscribed(r, held)
+}
+
+// unsubscribeCommand builds the unsubscribe command of kind for names
+// (none: all), for a connection of the Receives.
+func (t *Client) unsubscribeCommand(kind string, names []string) rueidis.Completed {
+	b := t.B()
+	switch kind {
+	case "SUBSCRIBE":
+		return b.Unsubscribe().Channel(names...).Build()
+	case "PSUBSCRIBE":
+		return b.Punsubscribe().Pattern(names...).Build()
+	default:
+		return b.Sunsubscribe().Channel(names...).Build()
+	}
 }
 
 // DoCache sends cmd through the client-side cache, counted (a cache hit

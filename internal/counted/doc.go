@@ -7,6 +7,11 @@
 // only the registry knows the type (its Stats read the counters, and its
 // close waits for the commands in flight).
 //
+// Its Receive runs each subscription on a connection of its own (package
+// apart), and its Do refuses one: on the pipeline, Redis 7.0 and 6.2
+// write a subscription's messages inside other replies, where rueidis's
+// reader goroutine panics on them.
+//
 // With batching on (REDIS_BATCH=adaptive), a Do that finds other Do calls
 // under way joins them in one DoMulti; alone, it goes straight to rueidis.
 // docs/batching.md says how the batches form and what stays as rueidis
