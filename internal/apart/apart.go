@@ -24,11 +24,18 @@ func Subscribes(cmd *rueidis.Completed) bool {
 	if cmd.IsEmpty() {
 		return false // a zero Completed, whose Commands panics
 	}
-	args := cmd.Commands()
-	if len(args[0]) < len("SUBSCRIBE") {
-		return false // most commands: no more than a length compared
+	name := cmd.Commands()[0]
+	// Most commands stop here: the subscriptions' names are no shorter.
+	return len(name) >= len("SUBSCRIBE") && subscriptionName(name)
+}
+
+// subscriptionName reports whether the server reads name as SUBSCRIBE,
+// PSUBSCRIBE or SSUBSCRIBE.
+func subscriptionName(name string) bool {
+	if len(name) > len("PSUBSCRIBE") && name[9] != 0 && name[10] != 0 {
+		return false // longer, and no NUL ends it soon enough
 	}
-	name := keyspec.CString(args[0])
+	name = keyspec.CString(name)
 	for _, s := range subscriptions {
 		if keyspec.CaseCompare(name, s) == 0 {
 			return true

@@ -254,6 +254,25 @@ func (t *Client) doMulti(ctx context.Context, multi []rueidis.Completed) []rueid
 	return rs
 }
 
+// DoStream refuses a subscription, as Do does: rueidis would leave it on
+// the pooled connection the stream takes. Streams are not counted.
+func (t *Client) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResultStream {
+	if apart.Subscribes(&cmd) {
+		return rueidis.NewErrorResultStream(apart.ErrSubscribeWithDo)
+	}
+	return t.Client.DoStream(ctx, cmd)
+}
+
+// DoMultiStream refuses a batch that holds a subscription, as DoStream.
+func (t *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) rueidis.MultiRedisResultStream {
+	for i := range multi {
+		if apart.Subscribes(&multi[i]) {
+			return rueidis.NewErrorResultStream(fmt.Errorf("wireredis: not sent: command %d of the batch was refused: %w", i+1, apart.ErrSubscribeWithDo))
+		}
+	}
+	return t.Client.DoMultiStream(ctx, multi...)
+}
+
 // refused is the results of a batch of n commands none of which is sent,
 // because command at is refused with err.
 func refused(n, at int, err error) []rueidis.RedisResult {
