@@ -184,7 +184,7 @@ func (c *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 		return rueidis.NewErrorResult(err)
 	}
 	if cmd.IsUnsub() { // the apart Receives first: Do recycles cmd
-		held := c.unsubscribeApart(ctx, cmd)
+		held := c.unsubscribeApart(cmd)
 		return apart.Unsubscribed(c.shared.Do(ctx, cmd), held)
 	}
 	if c.bounded(ctx) {
@@ -206,7 +206,7 @@ func (c *Client) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisRes
 		return rueidis.NewErrorResult(err)
 	}
 	if cmd.IsUnsub() { // the apart Receives first: Do recycles cmd
-		held := c.unsubscribeApart(ctx, cmd)
+		held := c.unsubscribeApart(cmd)
 		return apart.Unsubscribed(c.shared.Do(ctx, cmd), held)
 	}
 	if c.bounded(ctx) {
@@ -242,7 +242,7 @@ func (c *Client) doMulti(ctx context.Context, multi []rueidis.Completed) []rueid
 			if heldBy == nil {
 				heldBy = make([]bool, len(out))
 			}
-			heldBy[i] = c.unsubscribeApart(ctx, out[i])
+			heldBy[i] = c.unsubscribeApart(out[i])
 		}
 	}
 	var rs []rueidis.RedisResult

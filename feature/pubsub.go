@@ -237,25 +237,11 @@ func (c *Client) receiveApart(ctx context.Context, subscribe rueidis.Completed, 
 	return c.receives.Receive(ctx, c.shared, subscribe, fn)
 }
 
-// unsubscribeApart sends an UNSUBSCRIBE (PUNSUBSCRIBE, SUNSUBSCRIBE) that
-// goes through the part, already rewritten, to the connections of the
-// part's Receives that hold its names as well: with them apart
-// (receiveApart), the shared connection holds none. It reports whether
-// any Receive held one of the names.
-func (c *Client) unsubscribeApart(ctx context.Context, unsubscribe rueidis.Completed) bool {
-	return c.receives.Unsubscribe(ctx, unsubscribe, c.unsubscribe)
-}
-
-// unsubscribe builds the unsubscribe command of kind for names, for a
-// connection of the part's Receives.
-func (c *Client) unsubscribe(kind string, names []string) rueidis.Completed {
-	b := c.shared.B()
-	switch kind {
-	case "SUBSCRIBE":
-		return c.toTagNode(b.Unsubscribe().Channel(names...).Build())
-	case "PSUBSCRIBE":
-		return c.toTagNode(b.Punsubscribe().Pattern(names...).Build())
-	default:
-		return b.Sunsubscribe().Channel(names...).Build()
-	}
+// unsubscribeApart ends the part's Receives that an UNSUBSCRIBE
+// (PUNSUBSCRIBE, SUNSUBSCRIBE) going through the part, already rewritten,
+// names: with them apart (receiveApart), the shared connection holds
+// none of its subscriptions. It reports whether any Receive held one of
+// the names.
+func (c *Client) unsubscribeApart(unsubscribe rueidis.Completed) bool {
+	return c.receives.Unsubscribe(unsubscribe)
 }

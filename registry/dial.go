@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/wireredis/wireredis/internal/apart"
 	"github.com/wireredis/wireredis/internal/respguard"
 	"github.com/wireredis/wireredis/internal/seam"
 	"github.com/wireredis/wireredis/provider"
@@ -79,6 +80,7 @@ func dial(ctx context.Context, co rueidis.ClientOption, opts provider.Options, c
 		co.Dialer.Timeout = opts.PingTimeout
 	}
 	co.DialCtxFn = c.socks.dialer(co.DialCtxFn, onDial, onRefused)
+	co.RetryDelay = apart.RetryDelay(co.RetryDelay)
 	type result struct {
 		client rueidis.Client
 		err    error

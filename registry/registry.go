@@ -39,8 +39,10 @@ var ErrNotReady = errors.New("wireredis: redis connection not ready yet")
 var ErrBadReply = respguard.ErrRefused
 
 // ErrSubscription is what the error matches (errors.Is) of a subscription
-// (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE) sent with Do or DoMulti through the
-// registry's clients, and of their Receive of another command. Their
+// (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE) sent through the registry's clients
+// other than with Receive (Do, DoMulti, DoCache, the streams), of a
+// Pub/Sub command renamed after it was built, and of their Receive of
+// another command. Their
 // Receive runs on a connection of its own: on the pipeline their commands
 // share, Redis 7.0 and 6.2 write a subscription's messages inside other
 // replies, and rueidis would end the process on them. A Dedicated

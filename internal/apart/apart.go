@@ -3,6 +3,7 @@ package apart
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -13,40 +14,96 @@ import (
 	"github.com/wireredis/wireredis/internal/keyspec"
 )
 
-// Subscribes reports whether the server reads cmd as a subscription
-// (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE): built as one by rueidis's builder,
-// or named so, the way the server reads a command's name (see keyspec:
-// ASCII letters fold, a NUL ends it).
-func Subscribes(cmd *rueidis.Completed) bool {
-	if cmd.NoReply() {
-		return !cmd.IsUnsub()
+// Kind is what the server and rueidis make of a command, for Pub/Sub.
+type Kind uint8
+
+const (
+	// Other commands neither subscribe nor unsubscribe.
+	Other Kind = iota
+	// Unsubscribe is an UNSUBSCRIBE, PUNSUBSCRIBE or SUNSUBSCRIBE built
+	// by rueidis's builder.
+	Unsubscribe
+)
+
+// pubSubNames are the commands Classify reads, as the server reads a
+// name: the subscriptions first. Receive takes the first three as
+// rueidis's builders spell them (rueidis compares them so).
+var pubSubNames = [...]string{"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"}
+
+const subscriptions = 3 // pubSubNames[:subscriptions] subscribe
+
+// Classify says what cmd is for Pub/Sub: Other, Unsubscribe, or an error:
+// ErrSubscribeWithDo for a subscription, however it was built; and
+// errRenamed for a command whose name was changed after it was built, so
+// that rueidis's flags (which say how it reads the reply) and the name
+// (which says what the server does) disagree about Pub/Sub.
+func Classify(cmd *rueidis.Completed) (Kind, error) {
+	flagged := cmd.NoReply() // the builder's SUBSCRIBE and UNSUBSCRIBE families
+	if !flagged && (cmd.IsEmpty() || len(cmd.Commands()[0]) < len("SUBSCRIBE")) {
+		return Other, nil // most commands: no more than a length compared
 	}
-	if cmd.IsEmpty() {
-		return false // a zero Completed, whose Commands panics
-	}
-	name := cmd.Commands()[0]
-	// Most commands stop here: the subscriptions' names are no shorter.
-	return len(name) >= len("SUBSCRIBE") && subscriptionName(name)
+	return classify(cmd, flagged)
 }
 
-// subscriptionName reports whether the server reads name as SUBSCRIBE,
-// PSUBSCRIBE or SSUBSCRIBE.
-func subscriptionName(name string) bool {
-	if len(name) > len("PSUBSCRIBE") && name[9] != 0 && name[10] != 0 {
-		return false // longer, and no NUL ends it soon enough
+func classify(cmd *rueidis.Completed, flagged bool) (Kind, error) {
+	named := -1
+	if !cmd.IsEmpty() {
+		named = pubSubName(cmd.Commands()[0])
 	}
-	name = keyspec.CString(name)
-	for _, s := range subscriptions {
+	unsub := cmd.IsUnsub()
+	switch {
+	case named >= 0 && named < subscriptions, flagged && !unsub:
+		return Other, ErrSubscribeWithDo
+	case unsub && named >= subscriptions:
+		return Unsubscribe, nil
+	case unsub, named >= 0:
+		return Other, errRenamed
+	}
+	return Other, nil
+}
+
+// pubSubName returns the index in pubSubNames of the command the server
+// reads name as, or -1: ASCII letters fold, and a NUL ends the name (see
+// keyspec; a name holding a NUL may also run no command at all: the
+// server finds it by a hash of the whole name).
+func pubSubName(name string) int {
+	if i := strings.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
+	if len(name) < len("SUBSCRIBE") || len(name) > len("PUNSUBSCRIBE") {
+		return -1
+	}
+	for i, s := range pubSubNames {
 		if keyspec.CaseCompare(name, s) == 0 {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
-// subscriptions are the commands rueidis's Receive takes, as it compares
-// them.
-var subscriptions = []string{"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"}
+// RetryDelay wraps next, a rueidis.ClientOption's RetryDelay (nil:
+// rueidis's default), so that rueidis does not retry a subscription: with
+// RESP2 its dedicated client retried a Receive on the subscription
+// connection that broke, for ever, and Receive here never got the error
+// that makes it subscribe again on a new connection.
+func RetryDelay(next rueidis.RetryDelayFn) rueidis.RetryDelayFn {
+	return func(attempts int, cmd rueidis.Completed, err error) time.Duration {
+		if cmd.NoReply() && !cmd.IsUnsub() {
+			return -1
+		}
+		if next != nil {
+			return next(attempts, cmd, err)
+		}
+		return defaultRetryDelay(attempts)
+	}
+}
+
+// defaultRetryDelay is rueidis v1.0.80's defaultRetryDelayFn, which it
+// does not export: exponential, with equal jitter, at most a second.
+func defaultRetryDelay(attempts int) time.Duration {
+	base := 1 << min(20, attempts)
+	return min(time.Second, time.Duration(base+rand.IntN(base))*time.Microsecond)
+}
 
 // Bounds of the wait between two attempts of Receive.
 const (
@@ -69,11 +126,12 @@ type Receives struct {
 
 // receive is one Receive of Receives.
 type receive struct {
-	kind  string   // SUBSCRIBE, PSUBSCRIBE or SSUBSCRIBE
+	kind  int      // its index in pubSubNames
 	names []string // the channels or patterns, as sent
 	// conn is the connection it runs on; nil between two. ended is set by
-	// an UNSUBSCRIBE of one of its names: rueidis ends a Receive when any
-	// of its channels is unsubscribed. Both guarded by Receives.mu.
+	// an UNSUBSCRIBE of one of its names, which closes conn: rueidis ends a
+	// Receive when any of its channels is unsubscribed. Both guarded by
+	// Receives.mu.
 	conn  rueidis.DedicatedClient
 	ended bool
 }
@@ -82,15 +140,16 @@ type receive struct {
 // fn for each message. Like rueidis's Receive on a shared client, it
 // subscribes again when the connection breaks, on a new one, until ctx
 // ends, the client closes, the server refuses the subscription, or an
-// UNSUBSCRIBE sent through Unsubscribe ends it.
+// UNSUBSCRIBE sent through Unsubscribe ends it (then it returns nil).
 func (a *Receives) Receive(ctx context.Context, client Dedicator, subscribe rueidis.Completed, fn func(rueidis.PubSubMessage)) error {
-	if subscribe.IsEmpty() || !slices.Contains(subscriptions, subscribe.Commands()[0]) {
-		// rueidis panics on it, in the caller's goroutine: the
-		// connection taken for it would never be given back.
+	if !subscribe.NoReply() || subscribe.IsUnsub() || !slices.Contains(pubSubNames[:subscriptions], subscribe.Commands()[0]) {
+		// rueidis panics on another name, in the caller's goroutine (the
+		// connection taken for it would never be given back), and reads
+		// the replies of a command built as another as that command's.
 		return errNotSubscription
 	}
 	args := subscribe.Commands()
-	r := &receive{kind: args[0], names: slices.Clone(args[1:])}
+	r := &receive{kind: slices.Index(pubSubNames[:], args[0]), names: slices.Clone(args[1:])}
 	a.add(r)
 	defer a.remove(r)
 	wait := firstWait
@@ -102,17 +161,19 @@ func (a *Receives) Receive(ctx context.Context, client Dedicator, subscribe ruei
 		}
 		began := time.Now()
 		err := d.Receive(ctx, subscribe, fn)
-		a.attach(r, nil)
+		ended := !a.attach(r, nil)
 		// Closed, not given back: rueidis leaves the subscription on the
 		// connection when ctx ends, or when an UNSUBSCRIBE ends one of
 		// several names (with RESP2 on a pooled connection that nothing
 		// cleans), and the server would go on counting a subscriber.
 		d.Close()
 		give()
-		if ctx.Err() != nil {
+		switch {
+		case ended:
+			return nil // Unsubscribe closed the connection
+		case ctx.Err() != nil:
 			return ctx.Err() // the caller ended it, whatever broke meanwhile
-		}
-		if !resubscribe(ctx, err) {
+		case !resubscribe(ctx, err):
 			return err
 		}
 		if time.Since(began) > maxWait {
@@ -153,55 +214,36 @@ func (a *Receives) attach(r *receive, conn rueidis.DedicatedClient) bool {
 	return !r.ended
 }
 
-// unsubscribedKind is the subscription kind an unsubscribe command ends.
-var unsubscribedKind = map[string]string{"UNSUBSCRIBE": "SUBSCRIBE", "PUNSUBSCRIBE": "PSUBSCRIBE", "SUNSUBSCRIBE": "SSUBSCRIBE"}
-
-// Unsubscribe sends an UNSUBSCRIBE (PUNSUBSCRIBE, SUNSUBSCRIBE) to the
-// connections of the Receives that hold its names, or, without names, to
-// those of every Receive of its kind: the shared connection holds none of
-// them. A Receive between two connections is marked ended, so that it does
-// not subscribe again. build makes the command each connection gets, of
-// kind (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE) for names (none: all). It
-// reports whether any Receive held one of the names. Call it before the
-// command is sent: rueidis recycles a command it sent.
-func (a *Receives) Unsubscribe(ctx context.Context, unsubscribe rueidis.Completed, build func(kind string, names []string) rueidis.Completed) bool {
+// Unsubscribe ends the Receives that an UNSUBSCRIBE (PUNSUBSCRIBE,
+// SUNSUBSCRIBE) names, or without names every Receive of its kind, and
+// reports whether it ended any: it closes their connections, which ends
+// their subscriptions on the server whether or not their SUBSCRIBE was
+// written yet (an UNSUBSCRIBE could come first, and leave the Receive
+// running). Call it before the command is sent: rueidis recycles a
+// command it sent.
+func (a *Receives) Unsubscribe(unsubscribe rueidis.Completed) bool {
 	if unsubscribe.IsEmpty() {
 		return false
 	}
 	args := unsubscribe.Commands()
-	kind := unsubscribedKind[keyspec.Upper(args[0])]
+	kind := pubSubName(args[0]) - subscriptions // the subscription it ends
 	names := args[1:]
-	type send struct {
-		conn  rueidis.DedicatedClient
-		names []string
-	}
-	var sends []send
+	var closing []rueidis.DedicatedClient
 	held := false
 	a.mu.Lock()
 	for r := range a.all {
-		if r.kind != kind {
-			continue
-		}
-		var common []string
-		for _, n := range names {
-			if slices.Contains(r.names, n) {
-				common = append(common, n)
-			}
-		}
-		if len(common) == 0 && len(names) > 0 {
+		if r.kind != kind || len(names) > 0 && !slices.ContainsFunc(names, func(n string) bool { return slices.Contains(r.names, n) }) {
 			continue
 		}
 		held = true
 		r.ended = true
 		if r.conn != nil {
-			sends = append(sends, send{r.conn, common})
+			closing = append(closing, r.conn)
 		}
 	}
 	a.mu.Unlock()
-	for _, s := range sends {
-		// A connection that broke meanwhile is its Receive's to replace;
-		// ended keeps it from subscribing again.
-		_ = s.conn.Do(ctx, build(kind, s.names)).Error()
+	for _, conn := range closing {
+		conn.Close()
 	}
 	return held
 }

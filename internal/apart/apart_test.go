@@ -2,6 +2,7 @@ package apart_test
 
 import (
 	"bufio"
+	"errors"
 	"net"
 	"strconv"
 	"strings"
@@ -17,10 +18,11 @@ import (
 
 func TestMain(m *testing.M) { testsupport.VerifyTestMain(m) }
 
-// serverSubscribes sends name ch on a connection of its own and reports
-// whether the server answered with a subscription: the judge of what
-// Subscribes must say.
-func serverSubscribes(t *testing.T, addr, name string) bool {
+// serverKind sends name ch on a connection of its own and returns the
+// kind of Pub/Sub reply the server answered with ("subscribe",
+// "unsubscribe", ...), or "" for another reply: the judge of what Classify
+// must say.
+func serverKind(t *testing.T, addr, name string) string {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -42,60 +44,96 @@ func serverSubscribes(t *testing.T, addr, name string) bool {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(head, "*3") {
-		return false // an error: unknown command, or another command's
+		return "" // an error: unknown command, or another command's
 	}
 	_, _ = r.ReadString('\n') // the kind's length
 	kind, _ := r.ReadString('\n')
-	switch strings.TrimSpace(kind) {
-	case "subscribe", "psubscribe", "ssubscribe":
-		return true
-	}
-	return false
+	return strings.TrimSpace(kind)
 }
 
-// TestSubscribesAsTheServerReads: Subscribes says of a command what the
+// renamed is a command built as ECHO ch whose name is then changed, as
+// rueidis's Arbitrary builder refuses the Pub/Sub names.
+func renamed(b rueidis.Builder, name string) rueidis.Completed {
+	cmd := b.Arbitrary("ECHO").Args("ch").Build()
+	cmd.Commands()[0] = name
+	return cmd
+}
+
+// TestClassifyAsTheServerReads: Classify says of a command what the
 // server does with it, whatever its name's case, a NUL byte in it, or a
-// letter that folds to an ASCII one only in Unicode; commands built by
-// rueidis's builder by their flags.
-func TestSubscribesAsTheServerReads(t *testing.T) {
+// letter that folds to an ASCII one only in Unicode: a subscription is
+// refused, a renamed UNSUBSCRIBE too (rueidis would wait for a reply the
+// server sends as a push), anything else passes.
+func TestClassifyAsTheServerReads(t *testing.T) {
 	srv := redistest.Start(t)
 	b := srv.Client.B()
 	names := []string{
 		"SUBSCRIBE", "subscribe", "SuBsCrIbE", "PSUBSCRIBE", "psubscribe", "SSUBSCRIBE",
 		"SUBSCRIBE\x00", "SUBSCRIBE\x00junk", "psubscribe\x00\x00", "ſubscribe", "SUBSCRIBEX",
-		"XSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "GET", "ECHO", "SUBSCRIB", "S\x00UBSCRIBE",
+		"XSUBSCRIBE", "UNSUBSCRIBE", "unsubscribe", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "UNSUBSCRIBE\x00x",
+		"punsubscribe\x00", "GET", "ECHO", "SUBSCRIB", "S\x00UBSCRIBE", "ZRANGEBYSCORE", "PUNSUBSCRIBEX",
 	}
 	if srv.HasCommand(t.Context(), "SSUBSCRIBE") {
-		names = append(names, "ssubscribe\x00x")
+		names = append(names, "ssubscribe\x00x", "sunsubscribe")
 	}
 	for _, name := range names {
-		cmd := b.Arbitrary("ECHO").Args("ch").Build()
-		cmd.Commands()[0] = name // after Build, which refuses SUBSCRIBE by name
-		server := serverSubscribes(t, srv.Addr, name)
-		got := apart.Subscribes(&cmd)
+		cmd := renamed(b, name)
+		server := serverKind(t, srv.Addr, name)
+		kind, err := apart.Classify(&cmd)
+		want := ""
+		switch {
+		case errors.Is(err, apart.ErrSubscribeWithDo):
+			want = "subscribe"
+		case errors.Is(err, apart.ErrSubscription):
+			want = "unsubscribe"
+		}
+		got := map[string]string{
+			"subscribe": "subscribe", "psubscribe": "subscribe", "ssubscribe": "subscribe",
+			"unsubscribe": "unsubscribe", "punsubscribe": "unsubscribe", "sunsubscribe": "unsubscribe",
+		}[server]
 		// The server finds a name holding a NUL byte by a hash of the
 		// whole name, seeded at random when it starts, then compares it
-		// up to the NUL: it may run SUBSCRIBE, or say it knows no such
-		// command. Subscribes refuses it either way.
-		mayRefuse := strings.Contains(name, "\x00") && strings.Contains(strings.ToUpper(name), "SUBSCRIBE\x00")
-		if got != server && (!got || !mayRefuse) {
-			t.Errorf("Subscribes(%q) = %v, the server subscribes: %v", name, got, server)
+		// up to the NUL: it may run the command, or say it knows no such
+		// command. Classify refuses it either way.
+		mayRefuse := strings.Contains(name, "\x00") && got == ""
+		if kind != apart.Other || got != want && !mayRefuse {
+			t.Errorf("Classify(%q) = %v, %v; the server answered %q", name, kind, err, server)
 		}
+	}
+	unsubscribeAs := func(name string) rueidis.Completed {
+		cmd := b.Unsubscribe().Channel("ch").Build()
+		cmd.Commands()[0] = name
+		return cmd
+	}
+	subscribeAs := func(name string) rueidis.Completed {
+		cmd := b.Subscribe().Channel("ch").Build()
+		cmd.Commands()[0] = name
+		return cmd
 	}
 	for _, c := range []struct {
 		cmd  rueidis.Completed
-		want bool
+		kind apart.Kind
+		err  error
 	}{
-		{b.Subscribe().Channel("ch").Build(), true},
-		{b.Psubscribe().Pattern("p*").Build(), true},
-		{b.Ssubscribe().Channel("ch").Build(), true},
-		{b.Unsubscribe().Channel("ch").Build(), false},
-		{b.Punsubscribe().Build(), false},
-		{b.Get().Key("SUBSCRIBE").Build(), false},
-		{rueidis.Completed{}, false},
+		{b.Subscribe().Channel("ch").Build(), apart.Other, apart.ErrSubscribeWithDo},
+		{b.Psubscribe().Pattern("p*").Build(), apart.Other, apart.ErrSubscribeWithDo},
+		{b.Ssubscribe().Channel("ch").Build(), apart.Other, apart.ErrSubscribeWithDo},
+		{b.Unsubscribe().Channel("ch").Build(), apart.Unsubscribe, nil},
+		{b.Punsubscribe().Build(), apart.Unsubscribe, nil},
+		{b.Sunsubscribe().Channel("ch").Build(), apart.Unsubscribe, nil},
+		{b.Get().Key("SUBSCRIBE").Build(), apart.Other, nil},
+		{rueidis.Completed{}, apart.Other, nil},
+		// Built as one command, named as another.
+		{unsubscribeAs("SUBSCRIBE"), apart.Other, apart.ErrSubscribeWithDo},
+		{unsubscribeAs("psubscribe"), apart.Other, apart.ErrSubscribeWithDo},
+		{unsubscribeAs("GET"), apart.Other, apart.ErrSubscription},
+		{unsubscribeAs("unsubscribe"), apart.Unsubscribe, nil},
+		{subscribeAs("GET"), apart.Other, apart.ErrSubscribeWithDo},
+		{subscribeAs("UNSUBSCRIBE"), apart.Other, apart.ErrSubscribeWithDo},
 	} {
-		if got := apart.Subscribes(&c.cmd); got != c.want {
-			t.Errorf("Subscribes(%q) = %v, want %v", c.cmd.Commands(), got, c.want)
+		kind, err := apart.Classify(&c.cmd)
+		if kind != c.kind || !errors.Is(err, c.err) || c.err == nil && err != nil {
+			t.Errorf("Classify(%q) = %v, %v; want %v, %v", c.cmd.Commands(), kind, err, c.kind, c.err)
 		}
 	}
 }

@@ -191,11 +191,10 @@ func failedAll(rs []rueidis.RedisResult) int {
 // pub/sub, a cluster command without a key), it goes to rueidis as it
 // comes.
 func (t *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	if cmd.IsUnsub() {
+	if kind, err := apart.Classify(&cmd); err != nil {
+		return rueidis.NewErrorResult(err)
+	} else if kind == apart.Unsubscribe {
 		return t.unsubscribe(ctx, cmd)
-	}
-	if apart.Subscribes(&cmd) {
-		return rueidis.NewErrorResult(apart.ErrSubscribeWithDo)
 	}
 	if !t.start(1) {
 		return rueidis.NewErrorResult(ErrReleased)
@@ -223,18 +222,21 @@ func (t *Client) batchable(cmd *rueidis.Completed) bool {
 
 // DoMulti sends the commands, each counted.
 func (t *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
-	var held []bool // by command: an UNSUBSCRIBE of the Receives
+	unsubscribes := false
 	for i := range multi {
-		if apart.Subscribes(&multi[i]) {
-			return refused(len(multi), i, apart.ErrSubscribeWithDo)
+		kind, err := apart.Classify(&multi[i])
+		if err != nil {
+			return refused(len(multi), i, err)
 		}
+		unsubscribes = unsubscribes || kind == apart.Unsubscribe
 	}
-	for i := range multi {
-		if multi[i].IsUnsub() {
-			if held == nil {
-				held = make([]bool, len(multi))
+	var held []bool // by command: an UNSUBSCRIBE of the Receives
+	if unsubscribes {
+		held = make([]bool, len(multi))
+		for i := range multi {
+			if multi[i].IsUnsub() {
+				held[i] = t.receives.Unsubscribe(multi[i])
 			}
-			held[i] = t.receives.Unsubscribe(ctx, multi[i], t.unsubscribeCommand)
 		}
 	}
 	rs := t.doMulti(ctx, multi)
@@ -257,8 +259,8 @@ func (t *Client) doMulti(ctx context.Context, multi []rueidis.Completed) []rueid
 // DoStream refuses a subscription, as Do does: rueidis would leave it on
 // the pooled connection the stream takes. Streams are not counted.
 func (t *Client) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResultStream {
-	if apart.Subscribes(&cmd) {
-		return rueidis.NewErrorResultStream(apart.ErrSubscribeWithDo)
+	if _, err := apart.Classify(&cmd); err != nil {
+		return rueidis.NewErrorResultStream(err)
 	}
 	return t.Client.DoStream(ctx, cmd)
 }
@@ -266,8 +268,8 @@ func (t *Client) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.Re
 // DoMultiStream refuses a batch that holds a subscription, as DoStream.
 func (t *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) rueidis.MultiRedisResultStream {
 	for i := range multi {
-		if apart.Subscribes(&multi[i]) {
-			return rueidis.NewErrorResultStream(fmt.Errorf("wireredis: not sent: command %d of the batch was refused: %w", i+1, apart.ErrSubscribeWithDo))
+		if _, err := apart.Classify(&multi[i]); err != nil {
+			return rueidis.NewErrorResultStream(notSent(i, err))
 		}
 	}
 	return t.Client.DoMultiStream(ctx, multi...)
@@ -276,9 +278,15 @@ func (t *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) 
 // refused is the results of a batch of n commands none of which is sent,
 // because command at is refused with err.
 func refused(n, at int, err error) []rueidis.RedisResult {
-	rs := ErrorResults(n, fmt.Errorf("wireredis: not sent: command %d of the batch was refused: %w", at+1, err))
+	rs := ErrorResults(n, notSent(at, err))
 	rs[at] = rueidis.NewErrorResult(err)
 	return rs
+}
+
+// notSent is the error of the commands of a batch not sent because
+// command at is refused with err.
+func notSent(at int, err error) error {
+	return fmt.Errorf("wireredis: not sent: command %d of the batch was refused: %w", at+1, err)
 }
 
 // Receive runs the subscription on a connection of its own, as a part's
@@ -291,11 +299,11 @@ func (t *Client) Receive(ctx context.Context, subscribe rueidis.Completed, fn fu
 	return t.receives.Receive(ctx, t.Client, subscribe, fn)
 }
 
-// unsubscribe sends an UNSUBSCRIBE (PUNSUBSCRIBE, SUNSUBSCRIBE) to the
-// connections of the Receives it ends, and to the shared connection, as
-// rueidis would.
+// unsubscribe ends the Receives an UNSUBSCRIBE (PUNSUBSCRIBE,
+// SUNSUBSCRIBE) names, and sends it on the shared connection, as rueidis
+// would.
 func (t *Client) unsubscribe(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	held := t.receives.Unsubscribe(ctx, cmd, t.unsubscribeCommand) // first: Do recycles cmd
+	held := t.receives.Unsubscribe(cmd) // first: Do recycles cmd
 	if !t.start(1) {
 		return rueidis.NewErrorResult(ErrReleased)
 	}
@@ -305,23 +313,13 @@ func (t *Client) unsubscribe(ctx context.Context, cmd rueidis.Completed) rueidis
 	return apart.Unsubscribed(r, held)
 }
 
-// unsubscribeCommand builds the unsubscribe command of kind for names
-// (none: all), for a connection of the Receives.
-func (t *Client) unsubscribeCommand(kind string, names []string) rueidis.Completed {
-	b := t.B()
-	switch kind {
-	case "SUBSCRIBE":
-		return b.Unsubscribe().Channel(names...).Build()
-	case "PSUBSCRIBE":
-		return b.Punsubscribe().Pattern(names...).Build()
-	default:
-		return b.Sunsubscribe().Channel(names...).Build()
-	}
-}
-
 // DoCache sends cmd through the client-side cache, counted (a cache hit
 // too: it is a command the part ran).
 func (t *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) (r rueidis.RedisResult) {
+	// Without a client-side cache rueidis sends it as a Do.
+	if _, err := apart.Classify((*rueidis.Completed)(&cmd)); err != nil {
+		return rueidis.NewErrorResult(err)
+	}
 	if !t.start(1) {
 		return rueidis.NewErrorResult(ErrReleased)
 	}
@@ -333,6 +331,11 @@ func (t *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Du
 
 // DoMultiCache is DoMulti through the client-side cache.
 func (t *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL) []rueidis.RedisResult {
+	for i := range multi {
+		if _, err := apart.Classify((*rueidis.Completed)(&multi[i].Cmd)); err != nil {
+			return refused(len(multi), i, err)
+		}
+	}
 	if !t.start(len(multi)) {
 		return ErrorResults(len(multi), ErrReleased)
 	}
