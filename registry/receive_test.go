@@ -223,18 +223,18 @@ func TestRegistryDoSubscribe(t *testing.T) {
 					renamed("PSUBSCRIBE\x00junk"),
 				} {
 					name := cmd.Commands()[0]
-					if err := c.Do(ctx, cmd).Error(); !errors.Is(err, registry.ErrSubscription) {
-						t.Errorf("Do(%q): %v, want ErrSubscription", name, err)
+					if err := c.Do(ctx, cmd).Error(); !errors.Is(err, registry.ErrRefused) {
+						t.Errorf("Do(%q): %v, want ErrRefused", name, err)
 					}
 				}
-				if st := c.DoStream(ctx, c.B().Subscribe().Channel("ch").Build()); !errors.Is(st.Error(), registry.ErrSubscription) {
-					t.Errorf("DoStream: %v, want ErrSubscription", st.Error())
+				if st := c.DoStream(ctx, c.B().Subscribe().Channel("ch").Build()); !errors.Is(st.Error(), registry.ErrRefused) {
+					t.Errorf("DoStream: %v, want ErrRefused", st.Error())
 				}
-				if ms := c.DoMultiStream(ctx, c.B().Set().Key("sent").Value("v").Build(), renamed("ssubscribe")); !errors.Is(ms.Error(), registry.ErrSubscription) {
-					t.Errorf("DoMultiStream: %v, want ErrSubscription", ms.Error())
+				if ms := c.DoMultiStream(ctx, c.B().Set().Key("sent").Value("v").Build(), renamed("ssubscribe")); !errors.Is(ms.Error(), registry.ErrRefused) {
+					t.Errorf("DoMultiStream: %v, want ErrRefused", ms.Error())
 				}
 				rs := c.DoMulti(ctx, c.B().Set().Key("sent").Value("v").Build(), c.B().Psubscribe().Pattern("*").Build())
-				if !errors.Is(rs[1].Error(), registry.ErrSubscription) || rs[0].Error() == nil {
+				if !errors.Is(rs[1].Error(), registry.ErrRefused) || rs[0].Error() == nil {
 					t.Errorf("DoMulti: %v, %v", rs[0].Error(), rs[1].Error())
 				}
 				if n, err := admin.Do(ctx, admin.B().Exists().Key("sent").Build()).AsInt64(); err != nil || n != 0 {

@@ -38,16 +38,20 @@ var ErrNotReady = errors.New("wireredis: redis connection not ready yet")
 // fail, ConnStats.BadReplies counts it and the registry logs it.
 var ErrBadReply = respguard.ErrRefused
 
-// ErrSubscription is what the error matches (errors.Is) of a subscription
-// (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE) sent through the registry's clients
-// other than with Receive (Do, DoMulti, DoCache, the streams), of a
-// Pub/Sub command renamed after it was built, and of their Receive of
-// another command. Their
-// Receive runs on a connection of its own: on the pipeline their commands
-// share, Redis 7.0 and 6.2 write a subscription's messages inside other
-// replies, and rueidis would end the process on them. A Dedicated
-// connection takes subscriptions with SetPubSubHooks.
-var ErrSubscription = apart.ErrSubscription
+// ErrRefused is what the error matches (errors.Is) of a command the
+// registry's clients refuse, because rueidis could not read the connection
+// after it, or would end the process:
+//   - a subscription (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE) sent other than
+//     with Receive (Do, DoMulti, DoCache, the streams): their Receive runs
+//     on a connection of its own, for on the pipeline their commands share
+//     Redis 7.0 and 6.2 write its messages inside other replies. A
+//     Dedicated connection takes subscriptions with SetPubSubHooks;
+//   - a Pub/Sub command whose name was changed after it was built;
+//   - MONITOR, SYNC, PSYNC, REPLCONF and CLIENT REPLY, on a Dedicated
+//     connection too: after them the connection no longer carries one
+//     reply for each command;
+//   - a Receive of another command than a subscription.
+var ErrRefused = apart.ErrRefused
 
 // Set provides a *Registry that logs to slog.Default(). Use New directly
 // (wire.NewSet(registry.New)) to inject a *slog.Logger of your own.

@@ -14,72 +14,121 @@ import (
 	"github.com/wireredis/wireredis/internal/keyspec"
 )
 
-// Kind is what the server and rueidis make of a command, for Pub/Sub.
+// Kind is what the server and rueidis make of a command, for the rules
+// of a connection rueidis pipelines.
 type Kind uint8
 
 const (
-	// Other commands neither subscribe nor unsubscribe.
+	// Other commands get one reply each, which rueidis pairs with them.
 	Other Kind = iota
-	// Unsubscribe is an UNSUBSCRIBE, PUNSUBSCRIBE or SUNSUBSCRIBE built
+	// Subscription is a SUBSCRIBE, PSUBSCRIBE or SSUBSCRIBE, however it
+	// was built: on a shared connection it goes through Receive; a
+	// Dedicated connection takes it with SetPubSubHooks.
+	Subscription
+	// Unsubscription is an UNSUBSCRIBE, PUNSUBSCRIBE or SUNSUBSCRIBE built
 	// by rueidis's builder.
-	Unsubscribe
+	Unsubscription
+	// Renamed is a Pub/Sub command whose name was changed after it was
+	// built, or another command renamed as one: rueidis reads its reply as
+	// the command it was built as, the server answers the other.
+	Renamed
+	// Unreadable commands turn what the connection reads next into
+	// something rueidis cannot pair with commands (MONITOR's stream, the
+	// replication protocol of SYNC, PSYNC and REPLCONF, replies silenced by
+	// CLIENT REPLY): its reader goroutine then panics, or callers get
+	// each other's replies.
+	Unreadable
 )
 
-// pubSubNames are the commands Classify reads, as the server reads a
-// name: the subscriptions first. Receive takes the first three as
-// rueidis's builders spell them (rueidis compares them so).
-var pubSubNames = [...]string{"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"}
-
-const subscriptions = 3 // pubSubNames[:subscriptions] subscribe
-
-// Classify says what cmd is for Pub/Sub: Other, Unsubscribe, or an error:
-// ErrSubscribeWithDo for a subscription, however it was built; and
-// errRenamed for a command whose name was changed after it was built, so
-// that rueidis's flags (which say how it reads the reply) and the name
-// (which says what the server does) disagree about Pub/Sub.
-func Classify(cmd *rueidis.Completed) (Kind, error) {
-	flagged := cmd.NoReply() // the builder's SUBSCRIBE and UNSUBSCRIBE families
-	if !flagged && (cmd.IsEmpty() || len(cmd.Commands()[0]) < len("SUBSCRIBE")) {
-		return Other, nil // most commands: no more than a length compared
+// Err is the error of a command of kind k sent with Do, DoMulti, DoCache
+// or a stream (onDedicated: on a Dedicated connection), or nil.
+func (k Kind) Err(onDedicated bool) error {
+	switch k {
+	case Subscription:
+		if !onDedicated {
+			return ErrSubscribeWithDo
+		}
+	case Renamed:
+		return errRenamed
+	case Unreadable:
+		return errUnreadable
 	}
-	return classify(cmd, flagged)
+	return nil
 }
 
-func classify(cmd *rueidis.Completed, flagged bool) (Kind, error) {
-	named := -1
-	if !cmd.IsEmpty() {
-		named = pubSubName(cmd.Commands()[0])
+// Classify says what cmd is, judged as the server reads its name (ASCII
+// letters fold, a NUL ends it: see keyspec; a name holding a NUL may also
+// run no command at all, as the server finds it by a hash of the whole
+// name) and as rueidis's builder flagged it.
+func Classify(cmd *rueidis.Completed) Kind {
+	if cmd.IsEmpty() {
+		return Other // a zero Completed, whose Commands panics
 	}
-	unsub := cmd.IsUnsub()
+	named := special(cmd.Commands())
 	switch {
-	case named >= 0 && named < subscriptions, flagged && !unsub:
-		return Other, ErrSubscribeWithDo
-	case unsub && named >= subscriptions:
-		return Unsubscribe, nil
-	case unsub, named >= 0:
-		return Other, errRenamed
+	case cmd.NoReply() && !cmd.IsUnsub(): // built as a subscription
+		return Subscription // whatever its name: rueidis waits for pushes
+	case cmd.IsUnsub():
+		if named == Unsubscription || named == Subscription {
+			return named
+		}
+		return Renamed
+	case named == Unsubscription:
+		return Renamed
 	}
-	return Other, nil
+	return named
 }
 
-// pubSubName returns the index in pubSubNames of the command the server
-// reads name as, or -1: ASCII letters fold, and a NUL ends the name (see
-// keyspec; a name holding a NUL may also run no command at all: the
-// server finds it by a hash of the whole name).
-func pubSubName(name string) int {
-	if i := strings.IndexByte(name, 0); i >= 0 {
-		name = name[:i]
-	}
-	if len(name) < len("SUBSCRIBE") || len(name) > len("PUNSUBSCRIBE") {
-		return -1
-	}
-	for i, s := range pubSubNames {
-		if keyspec.CaseCompare(name, s) == 0 {
-			return i
+// special returns the kind of the command args names, as the server reads
+// the name: Other for all but the few Classify looks at. It compares at
+// most two names, of the length read: Do asks it of every command.
+func special(args []string) Kind {
+	name := keyspec.CString(args[0])
+	is := func(s string) bool { return keyspec.CaseCompare(name, s) == 0 }
+	switch len(name) {
+	case 4:
+		if is("SYNC") {
+			return Unreadable
+		}
+	case 5:
+		if is("PSYNC") {
+			return Unreadable
+		}
+	case 6:
+		if is("CLIENT") && len(args) > 1 && keyspec.Keyword(args[1], "REPLY") {
+			return Unreadable
+		}
+	case 7:
+		if is("MONITOR") {
+			return Unreadable
+		}
+	case 8:
+		if is("REPLCONF") {
+			return Unreadable
+		}
+	case 9:
+		if is("SUBSCRIBE") {
+			return Subscription
+		}
+	case 10:
+		if is("PSUBSCRIBE") || is("SSUBSCRIBE") {
+			return Subscription
+		}
+	case 11:
+		if is("UNSUBSCRIBE") {
+			return Unsubscription
+		}
+	case 12:
+		if is("PUNSUBSCRIBE") || is("SUNSUBSCRIBE") {
+			return Unsubscription
 		}
 	}
-	return -1
+	return Other
 }
+
+// subscriptions are the commands Receive takes, as rueidis's builders
+// spell them (rueidis compares them so).
+var subscriptions = []string{"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"}
 
 // RetryDelay wraps next, a rueidis.ClientOption's RetryDelay (nil:
 // rueidis's default), so that rueidis does not retry a subscription: with
@@ -126,7 +175,7 @@ type Receives struct {
 
 // receive is one Receive of Receives.
 type receive struct {
-	kind  int      // its index in pubSubNames
+	kind  string   // SUBSCRIBE, PSUBSCRIBE or SSUBSCRIBE
 	names []string // the channels or patterns, as sent
 	// conn is the connection it runs on; nil between two. ended is set by
 	// an UNSUBSCRIBE of one of its names, which closes conn: rueidis ends a
@@ -142,14 +191,14 @@ type receive struct {
 // ends, the client closes, the server refuses the subscription, or an
 // UNSUBSCRIBE sent through Unsubscribe ends it (then it returns nil).
 func (a *Receives) Receive(ctx context.Context, client Dedicator, subscribe rueidis.Completed, fn func(rueidis.PubSubMessage)) error {
-	if !subscribe.NoReply() || subscribe.IsUnsub() || !slices.Contains(pubSubNames[:subscriptions], subscribe.Commands()[0]) {
+	if !subscribe.NoReply() || subscribe.IsUnsub() || !slices.Contains(subscriptions, subscribe.Commands()[0]) {
 		// rueidis panics on another name, in the caller's goroutine (the
 		// connection taken for it would never be given back), and reads
 		// the replies of a command built as another as that command's.
 		return errNotSubscription
 	}
 	args := subscribe.Commands()
-	r := &receive{kind: slices.Index(pubSubNames[:], args[0]), names: slices.Clone(args[1:])}
+	r := &receive{kind: args[0], names: slices.Clone(args[1:])}
 	a.add(r)
 	defer a.remove(r)
 	wait := firstWait
@@ -226,7 +275,13 @@ func (a *Receives) Unsubscribe(unsubscribe rueidis.Completed) bool {
 		return false
 	}
 	args := unsubscribe.Commands()
-	kind := pubSubName(args[0]) - subscriptions // the subscription it ends
+	// The subscription it ends: UNSUBSCRIBE ends SUBSCRIBE, PUNSUBSCRIBE
+	// PSUBSCRIBE, SUNSUBSCRIBE SSUBSCRIBE.
+	name := keyspec.Upper(keyspec.CString(args[0]))
+	kind := name[:1] + strings.TrimPrefix(name[1:], "UN")
+	if name[0] == 'U' {
+		kind = strings.TrimPrefix(name, "UN")
+	}
 	names := args[1:]
 	var closing []rueidis.DedicatedClient
 	held := false

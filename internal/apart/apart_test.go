@@ -79,14 +79,7 @@ func TestClassifyAsTheServerReads(t *testing.T) {
 	for _, name := range names {
 		cmd := renamed(b, name)
 		server := serverKind(t, srv.Addr, name)
-		kind, err := apart.Classify(&cmd)
-		want := ""
-		switch {
-		case errors.Is(err, apart.ErrSubscribeWithDo):
-			want = "subscribe"
-		case errors.Is(err, apart.ErrSubscription):
-			want = "unsubscribe"
-		}
+		want := map[apart.Kind]string{apart.Subscription: "subscribe", apart.Renamed: "unsubscribe"}[apart.Classify(&cmd)]
 		got := map[string]string{
 			"subscribe": "subscribe", "psubscribe": "subscribe", "ssubscribe": "subscribe",
 			"unsubscribe": "unsubscribe", "punsubscribe": "unsubscribe", "sunsubscribe": "unsubscribe",
@@ -96,8 +89,8 @@ func TestClassifyAsTheServerReads(t *testing.T) {
 		// up to the NUL: it may run the command, or say it knows no such
 		// command. Classify refuses it either way.
 		mayRefuse := strings.Contains(name, "\x00") && got == ""
-		if kind != apart.Other || got != want && !mayRefuse {
-			t.Errorf("Classify(%q) = %v, %v; the server answered %q", name, kind, err, server)
+		if got != want && !mayRefuse {
+			t.Errorf("Classify(%q) = %v; the server answered %q", name, apart.Classify(&cmd), server)
 		}
 	}
 	unsubscribeAs := func(name string) rueidis.Completed {
@@ -113,27 +106,50 @@ func TestClassifyAsTheServerReads(t *testing.T) {
 	for _, c := range []struct {
 		cmd  rueidis.Completed
 		kind apart.Kind
-		err  error
 	}{
-		{b.Subscribe().Channel("ch").Build(), apart.Other, apart.ErrSubscribeWithDo},
-		{b.Psubscribe().Pattern("p*").Build(), apart.Other, apart.ErrSubscribeWithDo},
-		{b.Ssubscribe().Channel("ch").Build(), apart.Other, apart.ErrSubscribeWithDo},
-		{b.Unsubscribe().Channel("ch").Build(), apart.Unsubscribe, nil},
-		{b.Punsubscribe().Build(), apart.Unsubscribe, nil},
-		{b.Sunsubscribe().Channel("ch").Build(), apart.Unsubscribe, nil},
-		{b.Get().Key("SUBSCRIBE").Build(), apart.Other, nil},
-		{rueidis.Completed{}, apart.Other, nil},
+		{b.Subscribe().Channel("ch").Build(), apart.Subscription},
+		{b.Psubscribe().Pattern("p*").Build(), apart.Subscription},
+		{b.Ssubscribe().Channel("ch").Build(), apart.Subscription},
+		{b.Unsubscribe().Channel("ch").Build(), apart.Unsubscription},
+		{b.Punsubscribe().Build(), apart.Unsubscription},
+		{b.Sunsubscribe().Channel("ch").Build(), apart.Unsubscription},
+		{b.Get().Key("SUBSCRIBE").Build(), apart.Other},
+		{b.Monitor().Build(), apart.Unreadable},
+		{b.Sync().Build(), apart.Unreadable},
+		{b.Psync().Replicationid("?").Offset(-1).Build(), apart.Unreadable},
+		{renamed(b, "REPLCONF"), apart.Unreadable},
+		{b.ClientReply().Off().Build(), apart.Unreadable},
+		{b.ClientList().Build(), apart.Other},
+		{renamed(b, "monitor\x00x"), apart.Unreadable},
+		{renamed(b, "Client"), apart.Other}, // CLIENT ch: no REPLY
+		{rueidis.Completed{}, apart.Other},
 		// Built as one command, named as another.
-		{unsubscribeAs("SUBSCRIBE"), apart.Other, apart.ErrSubscribeWithDo},
-		{unsubscribeAs("psubscribe"), apart.Other, apart.ErrSubscribeWithDo},
-		{unsubscribeAs("GET"), apart.Other, apart.ErrSubscription},
-		{unsubscribeAs("unsubscribe"), apart.Unsubscribe, nil},
-		{subscribeAs("GET"), apart.Other, apart.ErrSubscribeWithDo},
-		{subscribeAs("UNSUBSCRIBE"), apart.Other, apart.ErrSubscribeWithDo},
+		{unsubscribeAs("SUBSCRIBE"), apart.Subscription},
+		{unsubscribeAs("psubscribe"), apart.Subscription},
+		{unsubscribeAs("GET"), apart.Renamed},
+		{unsubscribeAs("MONITOR"), apart.Renamed},
+		{unsubscribeAs("unsubscribe"), apart.Unsubscription},
+		{subscribeAs("GET"), apart.Subscription},
+		{subscribeAs("UNSUBSCRIBE"), apart.Subscription},
 	} {
-		kind, err := apart.Classify(&c.cmd)
-		if kind != c.kind || !errors.Is(err, c.err) || c.err == nil && err != nil {
-			t.Errorf("Classify(%q) = %v, %v; want %v, %v", c.cmd.Commands(), kind, err, c.kind, c.err)
+		if got := apart.Classify(&c.cmd); got != c.kind {
+			t.Errorf("Classify(%q) = %v, want %v", c.cmd.Commands(), got, c.kind)
+		}
+	}
+	for _, c := range []struct {
+		kind        apart.Kind
+		onDedicated bool
+		err         error
+	}{
+		{apart.Other, false, nil},
+		{apart.Unsubscription, false, nil},
+		{apart.Subscription, false, apart.ErrSubscribeWithDo},
+		{apart.Subscription, true, nil},
+		{apart.Renamed, true, apart.ErrRefused},
+		{apart.Unreadable, true, apart.ErrRefused},
+	} {
+		if err := c.kind.Err(c.onDedicated); !errors.Is(err, c.err) || c.err == nil && err != nil {
+			t.Errorf("Kind(%d).Err(%v) = %v, want %v", c.kind, c.onDedicated, err, c.err)
 		}
 	}
 }

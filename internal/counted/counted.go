@@ -191,10 +191,11 @@ func failedAll(rs []rueidis.RedisResult) int {
 // pub/sub, a cluster command without a key), it goes to rueidis as it
 // comes.
 func (t *Client) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	if kind, err := apart.Classify(&cmd); err != nil {
-		return rueidis.NewErrorResult(err)
-	} else if kind == apart.Unsubscribe {
-		return t.unsubscribe(ctx, cmd)
+	if kind := apart.Classify(&cmd); kind != apart.Other {
+		if kind == apart.Unsubscription {
+			return t.unsubscribe(cmd)
+		}
+		return rueidis.NewErrorResult(kind.Err(false))
 	}
 	if !t.start(1) {
 		return rueidis.NewErrorResult(ErrReleased)
@@ -224,24 +225,32 @@ func (t *Client) batchable(cmd *rueidis.Completed) bool {
 func (t *Client) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
 	unsubscribes := false
 	for i := range multi {
-		kind, err := apart.Classify(&multi[i])
-		if err != nil {
+		kind := apart.Classify(&multi[i])
+		if err := kind.Err(false); err != nil {
 			return refused(len(multi), i, err)
 		}
-		unsubscribes = unsubscribes || kind == apart.Unsubscribe
+		unsubscribes = unsubscribes || kind == apart.Unsubscription
 	}
-	var held []bool // by command: an UNSUBSCRIBE of the Receives
-	if unsubscribes {
-		held = make([]bool, len(multi))
-		for i := range multi {
-			if multi[i].IsUnsub() {
-				held[i] = t.receives.Unsubscribe(multi[i])
-			}
+	if !unsubscribes {
+		return t.doMulti(ctx, multi)
+	}
+	// The UNSUBSCRIBEs are answered here (see unsubscribe), the others
+	// sent in order.
+	rs := make([]rueidis.RedisResult, len(multi))
+	sent := make([]rueidis.Completed, 0, len(multi))
+	at := make([]int, 0, len(multi))
+	for i := range multi {
+		if multi[i].IsUnsub() {
+			rs[i] = t.unsubscribe(multi[i])
+			continue
 		}
+		sent = append(sent, multi[i])
+		at = append(at, i)
 	}
-	rs := t.doMulti(ctx, multi)
-	for i, h := range held {
-		rs[i] = apart.Unsubscribed(rs[i], h)
+	if len(sent) > 0 {
+		for j, r := range t.doMulti(ctx, sent) {
+			rs[at[j]] = r
+		}
 	}
 	return rs
 }
@@ -259,7 +268,7 @@ func (t *Client) doMulti(ctx context.Context, multi []rueidis.Completed) []rueid
 // DoStream refuses a subscription, as Do does: rueidis would leave it on
 // the pooled connection the stream takes. Streams are not counted.
 func (t *Client) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResultStream {
-	if _, err := apart.Classify(&cmd); err != nil {
+	if err := apart.Classify(&cmd).Err(false); err != nil {
 		return rueidis.NewErrorResultStream(err)
 	}
 	return t.Client.DoStream(ctx, cmd)
@@ -268,11 +277,45 @@ func (t *Client) DoStream(ctx context.Context, cmd rueidis.Completed) rueidis.Re
 // DoMultiStream refuses a batch that holds a subscription, as DoStream.
 func (t *Client) DoMultiStream(ctx context.Context, multi ...rueidis.Completed) rueidis.MultiRedisResultStream {
 	for i := range multi {
-		if _, err := apart.Classify(&multi[i]); err != nil {
+		if err := apart.Classify(&multi[i]).Err(false); err != nil {
 			return rueidis.NewErrorResultStream(notSent(i, err))
 		}
 	}
 	return t.Client.DoMultiStream(ctx, multi...)
+}
+
+// Dedicated runs fn on a dedicated connection, which refuses the commands
+// no rueidis client can read the connection after (apart.Unreadable:
+// MONITOR, say) and renamed Pub/Sub commands; it takes subscriptions, with
+// SetPubSubHooks, as rueidis does.
+func (t *Client) Dedicated(fn func(rueidis.DedicatedClient) error) error {
+	return t.Client.Dedicated(func(d rueidis.DedicatedClient) error { return fn(dedicated{d}) })
+}
+
+// Dedicate is Dedicated's other form: the func gives the connection back.
+func (t *Client) Dedicate() (rueidis.DedicatedClient, func()) {
+	d, give := t.Client.Dedicate()
+	return dedicated{d}, give
+}
+
+// dedicated is a dedicated connection of the registry's, checked as
+// Dedicated says.
+type dedicated struct{ rueidis.DedicatedClient }
+
+func (d dedicated) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	if err := apart.Classify(&cmd).Err(true); err != nil {
+		return rueidis.NewErrorResult(err)
+	}
+	return d.DedicatedClient.Do(ctx, cmd)
+}
+
+func (d dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []rueidis.RedisResult {
+	for i := range multi {
+		if err := apart.Classify(&multi[i]).Err(true); err != nil {
+			return refused(len(multi), i, err)
+		}
+	}
+	return d.DedicatedClient.DoMulti(ctx, multi...)
 }
 
 // refused is the results of a batch of n commands none of which is sent,
@@ -300,24 +343,25 @@ func (t *Client) Receive(ctx context.Context, subscribe rueidis.Completed, fn fu
 }
 
 // unsubscribe ends the Receives an UNSUBSCRIBE (PUNSUBSCRIBE,
-// SUNSUBSCRIBE) names, and sends it on the shared connection, as rueidis
-// would.
-func (t *Client) unsubscribe(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
-	held := t.receives.Unsubscribe(cmd) // first: Do recycles cmd
+// SUNSUBSCRIBE) names, and answers it, as Redis does, with success: it is
+// not sent. The shared connection holds no subscription, and an answer
+// there to a subscription command would make the guard stop following
+// the socket's replies (respguard).
+// Counted as a cache hit is: a command the part ran.
+func (t *Client) unsubscribe(cmd rueidis.Completed) rueidis.RedisResult {
 	if !t.start(1) {
 		return rueidis.NewErrorResult(ErrReleased)
 	}
-	defer t.n.onPanic(1)
-	r := t.Client.Do(ctx, cmd)
-	t.done(1, failed(&r))
-	return apart.Unsubscribed(r, held)
+	t.receives.Unsubscribe(cmd)
+	t.done(1, 0)
+	return rueidis.NewResult(rueidis.RedisMessage{}, nil)
 }
 
 // DoCache sends cmd through the client-side cache, counted (a cache hit
 // too: it is a command the part ran).
 func (t *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) (r rueidis.RedisResult) {
 	// Without a client-side cache rueidis sends it as a Do.
-	if _, err := apart.Classify((*rueidis.Completed)(&cmd)); err != nil {
+	if err := apart.Classify((*rueidis.Completed)(&cmd)).Err(false); err != nil {
 		return rueidis.NewErrorResult(err)
 	}
 	if !t.start(1) {
@@ -332,7 +376,7 @@ func (t *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Du
 // DoMultiCache is DoMulti through the client-side cache.
 func (t *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL) []rueidis.RedisResult {
 	for i := range multi {
-		if _, err := apart.Classify((*rueidis.Completed)(&multi[i].Cmd)); err != nil {
+		if err := apart.Classify((*rueidis.Completed)(&multi[i].Cmd)).Err(false); err != nil {
 			return refused(len(multi), i, err)
 		}
 	}
