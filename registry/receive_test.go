@@ -324,3 +324,42 @@ func TestRegistryReceiveOnCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistryDoCacheRenamed: a cached read renamed after it was built.
+// With a client-side cache rueidis sends it inside MULTI/EXEC, where the
+// server runs SUBSCRIBE (subscribing the shared connection) and CLIENT
+// REPLY OFF (silencing it: every later caller waits for replies that never
+// come); without one, as a Do. Each is refused, and the connection answers
+// on.
+func TestRegistryDoCacheRenamed(t *testing.T) {
+	for _, env := range [][]string{nil, {"REDIS_DISABLE_CACHE=true"}} {
+		t.Run(strings.Join(append([]string{"cache"}, env...), ","), func(t *testing.T) {
+			srv := startServer(t, "")
+			_, c := acquire(t, srv.URL(), oneSocket(env...)...)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := c.Do(ctx, c.B().Set().Key("k").Value("v").Build()).Error(); err != nil {
+				t.Fatal(err)
+			}
+			for _, names := range [][]string{{"SUBSCRIBE"}, {"monitor"}, {"CLIENT", "REPLY", "OFF"}} {
+				cmd := c.B().Hget().Key("k").Field("f").Cache()
+				copy((*rueidis.Completed)(&cmd).Commands(), names)
+				if err := c.DoCache(ctx, cmd, time.Minute).Error(); !errors.Is(err, registry.ErrRefused) {
+					t.Errorf("DoCache renamed %v: %v, want ErrRefused", names, err)
+				}
+				multi := c.DoMultiCache(ctx, rueidis.CT(c.B().Get().Key("k").Cache(), time.Minute), rueidis.CT(cmd, time.Minute))
+				if !errors.Is(multi[1].Error(), registry.ErrRefused) || multi[0].Error() == nil {
+					t.Errorf("DoMultiCache with renamed %v: %v, %v", names, multi[0].Error(), multi[1].Error())
+				}
+			}
+			if info := clientInfo(t, c); !strings.Contains(info, " sub=0 ") {
+				t.Errorf("the shared connection subscribed: %s", info)
+			}
+			for range 20 {
+				if v, err := c.DoCache(ctx, c.B().Get().Key("k").Cache(), time.Minute).ToString(); err != nil || v != "v" {
+					t.Fatalf("GET after: %q, %v", v, err)
+				}
+			}
+		})
+	}
+}

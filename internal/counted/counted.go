@@ -360,9 +360,14 @@ func (t *Client) unsubscribe(cmd rueidis.Completed) rueidis.RedisResult {
 // DoCache sends cmd through the client-side cache, counted (a cache hit
 // too: it is a command the part ran).
 func (t *Client) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) (r rueidis.RedisResult) {
-	// Without a client-side cache rueidis sends it as a Do.
-	if err := apart.Classify((*rueidis.Completed)(&cmd)).Err(false); err != nil {
-		return rueidis.NewErrorResult(err)
+	// Without a client-side cache rueidis sends it as a Do, and with one
+	// inside MULTI/EXEC, where SUBSCRIBE subscribes the connection and
+	// CLIENT REPLY OFF silences it. Classify's first step written out:
+	// most cache hits stop at it (apart.MayBeSpecial).
+	if c := (*rueidis.Completed)(&cmd); c.NoReply() || !c.IsEmpty() && apart.MayBeSpecial(c.Commands()[0]) {
+		if err := apart.Classify(c).Err(false); err != nil {
+			return rueidis.NewErrorResult(err)
+		}
 	}
 	if !t.start(1) {
 		return rueidis.NewErrorResult(ErrReleased)
