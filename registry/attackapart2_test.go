@@ -20,18 +20,6 @@ import (
 	"github.com/wireredis/wireredis/registry"
 )
 
-func childVerdict(t *testing.T, out string, crashed bool) {
-	t.Helper()
-	switch {
-	case crashed:
-		t.Errorf("the process ended:\n%s", crashExcerpt(out))
-	case strings.Contains(out, "--- FAIL"):
-		t.Errorf("in the child:\n%s", out)
-	default:
-		t.Logf("child:\n%s", out)
-	}
-}
-
 // TestAttackApart2AdminMonitor: MONITOR is refused to parts with "send it
 // with the administrative client (registry.Admin)". Sent there with Do,
 // the server writes a line for every command of every client on the

@@ -172,11 +172,7 @@ func TestAttackApartRenamedUnsubscribeEach(t *testing.T) {
 						t.Errorf("connections holding a subscription with no Receive running:\n%s", strings.Join(l, "\n"))
 					}
 				})
-				if crashed {
-					t.Errorf("crashed:\n%s", crashExcerpt(out))
-				} else if strings.Contains(out, "--- FAIL") {
-					t.Errorf("in the child:\n%s", out)
-				}
+				childVerdict(t, out, crashed)
 			})
 		}
 	}
@@ -220,11 +216,7 @@ func TestAttackApartDoCacheKeyspaceCrash(t *testing.T) {
 				t.Logf("MGET: %s", show(c.Do(bg, c.B().Mget().Key("ks:j", "ks:k").Build())))
 				ping(t, c)
 			})
-			if crashed {
-				t.Errorf("the process ended on a real server's keyspace notifications:\n%s", crashExcerpt(out))
-			} else if strings.Contains(out, "--- FAIL") {
-				t.Errorf("in the child:\n%s", out)
-			}
+			childVerdict(t, out, crashed)
 		})
 	}
 }
@@ -261,11 +253,7 @@ func TestAttackApartRenamedUnsubscribeRefused(t *testing.T) {
 					}
 					ping(t, c)
 				})
-				if crashed {
-					t.Errorf("crashed:\n%s", crashExcerpt(out))
-				} else if strings.Contains(out, "--- FAIL") {
-					t.Errorf("in the child:\n%s", out)
-				}
+				childVerdict(t, out, crashed)
 			})
 		}
 	}
@@ -721,9 +709,5 @@ func TestAttackApartDoStreamRenamedUnsubscribe(t *testing.T) {
 			t.Errorf("connections holding a subscription with no Receive running:\n%s", strings.Join(l, "\n"))
 		}
 	})
-	if crashed {
-		t.Errorf("crashed:\n%s", crashExcerpt(out))
-	} else if strings.Contains(out, "--- FAIL") {
-		t.Errorf("in the child:\n%s", out)
-	}
+	childVerdict(t, out, crashed)
 }

@@ -157,6 +157,20 @@ func isolated(t *testing.T, child func(t *testing.T)) (string, bool) {
 	return s, crashed
 }
 
+// childVerdict fails t when isolated's child process ended (a panic in
+// rueidis's goroutines, say) or failed, and logs its output otherwise.
+func childVerdict(t *testing.T, out string, crashed bool) {
+	t.Helper()
+	switch {
+	case crashed:
+		t.Errorf("the process ended:\n%s", crashExcerpt(out))
+	case strings.Contains(out, "--- FAIL"):
+		t.Errorf("in the child:\n%s", out)
+	default:
+		t.Logf("child:\n%s", out)
+	}
+}
+
 func crashExcerpt(out string) string {
 	i := strings.Index(out, "panic: ")
 	if j := strings.Index(out, "fatal error: "); i < 0 || (j >= 0 && j < i) {

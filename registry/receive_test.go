@@ -260,11 +260,7 @@ func TestRegistryDoSubscribe(t *testing.T) {
 				}
 				ping(t, c)
 			})
-			if crashed {
-				t.Errorf("the process ended on a real server's keyspace notifications:\n%s", crashExcerpt(out))
-			} else if strings.Contains(out, "--- FAIL") {
-				t.Errorf("in the child:\n%s", out)
-			}
+			childVerdict(t, out, crashed)
 		})
 	}
 }
