@@ -9,5 +9,12 @@
 // ends. With no subscription on the pipeline, no message can come inside
 // its replies. A part (package feature) and the registry's own clients
 // (package counted) both keep their Receives here, and an UNSUBSCRIBE
-// sent through them reaches the Receives it names.
+// sent through them ends the Receives it names.
+//
+// Classify says which commands a connection rueidis pipelines must not
+// carry: subscriptions sent other than through Receive, Pub/Sub commands
+// renamed after they were built, and those after which the connection no
+// longer carries one reply for each command (MONITOR, SYNC, PSYNC,
+// REPLCONF, CLIENT REPLY). The registry's clients refuse them
+// (internal/counted); parts refuse them by the key table first.
 package apart

@@ -8,9 +8,10 @@
 // close waits for the commands in flight).
 //
 // Its Receive runs each subscription on a connection of its own (package
-// apart), and its Do refuses one: on the pipeline, Redis 7.0 and 6.2
-// write a subscription's messages inside other replies, where rueidis's
-// reader goroutine panics on them.
+// apart), and its other calls refuse one: on the pipeline, Redis 7.0 and
+// 6.2 write a subscription's messages inside other replies, where
+// rueidis's reader goroutine panics on them. They refuse, on its
+// dedicated connections too, the other commands apart.Classify names.
 //
 // With batching on (REDIS_BATCH=adaptive), a Do that finds other Do calls
 // under way joins them in one DoMulti; alone, it goes straight to rueidis.
