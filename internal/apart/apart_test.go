@@ -43,6 +43,9 @@ func serverKind(t *testing.T, addr, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if strings.HasPrefix(head, "-NOSUB") {
+		return "unsubscribe" // Valkey 8's answer to one on a connection that holds none
+	}
 	if !strings.HasPrefix(head, "*3") {
 		return "" // an error: unknown command, or another command's
 	}
@@ -68,13 +71,15 @@ func TestClassifyAsTheServerReads(t *testing.T) {
 	srv := redistest.Start(t)
 	b := srv.Client.B()
 	names := []string{
-		"SUBSCRIBE", "subscribe", "SuBsCrIbE", "PSUBSCRIBE", "psubscribe", "SSUBSCRIBE",
+		"SUBSCRIBE", "subscribe", "SuBsCrIbE", "PSUBSCRIBE", "psubscribe",
 		"SUBSCRIBE\x00", "SUBSCRIBE\x00junk", "psubscribe\x00\x00", "ſubscribe", "SUBSCRIBEX",
-		"XSUBSCRIBE", "UNSUBSCRIBE", "unsubscribe", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "UNSUBSCRIBE\x00x",
+		"XSUBSCRIBE", "UNSUBSCRIBE", "unsubscribe", "PUNSUBSCRIBE", "UNSUBSCRIBE\x00x",
 		"punsubscribe\x00", "GET", "ECHO", "SUBSCRIB", "S\x00UBSCRIBE", "ZRANGEBYSCORE", "PUNSUBSCRIBEX",
 	}
 	if srv.HasCommand(t.Context(), "SSUBSCRIBE") {
-		names = append(names, "ssubscribe\x00x", "sunsubscribe")
+		// Redis 7's shard channels; 6.2 knows no such command, and
+		// Classify refuses the names all the same.
+		names = append(names, "SSUBSCRIBE", "ssubscribe\x00x", "SUNSUBSCRIBE", "sunsubscribe")
 	}
 	for _, name := range names {
 		cmd := renamed(b, name)
