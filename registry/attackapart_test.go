@@ -280,10 +280,14 @@ func TestAttackApartUnsubscribeRacesReceiveStart(t *testing.T) {
 				<-started
 				// Wait until the Receive is known to the client: poll
 				// with UNSUBSCRIBE until one ends it (held), as a caller
-				// would retry.
+				// would retry, for 2 s at most. An UNSUBSCRIBE answered
+				// before the Receive is known ends nothing, as on the
+				// server: bounded by count (1000), the polls, which no
+				// longer reach the server, once all came first under the
+				// race detector.
 				var err error
 				ended := false
-				for j := 0; j < 1000 && !ended; j++ {
+				for polling := time.Now(); !ended && time.Since(polling) < 2*time.Second; {
 					err = c.Do(context.Background(), c.B().Unsubscribe().Channel("race").Build()).Error()
 					select {
 					case rerr := <-done:
