@@ -202,15 +202,7 @@ func TestAttackApartDoCacheKeyspaceCrash(t *testing.T) {
 				if info := clientInfo(t, c); holds(info) {
 					t.Errorf("the shared connection subscribed: %s", info)
 				}
-				for _, r := range admin.DoMulti(ctx,
-					admin.B().Set().Key("ks:j").Value("v").Px(time.Millisecond).Build(),
-					admin.B().Set().Key("ks:k").Value("v").Px(time.Millisecond).Build()) {
-					if err := r.Error(); err != nil {
-						t.Fatal(err)
-					}
-				}
-				set := time.Now()
-				testsupport.WaitFor(t, time.Second, "the keys' expiry", func() bool { return time.Since(set) > 10*time.Millisecond })
+				expireSoon(t, admin, "ks:j", "ks:k")
 				bg, cancelBg := context.WithCancel(ctx)
 				defer cancelBg()
 				t.Logf("MGET: %s", show(c.Do(bg, c.B().Mget().Key("ks:j", "ks:k").Build())))

@@ -385,6 +385,30 @@ var followServers = []followServer{
 	{"valkey-8.0.1", "../../shared/servers/valkey-8.0.1/valkey-server"},
 }
 
+// expireSoon sets keys to expire in 1 ms and waits out their time to
+// live: with active expiry off (startServer), they expire when a command
+// reads them, and their keyspace notifications come inside its reply.
+func expireSoon(t *testing.T, admin rueidis.Client, keys ...string) {
+	t.Helper()
+	cmds := make(rueidis.Commands, len(keys))
+	for i, k := range keys {
+		cmds[i] = admin.B().Set().Key(k).Value("v").Px(time.Millisecond).Build()
+	}
+	for _, r := range admin.DoMulti(context.Background(), cmds...) {
+		if err := r.Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitOut(t, time.Now(), 10*time.Millisecond)
+}
+
+// waitOut waits until d has passed since start: a key's time to live,
+// which nothing signals but the clock.
+func waitOut(t *testing.T, start time.Time, d time.Duration) {
+	t.Helper()
+	testsupport.WaitFor(t, d+time.Second, "the keys' expiry", func() bool { return time.Since(start) > d })
+}
+
 // startServer starts the build bin ("": redis-server from PATH).
 func startServer(t *testing.T, bin string) *redistest.Server {
 	t.Helper()
@@ -633,15 +657,7 @@ func TestAttackFollowRealKeyspaceNotifications(t *testing.T) {
 					_ = c.Receive(hooked, c.B().Psubscribe().Pattern("__key*__:*").Build(), func(rueidis.PubSubMessage) {})
 				}()
 				<-subscribed
-				for _, r := range admin.DoMulti(ctx,
-					admin.B().Set().Key("ks:j").Value("v").Px(time.Millisecond).Build(),
-					admin.B().Set().Key("ks:k").Value("v").Px(time.Millisecond).Build()) {
-					if err := r.Error(); err != nil {
-						t.Fatal(err)
-					}
-				}
-				set := time.Now()
-				testsupport.WaitFor(t, time.Second, "the keys' expiry", func() bool { return time.Since(set) > 10*time.Millisecond })
+				expireSoon(t, admin, "ks:j", "ks:k")
 				// Without a deadline: the reader goroutine reads the reply.
 				bg, cancelBg := context.WithCancel(ctx)
 				defer cancelBg()

@@ -244,15 +244,7 @@ func TestRegistryDoSubscribe(t *testing.T) {
 				if info := clientInfo(t, c); !strings.Contains(info, " sub=0 ") || !strings.Contains(info, " psub=0 ") || strings.Contains(info, " ssub=") && !strings.Contains(info, " ssub=0 ") {
 					t.Errorf("the shared connection subscribed: %s", info)
 				}
-				for _, r := range admin.DoMulti(ctx,
-					admin.B().Set().Key("ks:j").Value("v").Px(time.Millisecond).Build(),
-					admin.B().Set().Key("ks:k").Value("v").Px(time.Millisecond).Build()) {
-					if err := r.Error(); err != nil {
-						t.Fatal(err)
-					}
-				}
-				set := time.Now()
-				testsupport.WaitFor(t, time.Second, "the keys' expiry", func() bool { return time.Since(set) > 10*time.Millisecond })
+				expireSoon(t, admin, "ks:j", "ks:k")
 				bg, cancelBg := context.WithCancel(ctx)
 				defer cancelBg()
 				if got := show(c.Do(bg, c.B().Mget().Key("ks:j", "ks:k").Build())); got != `{"Value":[{"Type":"null","Error":"redis nil message"},{"Type":"null","Error":"redis nil message"}],"Type":"array"}` {

@@ -299,11 +299,7 @@ func (a *Receives) Unsubscribe(unsubscribe rueidis.Completed) bool {
 	args := unsubscribe.Commands()
 	// The subscription it ends: UNSUBSCRIBE ends SUBSCRIBE, PUNSUBSCRIBE
 	// PSUBSCRIBE, SUNSUBSCRIBE SSUBSCRIBE.
-	name := keyspec.Upper(keyspec.CString(args[0]))
-	kind := name[:1] + strings.TrimPrefix(name[1:], "UN")
-	if name[0] == 'U' {
-		kind = strings.TrimPrefix(name, "UN")
-	}
+	kind := strings.Replace(keyspec.Upper(keyspec.CString(args[0])), "UN", "", 1)
 	names := args[1:]
 	var closing []rueidis.DedicatedClient
 	held := false
