@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -282,13 +284,8 @@ func TestFailedDialIsNotRemembered(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	// A port nobody listens on.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closedAddr := l.Addr().String()
-	_ = l.Close()
+	// A port nobody listens on, held so that nobody can.
+	closedAddr := refusingAddr(t)
 
 	// A server that accepts and never answers.
 	silent := blackHole(t)
@@ -416,4 +413,25 @@ func TestRESP2TurnsClientCachingOff(t *testing.T) {
 	if c2 != c || strings.Count(logs.String(), "client-side caching is off") != 1 {
 		t.Errorf("a second part of equal settings should share the connection and log nothing new:\n%s", logs)
 	}
+}
+
+// refusingAddr returns a loopback address that refuses connections for
+// the whole test: a socket bound there and never listening. A port
+// merely closed again can be taken by the next listener, and once was,
+// by a server that did not speak RESP (CI, Valkey run).
+func refusingAddr(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }
