@@ -587,16 +587,10 @@ func TestAttackFollowRealServersNeverRefused(t *testing.T) {
 // TestAttackFollowRealServersKilledUnderLoad: the same traffic, pub/sub
 // and keyspace notifications included, while every connection is killed
 // (CLIENT KILL) every 20 ms, on Redis 6.2.16 and 7.0.15.
-//
-// Not under the race detector: a socket killed mid-pipeline under load
-// makes rueidis's writer goroutine read a command its Do has recycled,
-// which the detector reports inside rueidis (docs/operations.md). The
-// runs without it (make test-matrix, CI's runs on the other servers)
-// have it.
+// Under the race detector too: rueidis no longer recycles a command it
+// retries while the killed socket's writer may still read it
+// (rueidisx.MarkRetried, TestRetriedCommandsAreNotRecycled).
 func TestAttackFollowRealServersKilledUnderLoad(t *testing.T) {
-	if raceDetector {
-		t.Skip("under the race detector rueidis's own race on a killed socket is reported (docs/operations.md)")
-	}
 	followReal(t, followServers[:2], 1500*time.Millisecond, true)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/wireredis/wireredis/internal/keyspec"
+	"github.com/wireredis/wireredis/internal/rueidisx"
 )
 
 // Kind is what the server and rueidis make of a command, for the rules
@@ -153,12 +154,16 @@ func special(args []string) Kind {
 var subscriptions = []string{"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"}
 
 // RetryDelay wraps next, a rueidis.ClientOption's RetryDelay (nil:
-// rueidis's default), so that rueidis does not retry a subscription: with
+// rueidis's default), so that rueidis never recycles a command it retries
+// (see rueidisx.MarkRetried), and does not retry a subscription: with
 // RESP2 its dedicated client retried a Receive on the subscription
 // connection that broke, for ever, and Receive here never got the error
 // that makes it subscribe again on a new connection.
 func RetryDelay(next rueidis.RetryDelayFn) rueidis.RetryDelayFn {
 	return func(attempts int, cmd rueidis.Completed, err error) time.Duration {
+		// Whether or not it is retried, rueidis recycles it no more: the
+		// broken connection's writer may still read it (rueidisx.MarkRetried).
+		rueidisx.MarkRetried(cmd)
 		if cmd.NoReply() && !cmd.IsUnsub() {
 			return -1
 		}

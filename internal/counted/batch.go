@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 
 	"github.com/redis/rueidis"
+
+	"github.com/wireredis/wireredis/internal/rueidisx"
 )
 
 // maxBatch bounds a batch: rueidis sends a pipeline of BlockingPipeline
@@ -250,7 +252,10 @@ func (b *batcher) doMulti(cmds []rueidis.Completed) (rs []rueidis.RedisResult) {
 			rs = nil
 		}
 	}()
-	return b.client.DoMulti(context.Background(), cmds...)
+	rueidisx.HoldAll(cmds) // see rueidisx.Hold
+	rs = b.client.DoMulti(context.Background(), cmds...)
+	rueidisx.RecycleAll(cmds, rs)
+	return rs
 }
 
 // deliver wakes the caller of c, or, when it has left, counts its command

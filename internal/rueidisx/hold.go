@@ -1,0 +1,105 @@
+package rueidisx
+
+import (
+	"unsafe"
+
+	"github.com/redis/rueidis"
+)
+
+// rueidis v1.0.80 retries a read whose connection broke on a new
+// connection, and recycles the command when the retry succeeds. The
+// broken connection's writer goroutine may still be reading it then: it
+// goes on through the commands it took even after its connection closed.
+// The caller builds its next command in the recycled memory, and the
+// writer can read a torn argument: a data race, reported under load by
+// -race in TestChaos, which could end the process. So a command rueidis
+// retries is never recycled (MarkRetried, from the client's RetryDelay),
+// and a batch, of which rueidis passes RetryDelay one command only, is
+// held from rueidis's recycling and given back by the caller (Hold,
+// Recycle) unless one of its commands was retried.
+
+// The values of a command's pin field (commandSlice.r): rueidis reads
+// any value but 0 as pinned.
+const (
+	unpinned int32 = 0
+	retried  int32 = 2 // MarkRetried
+	held     int32 = 3 // Hold
+)
+
+// MarkRetried keeps cmd from being recycled, ever: rueidis is retrying it,
+// and the connection it was first written to may still read it.
+func MarkRetried(cmd rueidis.Completed) {
+	if !pinVerified {
+		if !cmd.IsEmpty() {
+			_ = cmd.Pin() // not recycled either; Retried cannot tell
+		}
+		return
+	}
+	if cs := (*completed)(unsafe.Pointer(&cmd)).cs; cs != nil {
+		cs.r = retried
+	}
+}
+
+// Retried reports whether MarkRetried marked cmd.
+func Retried(cmd *rueidis.Completed) bool {
+	if !pinVerified {
+		return false
+	}
+	cs := (*completed)(unsafe.Pointer(cmd)).cs
+	return cs != nil && cs.r == retried
+}
+
+// Hold keeps rueidis from recycling cmd when the call it is handed to
+// returns, so that its caller decides, with Recycle. It holds only an
+// unpinned command (a pinned one stays its caller's) and does nothing
+// when the layout check failed (PinVerified false).
+func Hold(cmd *rueidis.Completed) {
+	if !pinVerified {
+		return
+	}
+	if cs := (*completed)(unsafe.Pointer(cmd)).cs; cs != nil && cs.r == unpinned {
+		cs.r = held
+	}
+}
+
+// Recycle gives a held command back to rueidis's pool, as rueidis would
+// have, when the server answered it (r is a reply, nil, or a Redis
+// error): the writer wrote it before. It leaves any other command alone:
+// one not held, retried (MarkRetried), or whose call failed, which the
+// writer may still read and the garbage collector frees.
+func Recycle(cmd rueidis.Completed, r *rueidis.RedisResult) {
+	if !pinVerified {
+		return
+	}
+	if cs := (*completed)(unsafe.Pointer(&cmd)).cs; cs != nil && cs.r == held && (Plain(r) || r.NonRedisError() == nil) {
+		putCompletedForce(cmd)
+	}
+}
+
+// putCompletedForce is rueidis's own recycling of a command, pinned or
+// not (internal/cmds.PutCompletedForce), which resets the pin field.
+// TestHoldAndRecycle fails if it stops putting commands back.
+//
+//go:linkname putCompletedForce github.com/redis/rueidis/internal/cmds.PutCompletedForce
+func putCompletedForce(c rueidis.Completed)
+
+// HoldAll holds each command of a batch (Hold).
+func HoldAll(multi []rueidis.Completed) {
+	for i := range multi {
+		Hold(&multi[i])
+	}
+}
+
+// RecycleAll ends HoldAll once the batch's call answered rs: each held
+// command goes back as Recycle says, unless rueidis retried the batch (it
+// resends all of it, and passes RetryDelay one command).
+func RecycleAll(multi []rueidis.Completed, rs []rueidis.RedisResult) {
+	for i := range multi {
+		if Retried(&multi[i]) {
+			return
+		}
+	}
+	for i := range multi {
+		Recycle(multi[i], &rs[i])
+	}
+}

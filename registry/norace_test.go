@@ -1,6 +1,0 @@
-//go:build !race
-
-package registry_test
-
-// raceDetector is whether the race detector is on.
-const raceDetector = false
