@@ -16,8 +16,8 @@
 // reply mirror fails (MessageVerified false) parts refuse to open, since
 // their replies would keep the prefix; when the result mirror fails
 // (ResultVerified false) Plain asks rueidis (slower, never wrong); when
-// the command mirror fails, a retried command is pinned with rueidis's own
-// Pin instead, and a batch is not held. Recycle gives a held command back
+// the command mirror fails, no command is held or marked retried, and
+// rueidis recycles them as it does on its own. Recycle gives a held command back
 // through rueidis's internal/cmds.PutCompletedForce (go:linkname: rueidis
 // exports no way); a rueidis without it fails to link, and
 // TestHoldAndRecycle fails if it stops recycling. CheckedVersion names the rueidis

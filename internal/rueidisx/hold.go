@@ -27,15 +27,16 @@ const (
 )
 
 // MarkRetried keeps cmd from being recycled, ever: rueidis is retrying it,
-// and the connection it was first written to may still read it.
+// and the connection it was first written to may still read it. A pinned
+// command is left as it is: rueidis never recycles it, and its caller may
+// be sending it from other goroutines, which read the field (writing it
+// would race with them). Without the layout check (PinVerified false) it
+// does nothing, and rueidis behaves as it does on its own.
 func MarkRetried(cmd rueidis.Completed) {
 	if !pinVerified {
-		if !cmd.IsEmpty() {
-			_ = cmd.Pin() // not recycled either; Retried cannot tell
-		}
 		return
 	}
-	if cs := (*completed)(unsafe.Pointer(&cmd)).cs; cs != nil {
+	if cs := (*completed)(unsafe.Pointer(&cmd)).cs; cs != nil && (cs.r == unpinned || cs.r == held) {
 		cs.r = retried
 	}
 }

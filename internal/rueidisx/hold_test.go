@@ -97,6 +97,12 @@ func TestHoldAndRecycle(t *testing.T) {
 	pinned := c.B().Get().Key("k").Build().Pin()
 	args = pinned.Commands()
 	rueidisx.Hold(&pinned)
+	// Other goroutines may send it at the same time, reading the field
+	// MarkRetried would write (TestAttackRetrySharedPinnedCommand).
+	rueidisx.MarkRetried(pinned)
+	if rueidisx.Retried(&pinned) {
+		t.Error("MarkRetried wrote a pinned command's field")
+	}
 	r = c.Do(ctx, pinned)
 	rueidisx.Recycle(pinned, &r)
 	if recycled(args) {
