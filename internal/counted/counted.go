@@ -391,18 +391,9 @@ func (t *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL
 		return ErrorResults(len(multi), ErrReleased)
 	}
 	defer t.n.onPanic(len(multi))
-	// Held as DoMulti holds its batch (see rueidisx.Hold).
-	retried := false
-	for i := range multi {
-		rueidisx.Hold((*rueidis.Completed)(&multi[i].Cmd))
-	}
+	rueidisx.HoldAllCacheable(multi) // see rueidisx.Hold
 	rs := t.Client.DoMultiCache(ctx, multi...)
-	for i := range multi {
-		retried = retried || rueidisx.Retried((*rueidis.Completed)(&multi[i].Cmd))
-	}
-	for i := 0; i < len(multi) && !retried; i++ {
-		rueidisx.Recycle(rueidis.Completed(multi[i].Cmd), &rs[i])
-	}
+	rueidisx.RecycleAllCacheable(multi, rs)
 	t.done(len(multi), failedAll(rs))
 	return rs
 }

@@ -104,3 +104,22 @@ func RecycleAll(multi []rueidis.Completed, rs []rueidis.RedisResult) {
 		Recycle(multi[i], &rs[i])
 	}
 }
+
+// HoldAllCacheable is HoldAll for DoMultiCache.
+func HoldAllCacheable(multi []rueidis.CacheableTTL) {
+	for i := range multi {
+		Hold((*rueidis.Completed)(&multi[i].Cmd))
+	}
+}
+
+// RecycleAllCacheable is RecycleAll for DoMultiCache.
+func RecycleAllCacheable(multi []rueidis.CacheableTTL, rs []rueidis.RedisResult) {
+	for i := range multi {
+		if Retried((*rueidis.Completed)(&multi[i].Cmd)) {
+			return
+		}
+	}
+	for i := range multi {
+		Recycle(rueidis.Completed(multi[i].Cmd), &rs[i])
+	}
+}
