@@ -24,19 +24,7 @@ import (
 // killEvery runs CLIENT KILL TYPE normal (sparing its own connection)
 // every period until ctx ends, and returns how many kills ran.
 func killEvery(ctx context.Context, admin rueidis.Client, period time.Duration) int64 {
-	var n int64
-	tick := time.NewTicker(period)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return n
-		case <-tick.C:
-		}
-		if err := admin.Do(ctx, admin.B().Arbitrary("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes").Build()).Error(); err == nil {
-			n++
-		}
-	}
+	return killAllEvery(ctx, []rueidis.Client{admin}, period)
 }
 
 // ownValue is the value goroutine g stores under key at its seq-th write:

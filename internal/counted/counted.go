@@ -317,7 +317,13 @@ func (d dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []ru
 			return refused(len(multi), i, err)
 		}
 	}
-	return d.DedicatedClient.DoMulti(ctx, multi...)
+	// Held too: rueidis's dedicated DoMulti recycles the commands already
+	// answered before it retries one (-LOADING), then sends them all
+	// again, recycled (see rueidisx.Hold).
+	rueidisx.HoldAll(multi)
+	rs := d.DedicatedClient.DoMulti(ctx, multi...)
+	rueidisx.RecycleAll(multi, rs)
+	return rs
 }
 
 // refused is the results of a batch of n commands none of which is sent,
