@@ -252,9 +252,9 @@ func (b *batcher) doMulti(cmds []rueidis.Completed) (rs []rueidis.RedisResult) {
 			rs = nil
 		}
 	}()
-	rueidisx.HoldAll(cmds) // see rueidisx.Hold
+	since := rueidisx.HoldAll(cmds) // see rueidisx.Hold
 	rs = b.client.DoMulti(context.Background(), cmds...)
-	rueidisx.RecycleAll(cmds, rs)
+	rueidisx.RecycleAll(cmds, rs, since)
 	return rs
 }
 

@@ -260,9 +260,9 @@ func (t *Client) doMulti(ctx context.Context, multi []rueidis.Completed) []rueid
 		return ErrorResults(len(multi), ErrReleased)
 	}
 	defer t.n.onPanic(len(multi))
-	rueidisx.HoldAll(multi) // see rueidisx.Hold
+	since := rueidisx.HoldAll(multi) // see rueidisx.Hold
 	rs := t.Client.DoMulti(ctx, multi...)
-	rueidisx.RecycleAll(multi, rs)
+	rueidisx.RecycleAll(multi, rs, since)
 	t.done(len(multi), failedAll(rs))
 	return rs
 }
@@ -320,9 +320,9 @@ func (d dedicated) DoMulti(ctx context.Context, multi ...rueidis.Completed) []ru
 	// Held too: rueidis's dedicated DoMulti recycles the commands already
 	// answered before it retries one (-LOADING), then sends them all
 	// again, recycled (see rueidisx.Hold).
-	rueidisx.HoldAll(multi)
+	since := rueidisx.HoldAll(multi)
 	rs := d.DedicatedClient.DoMulti(ctx, multi...)
-	rueidisx.RecycleAll(multi, rs)
+	rueidisx.RecycleAll(multi, rs, since)
 	return rs
 }
 
@@ -397,9 +397,9 @@ func (t *Client) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL
 		return ErrorResults(len(multi), ErrReleased)
 	}
 	defer t.n.onPanic(len(multi))
-	rueidisx.HoldAllCacheable(multi) // see rueidisx.Hold
+	since := rueidisx.HoldAllCacheable(multi) // see rueidisx.Hold
 	rs := t.Client.DoMultiCache(ctx, multi...)
-	rueidisx.RecycleAllCacheable(multi, rs)
+	rueidisx.RecycleAllCacheable(multi, rs, since)
 	t.done(len(multi), failedAll(rs))
 	return rs
 }

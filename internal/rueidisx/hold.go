@@ -1,6 +1,7 @@
 package rueidisx
 
 import (
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/redis/rueidis"
@@ -15,8 +16,8 @@ import (
 // -race in TestChaos, which could end the process. So a command rueidis
 // retries is never recycled (MarkRetried, from the client's RetryDelay),
 // and a batch, of which rueidis passes RetryDelay one command only, is
-// held from rueidis's recycling and given back by the caller (Hold,
-// Recycle) unless one of its commands was retried.
+// held from rueidis's recycling and given back by the caller (HoldAll,
+// RecycleAll) unless rueidis may have retried it.
 
 // The values of a command's pin field (commandSlice.r): rueidis reads
 // any value but 0 as pinned.
@@ -33,6 +34,7 @@ const (
 // would race with them). Without the layout check (PinVerified false) it
 // does nothing, and rueidis behaves as it does on its own.
 func MarkRetried(cmd rueidis.Completed) {
+	retries.Add(1)
 	if !pinVerified {
 		return
 	}
@@ -84,21 +86,30 @@ func Recycle(cmd rueidis.Completed, r *rueidis.RedisResult) {
 //go:linkname putCompletedForce github.com/redis/rueidis/internal/cmds.PutCompletedForce
 func putCompletedForce(c rueidis.Completed)
 
-// HoldAll holds each command of a batch (Hold).
-func HoldAll(multi []rueidis.Completed) {
+// retries counts the calls of MarkRetried. rueidis passes RetryDelay one
+// command of a batch it retries, and that one may be pinned, which
+// MarkRetried cannot mark (TestAttackRetrySharedPinnedCommand once caught
+// a batch recycled so). A batch whose call saw the count change may have
+// been retried, and is not recycled: that costs allocations only while
+// connections break.
+var retries atomic.Uint64
+
+// HoldAll holds each command of a batch (Hold), and returns what
+// RecycleAll needs to tell whether the batch may have been retried.
+func HoldAll(multi []rueidis.Completed) (since uint64) {
+	since = retries.Load()
 	for i := range multi {
 		Hold(&multi[i])
 	}
+	return since
 }
 
-// RecycleAll ends HoldAll once the batch's call answered rs: each held
-// command goes back as Recycle says, unless rueidis retried the batch (it
-// resends all of it, and passes RetryDelay one command).
-func RecycleAll(multi []rueidis.Completed, rs []rueidis.RedisResult) {
-	for i := range multi {
-		if Retried(&multi[i]) {
-			return
-		}
+// RecycleAll ends HoldAll(multi), which returned since, once the batch's
+// call answered rs: each held command goes back as Recycle says, unless
+// rueidis may have retried the batch (it resends all of it).
+func RecycleAll(multi []rueidis.Completed, rs []rueidis.RedisResult, since uint64) {
+	if retries.Load() != since {
+		return
 	}
 	for i := range multi {
 		Recycle(multi[i], &rs[i])
@@ -106,18 +117,18 @@ func RecycleAll(multi []rueidis.Completed, rs []rueidis.RedisResult) {
 }
 
 // HoldAllCacheable is HoldAll for DoMultiCache.
-func HoldAllCacheable(multi []rueidis.CacheableTTL) {
+func HoldAllCacheable(multi []rueidis.CacheableTTL) (since uint64) {
+	since = retries.Load()
 	for i := range multi {
 		Hold((*rueidis.Completed)(&multi[i].Cmd))
 	}
+	return since
 }
 
 // RecycleAllCacheable is RecycleAll for DoMultiCache.
-func RecycleAllCacheable(multi []rueidis.CacheableTTL, rs []rueidis.RedisResult) {
-	for i := range multi {
-		if Retried((*rueidis.Completed)(&multi[i].Cmd)) {
-			return
-		}
+func RecycleAllCacheable(multi []rueidis.CacheableTTL, rs []rueidis.RedisResult, since uint64) {
+	if retries.Load() != since {
+		return
 	}
 	for i := range multi {
 		Recycle(rueidis.Completed(multi[i].Cmd), &rs[i])

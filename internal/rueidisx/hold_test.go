@@ -16,7 +16,7 @@ import (
 // returns (its arguments read as cleared), not a held or retried one;
 // Recycle gives a held command back when the server answered it, and only
 // then; RecycleAll gives back no command of a batch of which one was
-// retried.
+// retried, pinned or not.
 func TestHoldAndRecycle(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client
@@ -73,23 +73,32 @@ func TestHoldAndRecycle(t *testing.T) {
 		t.Error("a retried command was recycled")
 	}
 
-	// A batch: all of it back, or, with one command retried, none.
-	for _, retry := range []bool{false, true} {
+	// A batch: all of it back, or, when rueidis retried one of its
+	// commands, none; the one it passes RetryDelay may be pinned, which
+	// MarkRetried cannot mark (TestAttackRetrySharedPinnedCommand).
+	for _, retry := range []string{"", "unpinned", "pinned"} {
 		batch := make(rueidis.Commands, 3)
 		batchArgs := make([][]string, 3)
 		for i := range batch {
 			batch[i], batchArgs[i] = get()
 		}
-		rueidisx.HoldAll(batch)
-		if retry {
+		batch[0] = batch[0].Pin()
+		since := rueidisx.HoldAll(batch)
+		switch retry {
+		case "unpinned":
 			rueidisx.MarkRetried(batch[1])
+		case "pinned":
+			rueidisx.MarkRetried(batch[0])
 		}
 		rs := c.DoMulti(ctx, batch...)
-		rueidisx.RecycleAll(batch, rs)
-		for i, a := range batchArgs {
-			if recycled(a) == retry {
-				t.Errorf("batch with a retry %v: command %d recycled %v", retry, i, recycled(a))
+		rueidisx.RecycleAll(batch, rs, since)
+		for i, a := range batchArgs[1:] {
+			if recycled(a) != (retry == "") {
+				t.Errorf("a batch with a retry of %q: command %d recycled %v", retry, i+1, recycled(a))
 			}
+		}
+		if recycled(batchArgs[0]) {
+			t.Errorf("a batch with a retry of %q: its pinned command was recycled", retry)
 		}
 	}
 
