@@ -23,11 +23,11 @@ import (
 )
 
 // sessionAndCache opens the session and cache parts on one server, on one
-// shared connection, as an application would.
-func sessionAndCache(t *testing.T, srv *redistest.Server) (session, cache *feature.Client) {
+// shared connection, as an application would; env adds settings.
+func sessionAndCache(t *testing.T, srv *redistest.Server, env ...string) (session, cache *feature.Client) {
 	t.Helper()
 	ctx := context.Background()
-	reg, base := parts(t, "REDIS_URL="+srv.URL())
+	reg, base := parts(t, append([]string{"REDIS_URL=" + srv.URL()}, env...)...)
 	s, releaseS, err := feature.ProvideSessionRedis(ctx, reg, base)
 	if err != nil {
 		t.Fatal(err)

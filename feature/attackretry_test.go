@@ -53,19 +53,8 @@ func TestAttackRetryPartsKilledUnderFullLoad(t *testing.T) {
 	for _, proto := range []string{"3", "2"} {
 		for _, batch := range []string{"adaptive", "off"} {
 			t.Run("RESP"+proto+"/batch="+batch, func(t *testing.T) {
-				ctx := context.Background()
-				reg, base := parts(t, "REDIS_URL="+srv.URL(), "REDIS_PROTOCOL="+proto, "REDIS_BATCH="+batch)
-				s, releaseS, err := feature.ProvideSessionRedis(ctx, reg, base)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(releaseS)
-				c, releaseC, err := feature.ProvideCacheRedis(ctx, reg, base)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(releaseC)
-				partsLoad(t, []rueidis.Client{srv.Client}, []*feature.Client{s.Client, c.Client}, "", 48, 2500*time.Millisecond)
+				s, c := sessionAndCache(t, srv, "REDIS_PROTOCOL="+proto, "REDIS_BATCH="+batch)
+				partsLoad(t, []rueidis.Client{srv.Client}, []*feature.Client{s, c}, "", 48, 2500*time.Millisecond)
 			})
 		}
 	}

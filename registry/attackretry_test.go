@@ -21,12 +21,6 @@ import (
 	"github.com/wireredis/wireredis/redistest"
 )
 
-// killEvery runs CLIENT KILL TYPE normal (sparing its own connection)
-// every period until ctx ends, and returns how many kills ran.
-func killEvery(ctx context.Context, admin rueidis.Client, period time.Duration) int64 {
-	return killAllEvery(ctx, []rueidis.Client{admin}, period)
-}
-
 // ownValue is the value goroutine g stores under key at its seq-th write:
 // it names the key, so a reply that belongs to another call shows.
 func ownValue(key string, seq int) string { return key + "=" + strconv.Itoa(seq) }
@@ -65,7 +59,7 @@ func retryLoad(t *testing.T, srv *redistest.Server, c rueidis.Client, prefix str
 	defer cancel()
 	var wg sync.WaitGroup
 	var kills atomic.Int64
-	wg.Go(func() { kills.Store(killEvery(ctx, srv.Client, 2*time.Millisecond)) })
+	wg.Go(func() { kills.Store(killAllEvery(ctx, []rueidis.Client{srv.Client}, 2*time.Millisecond)) })
 	var reads, errs atomic.Int64
 	var bad atomic.Int64
 	report := func(format string, args ...any) {
@@ -214,7 +208,7 @@ func TestAttackRetrySharedPinnedCommand(t *testing.T) {
 			defer cancel()
 			var wg sync.WaitGroup
 			var kills int64
-			wg.Go(func() { kills = killEvery(ctx, srv.Client, 2*time.Millisecond) })
+			wg.Go(func() { kills = killAllEvery(ctx, []rueidis.Client{srv.Client}, 2*time.Millisecond) })
 			var ok, bad atomic.Int64
 			for g := range 32 {
 				wg.Go(func() {

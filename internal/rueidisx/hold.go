@@ -43,15 +43,6 @@ func MarkRetried(cmd rueidis.Completed) {
 	}
 }
 
-// Retried reports whether MarkRetried marked cmd.
-func Retried(cmd *rueidis.Completed) bool {
-	if !pinVerified {
-		return false
-	}
-	cs := (*completed)(unsafe.Pointer(cmd)).cs
-	return cs != nil && cs.r == retried
-}
-
 // Hold keeps rueidis from recycling cmd when the call it is handed to
 // returns, so that its caller decides, with Recycle. It holds only an
 // unpinned command (a pinned one stays its caller's) and does nothing
